@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "connector-host",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "connector-host", targets: ["connector-host"]),
+        .library(name: "ConnectorAPI", targets: ["ConnectorAPI"]),
+        .library(name: "ConnectorHost", targets: ["ConnectorHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // Records and protocols shared by the host and every adapter. Foundation only.
+        .target(name: "ConnectorAPI"),
+        // Adapters, one folder each; `Connectors.swift` registers them.
+        .target(
+            name: "Connectors",
+            dependencies: ["ConnectorAPI"]
+        ),
+        // Config loading and validation, adapter registry, sync engine, state store.
+        .target(
+            name: "ConnectorHost",
+            dependencies: [
+                "ConnectorAPI",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "connector-host",
+            dependencies: [
+                "ConnectorHost",
+                "Connectors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
+        .testTarget(
+            name: "ConnectorHostTests",
+            dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI"]
+        ),
+    ]
+)

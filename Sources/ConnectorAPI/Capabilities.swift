@@ -1,0 +1,75 @@
+/// State changes of a mail that can travel after the mail itself was placed or imported.
+public enum MailStateChange: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Read/unread flag.
+    case readFlag = "read-flag"
+    /// Deletion of the mail.
+    case delete
+    /// Move between folders.
+    case move
+    /// Replies booked against the mail they answer.
+    case replies
+}
+
+/// What an endpoint can do. The engine plans from these, never from an adapter's name; profiles
+/// only narrow them.
+public struct Capabilities: Sendable, Hashable {
+    /// Data kinds the adapter holds.
+    public var kinds: Set<DataKind>
+    public var canRead: Bool
+    public var canWrite: Bool
+    public var canDelete: Bool
+    /// Mail state changes the adapter can carry (empty: mail is read-only after import).
+    public var mailStateChanges: Set<MailStateChange>
+    /// Fields held per kind; a kind missing here holds every field of its record.
+    public var fields: [DataKind: Set<String>]
+
+    public init(
+        kinds: Set<DataKind>, canRead: Bool = true, canWrite: Bool = true, canDelete: Bool = true,
+        mailStateChanges: Set<MailStateChange> = Set(MailStateChange.allCases), fields: [DataKind: Set<String>] = [:]
+    ) {
+        self.kinds = kinds
+        self.canRead = canRead
+        self.canWrite = canWrite
+        self.canDelete = canDelete
+        self.mailStateChanges = mailStateChanges
+        self.fields = fields
+    }
+
+    /// The fields of `kind` this side holds.
+    public func fields(of kind: DataKind) -> Set<String> {
+        fields[kind] ?? Set(RecordFields.names(for: kind))
+    }
+
+    /// These capabilities with a restriction applied. A restriction can only take away.
+    public func narrowed(by restriction: CapabilityRestriction) -> Capabilities {
+        var result = self
+        if let kinds = restriction.kinds { result.kinds.formIntersection(kinds) }
+        if restriction.write == false { result.canWrite = false }
+        if restriction.delete == false { result.canDelete = false }
+        if let states = restriction.mailStateChanges { result.mailStateChanges.formIntersection(states) }
+        for (kind, excluded) in restriction.excludedFields {
+            result.fields[kind] = result.fields(of: kind).subtracting(excluded)
+        }
+        return result
+    }
+}
+
+/// A narrowing of capabilities, as a profile in `connectors.yaml` declares it. Nil means "no change".
+public struct CapabilityRestriction: Sendable, Hashable {
+    public var kinds: Set<DataKind>?
+    public var write: Bool?
+    public var delete: Bool?
+    public var mailStateChanges: Set<MailStateChange>?
+    public var excludedFields: [DataKind: Set<String>]
+
+    public init(
+        kinds: Set<DataKind>? = nil, write: Bool? = nil, delete: Bool? = nil,
+        mailStateChanges: Set<MailStateChange>? = nil, excludedFields: [DataKind: Set<String>] = [:]
+    ) {
+        self.kinds = kinds
+        self.write = write
+        self.delete = delete
+        self.mailStateChanges = mailStateChanges
+        self.excludedFields = excludedFields
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// An item's identifier on one side (FlowFact GUID, EWS ItemId). Opaque to the engine.
+public typealias ItemID = String
+
+/// A key the engine stamps on every item it creates, so the item can be found again after a crash
+/// or a loss of state instead of being created twice. Adapters store it with the item (EWS: an
+/// extended property; FlowFact: a column or a GUID derived from it) and can search by it.
+public struct SyncKey: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+}
+
+/// A version token of an item on one side (FlowFact changed-at stamp, EWS ChangeKey). Opaque.
+public typealias Version = String
+
+/// One item as an endpoint sees it now.
+public struct ItemState: Sendable, Hashable {
+    public var id: ItemID
+    public var version: Version
+    public var record: Record
+    /// When the item was last modified on its side, if the side knows; used by `newest-wins`.
+    public var modifiedAt: Date?
+    /// The sync key stamped on the item, if it carries one.
+    public var syncKey: SyncKey?
+
+    public init(id: ItemID, version: Version, record: Record, modifiedAt: Date? = nil, syncKey: SyncKey? = nil) {
+        self.id = id
+        self.version = version
+        self.record = record
+        self.modifiedAt = modifiedAt
+        self.syncKey = syncKey
+    }
+}
+
+/// A change an endpoint reports.
+public enum Change: Sendable, Hashable {
+    /// The item is new or changed (re-reporting an unchanged item is harmless).
+    case upsert(ItemState)
+    /// The item was deleted.
+    case deleted(ItemID)
+    /// The item still exists but no longer matches the connector's filter (a Merkmal was removed,
+    /// the item moved out of the synced folder or window). Never a deletion.
+    case leftScope(ItemID)
+
+    public var id: ItemID {
+        switch self {
+        case .upsert(let state): state.id
+        case .deleted(let id), .leftScope(let id): id
+        }
+    }
+}
+
+/// What the engine asks a source for.
+public struct ChangeRequest: Sendable {
+    /// The cursor returned by the last successful run; nil for a first (full) read.
+    public var cursor: Data?
+    /// Items of this side the engine has mapped, with the version it last saw. A source may leave
+    /// out an item whose version is unchanged (EWS skips the GetItem), and a source that finds
+    /// deletions by comparing id sets (FlowFact without DELLOG) compares against these ids.
+    public var known: [ItemID: Version]
+
+    public init(cursor: Data?, known: [ItemID: Version]) {
+        self.cursor = cursor
+        self.known = known
+    }
+}
+
+/// What a source answers: changes since the cursor and the cursor to resume from.
+public struct ChangeSet: Sendable {
+    public var changes: [Change]
+    /// Opaque position to pass next time. Committed by the engine only after the run applied it.
+    public var cursor: Data?
+    /// True when `changes` lists every item in scope (a first read or a resynchronisation).
+    /// The engine's empty-side guard uses it: a full read that finds nothing while items are mapped
+    /// is refused instead of being taken as a mass deletion.
+    public var isFullScan: Bool
+
+    public init(changes: [Change], cursor: Data?, isFullScan: Bool) {
+        self.changes = changes
+        self.cursor = cursor
+        self.isFullScan = isFullScan
+    }
+}
+
+/// One write of a batch.
+public enum WriteOperation: Sendable, Hashable {
+    /// Create `record` and stamp `syncKey` on it.
+    case create(syncKey: SyncKey, record: Record)
+    /// Change the named `fields` of item `id` to the values in `record`, leaving other fields as
+    /// they are. `expectedVersion` is the last version the engine saw; a side that can detect
+    /// concurrent change answers `.conflict` when the item has moved on.
+    case update(id: ItemID, expectedVersion: Version?, record: Record, fields: Set<String>)
+    /// Delete item `id`. Deleting an item that is already gone counts as done.
+    case delete(id: ItemID)
+}
+
+/// How a single write went.
+public enum WriteResult: Sendable, Hashable {
+    /// Done. For a create or update: the item's id and new version (and the record as stored, when
+    /// the side normalised it). For a delete: the id and an empty version.
+    case success(id: ItemID, version: Version, stored: Record?)
+    /// Failed for this item; see `WriteError`.
+    case failure(WriteError)
+}
+
+/// Why a write failed, typed so the engine knows whether to retry.
+public struct WriteError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// Worth retrying later: throttling, timeouts, a batch stopped early.
+        case transient
+        /// Will not succeed as is: invalid data, a value the side rejects.
+        case permanent
+        /// The item changed on this side since the engine read it.
+        case conflict
+        /// The item does not exist (any more).
+        case notFound
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// For throttling: how long the side asked to wait.
+    public var retryAfter: Duration?
+
+    public init(_ kind: Kind, _ message: String, retryAfter: Duration? = nil) {
+        self.kind = kind
+        self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+}
+
+/// Reads changes from one side.
+public protocol SourceEndpoint: Sendable {
+    /// Changes since `request.cursor`.
+    func changes(_ request: ChangeRequest) async throws -> ChangeSet
+    /// The current state of the given items; ids that no longer exist are absent from the result.
+    /// The engine uses it to retry failed items and to re-check open conflicts.
+    func read(ids: [ItemID]) async throws -> [ItemID: ItemState]
+}
+
+/// Writes to one side.
+public protocol TargetEndpoint: Sendable {
+    /// Largest batch `apply` takes; the engine splits larger work.
+    var maxBatchSize: Int { get }
+    /// Applies the batch and answers one result per operation, in order. Throws only when the
+    /// whole batch failed to reach the side (the engine then treats every item as transient).
+    func apply(_ batch: [WriteOperation]) async throws -> [WriteResult]
+    /// Items stamped with the given sync keys, by key. Keys with no item are absent.
+    func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState]
+}
+
+/// An endpoint that can be read and written: both sides of a two-way connector.
+public typealias SyncEndpoint = SourceEndpoint & TargetEndpoint

@@ -1,0 +1,68 @@
+import ConnectorAPI
+import Foundation
+
+/// A named adapter instance from `adapters:`.
+public struct AdapterInstance: Sendable {
+    public var name: String
+    public var type: AdapterType
+    public var settings: Settings
+    public var capabilities: Capabilities
+}
+
+/// A FlowFact user and the mailbox they are mapped to, from `users:`.
+public struct UserEntry: Sendable, Hashable {
+    public var binding: UserBinding
+    /// False when the entry says `enabled: false`; such users are skipped.
+    public var enabled: Bool
+}
+
+/// A named bundle of restrictions from `profiles:`.
+public struct Profile: Sendable, Hashable {
+    public var name: String
+    /// Directions connectors under this profile may use; nil allows all.
+    public var directions: Set<SyncDirection>?
+    public var source: CapabilityRestriction
+    public var target: CapabilityRestriction
+}
+
+/// A connector from `connectors:` with everything resolved.
+public struct ConnectorConfig: Sendable {
+    public var definition: ConnectorDefinition
+    public var source: AdapterInstance
+    public var target: AdapterInstance
+    /// Capabilities after the profile narrowed them.
+    public var sourceCapabilities: Capabilities
+    public var targetCapabilities: Capabilities
+    public var filter: Settings
+    public var sourceOptions: Settings
+    public var targetOptions: Settings
+    /// FlowFact short names this connector runs for; nil means every enabled user.
+    public var users: Set<String>?
+    public var interval: Duration
+    public var profile: Profile?
+}
+
+/// Engine-wide settings from `engine:`.
+public struct EngineSettings: Sendable, Hashable {
+    /// Attempts per item within one run for transient failures.
+    public var retryAttempts = 3
+    /// First pause between attempts; doubles each time.
+    public var retryBackoff: Duration = .milliseconds(200)
+    /// Runs an item may fail in before it goes to the dead-letter list.
+    public var deadLetterAfterRuns = 5
+    public init() {}
+}
+
+/// A validated `connectors.yaml`.
+public struct Deployment: Sendable {
+    /// The file it was read from.
+    public var file: String
+    public var baseDirectory: URL
+    /// Where the state database lives.
+    public var statePath: URL
+    public var adapters: [String: AdapterInstance]
+    public var users: [UserEntry]
+    public var profiles: [String: Profile]
+    public var connectors: [ConnectorConfig]
+    public var engine: EngineSettings
+}

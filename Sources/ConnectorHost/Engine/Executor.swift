@@ -1,0 +1,290 @@
+import ConnectorAPI
+import Foundation
+import Logging
+
+/// A failed item's identity in the failure table.
+struct FailureKey: Hashable {
+    var side: EndpointRole
+    var id: ItemID
+}
+
+/// A write waiting to go out, with what the engine needs to book its result.
+struct PendingWrite {
+    var action: SyncAction
+    var operation: WriteOperation
+    var result: WriteResult?
+}
+
+extension Run {
+    /// Applies a plan: bookkeeping first, then the writes on each side in batches.
+    mutating func apply(_ plan: SyncPlan) async throws {
+        var bookkeeping = StateChanges()
+        for action in plan.actions {
+            switch action {
+            case .link(let mapping, _):
+                bookkeeping.mappings.append(mapping)
+            case .unlink(let mapping, let detach, let reason):
+                if detach { bookkeeping.mappings.append(mapping) } else { bookkeeping.removedMappings.append(mapping) }
+                counts["unlink", default: 0] += 1
+                logger.info(
+                    "unlinked a pair",
+                    metadata: [
+                        "source": "\(mapping.sourceID ?? "-")", "target": "\(mapping.targetID ?? "-")",
+                        "reason": "\(reason)",
+                    ])
+            default: break
+            }
+            if case .link(_, true) = action { counts["adopt", default: 0] += 1 }
+        }
+        bookkeeping.closedConflicts = plan.closedConflicts
+        for conflict in plan.conflicts {
+            bookkeeping.conflicts.append(
+                ConflictRecord(
+                    id: 0, sourceID: conflict.sourceID, targetID: conflict.targetID,
+                    sourceRecord: conflict.source.map { Self.json($0.record) },
+                    targetRecord: conflict.target.map { Self.json($0.record) },
+                    policy: conflict.policy.rawValue, resolution: conflict.resolution, detectedAt: Date(),
+                    open: conflict.open))
+            counts["conflicts", default: 0] += 1
+            logger.notice(
+                "conflict",
+                metadata: [
+                    "source": "\(conflict.sourceID ?? "-")", "target": "\(conflict.targetID ?? "-")",
+                    "resolution": "\(conflict.resolution)",
+                ])
+        }
+        for skipped in plan.skipped {
+            let key = FailureKey(side: skipped.role, id: skipped.id)
+            let failure = FailureRecord(
+                side: skipped.role, itemID: skipped.id, operation: "create", name: skipped.name,
+                kind: WriteError.Kind.permanent.rawValue,
+                message: "invalid data: \(skipped.reason)", attempts: (previousFailures[key]?.attempts ?? 0) + 1,
+                dead: true, lastAt: Date())
+            bookkeeping.failures.append(failure)
+            newFailures.append(failure)
+            logger.error(
+                "record skipped: invalid data",
+                metadata: ["item": "\(skipped.id)", "name": "\(skipped.name)", "reason": "\(skipped.reason)"])
+        }
+        try store.commit(job.key, bookkeeping)
+
+        for side in [EndpointRole.target, .source] {
+            let actions = plan.writes(on: side)
+            guard !actions.isEmpty else { continue }
+            try await write(actions, on: side)
+        }
+    }
+
+    /// Sends one side's writes: deletes, updates, then creates (after looking for existing copies).
+    mutating func write(_ actions: [SyncAction], on side: EndpointRole) async throws {
+        var pending: [PendingWrite] = []
+        var creates: [(SyncAction, SyncKey, ItemState)] = []
+        for action in actions {
+            switch action {
+            case .delete(_, let id, _):
+                pending.append(PendingWrite(action: action, operation: .delete(id: id)))
+            case .update(_, let id, let expected, let origin, let fields, _):
+                pending.append(
+                    PendingWrite(
+                        action: action,
+                        operation: .update(id: id, expectedVersion: expected, record: origin.record, fields: fields)))
+            case .create(_, let origin, let key):
+                creates.append((action, key, origin))
+            default: break
+            }
+        }
+        try await send(&pending, on: side)
+
+        guard !creates.isEmpty else { return }
+        // A copy may already exist (state lost, filter re-entered): unless this side was just read in
+        // full, look the keys up and adopt what is there instead of creating it twice.
+        var existing: [SyncKey: ItemState] = [:]
+        if fullScan[side] != true {
+            let batch = max(1, endpoint(side).maxBatchSize)
+            for start in stride(from: 0, to: creates.count, by: batch) {
+                let keys = creates[start..<min(start + batch, creates.count)].map(\.1)
+                do {
+                    existing.merge(try await endpoint(side).find(syncKeys: keys)) { $1 }
+                } catch {
+                    throw RunError(
+                        description:
+                            "cannot look up existing copies on the \(side.rawValue) side (\(job.user.mailbox)): \(error)"
+                    )
+                }
+            }
+        }
+        var adopted = StateChanges()
+        var toCreate: [PendingWrite] = []
+        var intents: [Intent] = []
+        for (action, key, origin) in creates {
+            if let copy = existing[key] {
+                adopted.mappings.append(
+                    mapping(
+                        created: copy.id, version: copy.version, stored: copy.record, on: side, origin: origin, key: key
+                    ))
+                adopted.clearedFailures.append((side == .target ? .source : .target, origin.id))
+                counts["adopt", default: 0] += 1
+                continue
+            }
+            toCreate.append(PendingWrite(action: action, operation: .create(syncKey: key, record: origin.record)))
+            intents.append(
+                Intent(
+                    side: side, syncKey: key, originID: origin.id, originVersion: origin.version,
+                    originHash: planner.hash(origin.record, on: side == .target ? .source : .target)))
+        }
+        try store.commit(job.key, adopted)
+        try store.addIntents(job.key, intents)
+        try await send(&toCreate, on: side)
+    }
+
+    /// Applies writes in batches with in-run retries for transient failures, committing each batch.
+    mutating func send(_ writes: inout [PendingWrite], on side: EndpointRole) async throws {
+        guard !writes.isEmpty else { return }
+        let target = endpoint(side)
+        let batchSize = max(1, target.maxBatchSize)
+        var open = Array(writes.indices)
+        var delay = engine.settings.retryBackoff
+        for attempt in 1...engine.settings.retryAttempts {
+            var retry: [Int] = []
+            var wait: Duration = .zero
+            for start in stride(from: 0, to: open.count, by: batchSize) {
+                let chunk = Array(open[start..<min(start + batchSize, open.count)])
+                let operations = chunk.map { writes[$0].operation }
+                var results: [WriteResult]
+                do {
+                    results = try await target.apply(operations)
+                    if results.count != operations.count {
+                        results = Array(
+                            repeating: .failure(
+                                WriteError(
+                                    .transient,
+                                    "the \(side.rawValue) side answered \(results.count) results for \(operations.count) writes"
+                                )),
+                            count: operations.count)
+                    }
+                } catch {
+                    results = Array(repeating: .failure(WriteError(.transient, "\(error)")), count: operations.count)
+                }
+                try engine.hooks.afterApply?(side, operations)
+                var changes = StateChanges()
+                for (index, result) in zip(chunk, results) {
+                    writes[index].result = result
+                    if case .failure(let error) = result, error.kind == .transient,
+                        attempt < engine.settings.retryAttempts
+                    {
+                        retry.append(index)
+                        if let after = error.retryAfter, after > wait { wait = after }
+                        continue
+                    }
+                    book(writes[index], on: side, into: &changes)
+                }
+                try store.commit(job.key, changes)
+            }
+            guard !retry.isEmpty else { break }
+            logger.notice(
+                "retrying transient failures", metadata: ["items": "\(retry.count)", "attempt": "\(attempt + 1)"])
+            try await Task.sleep(for: max(delay, wait))
+            delay *= 2
+            open = retry
+        }
+    }
+
+    /// Turns one write's result into state changes and counts.
+    mutating func book(_ write: PendingWrite, on side: EndpointRole, into changes: inout StateChanges) {
+        let originSide: EndpointRole = side == .target ? .source : .target
+        let direction = SyncPlan.direction(side)
+        switch (write.action, write.result) {
+        case (.create(_, let origin, let key), .success(let id, let version, let stored)?):
+            changes.mappings.append(
+                mapping(created: id, version: version, stored: stored, on: side, origin: origin, key: key))
+            changes.clearedIntents.append(key)
+            changes.clearedFailures.append((originSide, origin.id))
+            counts["\(direction) create", default: 0] += 1
+        case (.update(_, _, _, let origin, let fields, let mapping), .success(_, let version, let stored)?):
+            var updated = mapping
+            let writtenHash = hashAfterWrite(side: side, stored: stored, origin: origin.record, fields: fields)
+            if side == .target {
+                updated.sourceVersion = origin.version
+                updated.sourceHash = planner.hash(origin.record, on: .source)
+                updated.targetVersion = version
+                updated.targetHash = writtenHash
+            } else {
+                updated.targetVersion = origin.version
+                updated.targetHash = planner.hash(origin.record, on: .target)
+                updated.sourceVersion = version
+                updated.sourceHash = writtenHash
+            }
+            changes.mappings.append(updated)
+            changes.clearedFailures.append((originSide, origin.id))
+            counts["\(direction) update", default: 0] += 1
+        case (.delete(_, _, let mapping), .success?):
+            changes.removedMappings.append(mapping)
+            if let originID = originSide == .source ? mapping.sourceID : mapping.targetID {
+                changes.clearedFailures.append((originSide, originID))
+            }
+            counts["\(direction) delete", default: 0] += 1
+        case (.delete(_, _, let mapping), .failure(let error)?) where error.kind == .notFound:
+            changes.removedMappings.append(mapping)
+            counts["\(direction) delete", default: 0] += 1
+        case (_, .failure(let error)?):
+            let (originID, name, operation) = describe(write.action)
+            guard let originID else { return }
+            let key = FailureKey(side: originSide, id: originID)
+            let attempts = (previousFailures[key]?.attempts ?? 0) + 1
+            let failure = FailureRecord(
+                side: originSide, itemID: originID, operation: operation, name: name, kind: error.kind.rawValue,
+                message: error.message, attempts: attempts,
+                dead: error.kind == .permanent || attempts >= engine.settings.deadLetterAfterRuns, lastAt: Date())
+            changes.failures.append(failure)
+            newFailures.append(failure)
+            counts["failed", default: 0] += 1
+            logger.error(
+                "could not \(operation) an item on the \(side.rawValue) side",
+                metadata: [
+                    "item": "\(originID)", "name": "\(name)", "error": "\(error)", "deadLetter": "\(failure.dead)",
+                ])
+        default:
+            break
+        }
+    }
+
+    func describe(_ action: SyncAction) -> (ItemID?, String, String) {
+        switch action {
+        case .create(_, let origin, _): (origin.id, origin.record.displayName, "create")
+        case .update(_, _, _, let origin, _, _): (origin.id, origin.record.displayName, "update")
+        case .delete(let side, let id, let mapping):
+            (side == .target ? mapping.sourceID : mapping.targetID, "item \(id)", "delete")
+        default: (nil, "", "")
+        }
+    }
+
+    /// The mapping for a copy created (or found) on `side` from `origin`.
+    func mapping(
+        created id: ItemID, version: Version, stored: Record?, on side: EndpointRole, origin: ItemState, key: SyncKey
+    ) -> Mapping {
+        let fields = side == .target ? planner.toTarget : planner.toSource
+        let copyHash = hashAfterWrite(side: side, stored: stored, origin: origin.record, fields: fields)
+        let originHash = planner.hash(origin.record, on: side == .target ? .source : .target)
+        return side == .target
+            ? Mapping(
+                sourceID: origin.id, targetID: id, sourceVersion: origin.version, targetVersion: version,
+                sourceHash: originHash, targetHash: copyHash, syncKey: key)
+            : Mapping(
+                sourceID: id, targetID: origin.id, sourceVersion: version, targetVersion: origin.version,
+                sourceHash: copyHash, targetHash: originHash, syncKey: key)
+    }
+
+    /// The hash of the written item over the fields that leave its side, when it can be known.
+    func hashAfterWrite(side: EndpointRole, stored: Record?, origin: Record, fields written: Set<String>) -> String? {
+        if let stored { return planner.hash(stored, on: side) }
+        let outgoing = side == .target ? planner.toSource : planner.toTarget
+        return outgoing.isSubset(of: written) ? planner.hash(origin, on: side) : nil
+    }
+
+    static func json(_ record: Record) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

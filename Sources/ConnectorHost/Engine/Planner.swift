@@ -1,0 +1,371 @@
+import ConnectorAPI
+import Foundation
+
+/// Turns the changes of both sides and the stored mappings into a plan. Pure: no I/O.
+///
+/// The rules, per mapped pair (S = source item, T = target item):
+/// - one side changed → update the other (when that direction flows);
+/// - both changed → equal content is just recorded; otherwise the conflict policy decides;
+/// - one side deleted → the deletion policy decides (propagate, or unlink and keep the other);
+///   a change on the other side beats the deletion and re-creates the item, so nothing is lost;
+/// - the source left the filter → unlink; with `filter_leave: remove` the target copy goes too.
+///   The source record itself is never deleted because of a filter;
+/// - the receiving side of a one-way connector mirrors the sending side: its edits are ignored and a
+///   deleted copy is made again.
+/// Unmapped items are paired by their sync key when they are copies; the rest are created on the other side.
+struct Planner {
+    let definition: ConnectorDefinition
+    let toTarget: Set<String>
+    let toSource: Set<String>
+    let sourceCaps: Capabilities
+    let targetCaps: Capabilities
+
+    init(definition: ConnectorDefinition, sourceCaps: Capabilities, targetCaps: Capabilities) {
+        self.definition = definition
+        self.sourceCaps = sourceCaps
+        self.targetCaps = targetCaps
+        toTarget = definition.fieldsToTarget(source: sourceCaps, target: targetCaps)
+        toSource = definition.fieldsToSource(source: sourceCaps, target: targetCaps)
+    }
+
+    var flowsToTarget: Bool { definition.direction.sourceFlowsToTarget }
+    var flowsToSource: Bool { definition.direction.targetFlowsToSource }
+
+    /// Hash of an item on `role` over the fields that leave that side.
+    func hash(_ record: Record, on role: EndpointRole) -> String {
+        ContentHash.of(record, fields: role == .source ? toTarget : toSource)
+    }
+
+    /// Whether two records agree on every field that flows between the sides.
+    func sameContent(_ a: Record, _ b: Record) -> Bool {
+        let fields = toTarget.union(toSource)
+        return ContentHash.of(a, fields: fields) == ContentHash.of(b, fields: fields)
+    }
+
+    enum Event {
+        case none
+        case unchanged(ItemState)
+        case changed(ItemState)
+        case deleted
+        case left
+
+        var state: ItemState? {
+            switch self {
+            case .unchanged(let state), .changed(let state): state
+            default: nil
+            }
+        }
+    }
+
+    func event(_ change: Change?, stored version: Version?, hash storedHash: String?, role: EndpointRole) -> Event {
+        switch change {
+        case nil: return .none
+        case .deleted?: return .deleted
+        case .leftScope?: return .left
+        case .upsert(let state)?:
+            if state.version == version { return .unchanged(state) }
+            if let storedHash, hash(state.record, on: role) == storedHash { return .unchanged(state) }
+            // The receiving side of a one-way connector does not send changes back.
+            let flows = role == .source ? flowsToTarget : flowsToSource
+            return flows ? .changed(state) : .unchanged(state)
+        }
+    }
+
+    /// Ids whose current state the plan needs beyond the deltas: the sending side of a one-way
+    /// connector whose copy was deleted (to make it again).
+    func idsToRead(mappings: [Mapping], source: [ItemID: Change], target: [ItemID: Change]) -> (
+        source: [ItemID], target: [ItemID]
+    ) {
+        var fromSource: [ItemID] = []
+        var fromTarget: [ItemID] = []
+        for mapping in mappings where mapping.status == .linked {
+            guard let s = mapping.sourceID, let t = mapping.targetID else { continue }
+            if !flowsToSource, case .deleted? = target[t], source[s] == nil { fromSource.append(s) }
+            if !flowsToTarget, case .deleted? = source[s], target[t] == nil { fromTarget.append(t) }
+        }
+        return (fromSource, fromTarget)
+    }
+
+    func plan(mappings: [Mapping], source: [Change], target: [Change], openConflicts: Set<PairKey>) -> SyncPlan {
+        var plan = SyncPlan()
+        let sourceChanges = Dictionary(source.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        let targetChanges = Dictionary(target.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        var mappedSource: Set<ItemID> = []
+        var mappedTarget: Set<ItemID> = []
+
+        for mapping in mappings {
+            if let id = mapping.sourceID { mappedSource.insert(id) }
+            if let id = mapping.targetID { mappedTarget.insert(id) }
+            let s = event(
+                mapping.sourceID.flatMap { sourceChanges[$0] }, stored: mapping.sourceVersion, hash: mapping.sourceHash,
+                role: .source)
+            let t = event(
+                mapping.targetID.flatMap { targetChanges[$0] }, stored: mapping.targetVersion, hash: mapping.targetHash,
+                role: .target)
+            planPair(mapping, s, t, wasInConflict: openConflicts.contains(PairKey(mapping)), &plan)
+        }
+
+        planUnmapped(
+            source: source.compactMap { change -> ItemState? in
+                if case .upsert(let state) = change, !mappedSource.contains(state.id) { return state }
+                return nil
+            },
+            target: target.compactMap { change -> ItemState? in
+                if case .upsert(let state) = change, !mappedTarget.contains(state.id) { return state }
+                return nil
+            }, &plan)
+        return plan
+    }
+
+    // MARK: Mapped pairs
+
+    func planPair(_ mapping: Mapping, _ s: Event, _ t: Event, wasInConflict: Bool, _ plan: inout SyncPlan) {
+        if mapping.status == .detached {
+            // Unlinked on purpose: only forget the row once an item is gone.
+            var rest = mapping
+            if case .deleted = s { rest.sourceID = nil }
+            if case .deleted = t { rest.targetID = nil }
+            if rest.sourceID == nil && rest.targetID == nil {
+                plan.actions.append(.unlink(mapping, detach: false, reason: "both items are gone"))
+            } else if rest != mapping {
+                plan.actions.append(.link(rest, adopted: false))
+            }
+            return
+        }
+        var refreshed = mapping
+        if let state = s.state { refreshed.sourceVersion = state.version }
+        if let state = t.state { refreshed.targetVersion = state.version }
+
+        switch (s, t) {
+        case (.none, .none):
+            return
+        case (.unchanged, .none), (.none, .unchanged), (.unchanged, .unchanged):
+            if wasInConflict { plan.closedConflicts.append((mapping.sourceID, mapping.targetID)) }
+            if refreshed != mapping { plan.actions.append(.link(refreshed, adopted: false)) }
+
+        case (.changed(let source), .none), (.changed(let source), .unchanged):
+            update(.target, mapping, from: source, current: t.state, &plan)
+        case (.none, .changed(let target)), (.unchanged, .changed(let target)):
+            update(.source, mapping, from: target, current: s.state, &plan)
+
+        case (.changed(let source), .changed(let target)):
+            if sameContent(source.record, target.record) {
+                var linked = refreshed
+                linked.sourceHash = hash(source.record, on: .source)
+                linked.targetHash = hash(target.record, on: .target)
+                plan.actions.append(.link(linked, adopted: false))
+                if wasInConflict { plan.closedConflicts.append((mapping.sourceID, mapping.targetID)) }
+            } else {
+                resolveConflict(mapping, source: source, target: target, &plan)
+            }
+
+        case (.deleted, .deleted), (.deleted, .left), (.left, .deleted):
+            plan.actions.append(.unlink(mapping, detach: false, reason: "gone on both sides"))
+
+        case (.deleted, .changed(let target)) where flowsToSource:
+            keepChanged(.source, mapping, survivor: target, &plan)
+        case (.changed(let source), .deleted) where flowsToTarget:
+            keepChanged(.target, mapping, survivor: source, &plan)
+
+        case (.deleted, _):
+            deleted(.source, mapping, other: t.state, &plan)
+        case (_, .deleted):
+            deleted(.target, mapping, other: s.state, &plan)
+
+        case (.left, _):
+            if definition.filterLeave == .remove, flowsToTarget, targetCaps.canDelete, let id = mapping.targetID {
+                plan.actions.append(.delete(on: .target, id: id, mapping: mapping))
+            } else {
+                plan.actions.append(.unlink(mapping, detach: false, reason: "the source record left the filter"))
+            }
+        case (_, .left):
+            plan.actions.append(.unlink(mapping, detach: true, reason: "the target item left the synced folder"))
+        }
+    }
+
+    /// Writes `origin` (from the other side) to the mapped item on `side`.
+    func update(
+        _ side: EndpointRole, _ mapping: Mapping, from origin: ItemState, current: ItemState?, _ plan: inout SyncPlan
+    ) {
+        let fields = side == .target ? toTarget : toSource
+        let id = side == .target ? mapping.targetID : mapping.sourceID
+        guard let id else { return }
+        if let current, sameContent(origin.record, current.record) {
+            var linked = mapping
+            linked.sourceVersion = (side == .target ? origin : current).version
+            linked.targetVersion = (side == .target ? current : origin).version
+            linked.sourceHash = hash((side == .target ? origin : current).record, on: .source)
+            linked.targetHash = hash((side == .target ? current : origin).record, on: .target)
+            plan.actions.append(.link(linked, adopted: false))
+            return
+        }
+        let expected = current?.version ?? (side == .target ? mapping.targetVersion : mapping.sourceVersion)
+        plan.actions.append(
+            .update(on: side, id: id, expectedVersion: expected, origin: origin, fields: fields, mapping: mapping))
+    }
+
+    func resolveConflict(_ mapping: Mapping, source: ItemState, target: ItemState, _ plan: inout SyncPlan) {
+        var winner: EndpointRole?
+        switch definition.conflict {
+        case .sourceWins: winner = .source
+        case .targetWins: winner = .target
+        case .newestWins:
+            if let s = source.modifiedAt, let t = target.modifiedAt {
+                winner = t > s ? .target : .source
+            } else {
+                winner = .source
+            }
+        case .report: winner = nil
+        }
+        // Only the sending side of a one-way connector can win (this happens when adopting a copy).
+        if !flowsToSource { winner = .source }
+        if !flowsToTarget { winner = .target }
+        plan.conflicts.append(
+            PlannedConflict(
+                source: source, target: target, sourceID: mapping.sourceID, targetID: mapping.targetID,
+                policy: definition.conflict,
+                resolution: winner.map { $0 == .source ? "source-wins" : "target-wins" } ?? "reported",
+                open: winner == nil))
+        switch winner {
+        case .source?: update(.target, mapping, from: source, current: target, &plan)
+        case .target?: update(.source, mapping, from: target, current: source, &plan)
+        case nil: break
+        }
+    }
+
+    /// A change beat a deletion: the changed item is copied again to the side that deleted it.
+    func keepChanged(_ side: EndpointRole, _ mapping: Mapping, survivor: ItemState, _ plan: inout SyncPlan) {
+        let origin: EndpointRole = side == .target ? .source : .target
+        plan.conflicts.append(
+            PlannedConflict(
+                source: origin == .source ? survivor : nil, target: origin == .target ? survivor : nil,
+                sourceID: mapping.sourceID, targetID: mapping.targetID, policy: definition.conflict,
+                resolution: "changed on the \(origin.rawValue), deleted on the \(side.rawValue): copied again",
+                open: false))
+        plan.actions.append(.unlink(mapping, detach: false, reason: "re-created after a conflicting deletion"))
+        plan.actions.append(
+            .create(
+                on: side, origin: survivor,
+                key: SyncKeys.make(connector: definition.name, origin: origin, id: survivor.id)))
+    }
+
+    /// The item on `deletedSide` was deleted; `other` is the mapped item's state when known.
+    func deleted(_ deletedSide: EndpointRole, _ mapping: Mapping, other: ItemState?, _ plan: inout SyncPlan) {
+        let otherSide: EndpointRole = deletedSide == .source ? .target : .source
+        let flows = deletedSide == .source ? flowsToTarget : flowsToSource
+        guard flows else {
+            // The receiving side of a one-way connector lost its copy: make it again.
+            if let other {
+                plan.actions.append(.unlink(mapping, detach: false, reason: "copy deleted on the receiving side"))
+                plan.actions.append(
+                    .create(
+                        on: deletedSide, origin: other,
+                        key: SyncKeys.make(connector: definition.name, origin: otherSide, id: other.id)))
+            } else {
+                plan.actions.append(.unlink(mapping, detach: false, reason: "the sending side's item is gone too"))
+            }
+            return
+        }
+        let policy = deletedSide == .source ? definition.sourceDeletion : definition.targetDeletion
+        let canDelete = otherSide == .target ? targetCaps.canDelete : sourceCaps.canDelete
+        let otherID = otherSide == .target ? mapping.targetID : mapping.sourceID
+        if policy == .propagate, canDelete, let otherID {
+            plan.actions.append(.delete(on: otherSide, id: otherID, mapping: mapping))
+        } else {
+            var detached = mapping
+            detached.status = .detached
+            if deletedSide == .source { detached.sourceID = nil } else { detached.targetID = nil }
+            plan.actions.append(
+                .unlink(
+                    detached, detach: true,
+                    reason: "deleted on the \(deletedSide.rawValue); kept on the \(otherSide.rawValue)"))
+        }
+    }
+
+    // MARK: Unmapped items
+
+    func planUnmapped(source: [ItemState], target: [ItemState], _ plan: inout SyncPlan) {
+        let connector = definition.name
+        var targetByStamp: [SyncKey: ItemState] = [:]
+        for item in target { if let key = item.syncKey { targetByStamp[key] = item } }
+        var sourceByStamp: [SyncKey: ItemState] = [:]
+        for item in source { if let key = item.syncKey { sourceByStamp[key] = item } }
+        var pairedTarget: Set<ItemID> = []
+        var pairedSource: Set<ItemID> = []
+
+        // Copies whose origin is in the other delta: pair them (state lost, or a crash after a create).
+        for item in source {
+            let key = SyncKeys.make(connector: connector, origin: .source, id: item.id)
+            if let copy = targetByStamp[key] {
+                adopt(source: item, target: copy, key: key, &plan)
+                pairedSource.insert(item.id)
+                pairedTarget.insert(copy.id)
+            }
+        }
+        for item in target where !pairedTarget.contains(item.id) {
+            let key = SyncKeys.make(connector: connector, origin: .target, id: item.id)
+            if let copy = sourceByStamp[key], !pairedSource.contains(copy.id) {
+                adopt(source: copy, target: item, key: key, &plan)
+                pairedSource.insert(copy.id)
+                pairedTarget.insert(item.id)
+            }
+        }
+
+        for item in source where !pairedSource.contains(item.id) {
+            if isCopy(item, madeFrom: .target) { continue }  // its origin is resolved by the engine's lookup
+            guard flowsToTarget else { continue }
+            createOrSkip(on: .target, item, &plan)
+        }
+        for item in target where !pairedTarget.contains(item.id) {
+            if isCopy(item, madeFrom: .source) { continue }
+            guard flowsToSource else { continue }
+            createOrSkip(on: .source, item, &plan)
+        }
+    }
+
+    /// Whether `item` was stamped by this connector as a copy of an item on `origin`.
+    func isCopy(_ item: ItemState, madeFrom origin: EndpointRole) -> Bool {
+        guard let key = item.syncKey, let parsed = SyncKeys.origin(of: key, connector: definition.name) else {
+            return false
+        }
+        return parsed.role == origin
+    }
+
+    func createOrSkip(on side: EndpointRole, _ item: ItemState, _ plan: inout SyncPlan) {
+        let origin: EndpointRole = side == .target ? .source : .target
+        let problems = item.record.validate()
+        if !problems.isEmpty {
+            plan.skipped.append((origin, item.id, item.record.displayName, problems.joined(separator: "; ")))
+            return
+        }
+        plan.actions.append(
+            .create(on: side, origin: item, key: SyncKeys.make(connector: definition.name, origin: origin, id: item.id))
+        )
+    }
+
+    /// Pairs an item with its stamped copy; differing content counts as a change of the newer side.
+    func adopt(source: ItemState, target: ItemState, key: SyncKey, _ plan: inout SyncPlan) {
+        let mapping = Mapping(
+            sourceID: source.id, targetID: target.id, sourceVersion: source.version, targetVersion: target.version,
+            sourceHash: hash(source.record, on: .source), targetHash: hash(target.record, on: .target), syncKey: key)
+        plan.actions.append(.link(mapping, adopted: true))
+        if !sameContent(source.record, target.record) {
+            let stale = Mapping(sourceID: source.id, targetID: target.id, syncKey: key)
+            resolveConflict(stale, source: source, target: target, &plan)
+        }
+    }
+}
+
+/// A mapped pair's ids, for set lookups.
+struct PairKey: Hashable {
+    var source: ItemID?
+    var target: ItemID?
+    init(_ mapping: Mapping) {
+        source = mapping.sourceID
+        target = mapping.targetID
+    }
+    init(source: ItemID?, target: ItemID?) {
+        self.source = source
+        self.target = target
+    }
+}

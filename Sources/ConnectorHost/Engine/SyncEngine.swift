@@ -1,0 +1,299 @@
+import ConnectorAPI
+import Foundation
+import Logging
+
+/// Runs sync jobs: read both sides' changes, plan, guard, write in batches, commit.
+///
+/// 1. Leftover intents from a crashed run are resolved first: copies that exist are adopted.
+/// 2. Each side's changes since its cursor are read; failed items and open conflicts are re-read.
+/// 3. The `Planner` classifies every change against the mappings and produces actions.
+/// 4. The guard refuses mass deletions and sides that suddenly look empty.
+/// 5. Writes go out in batches; each batch's mappings commit in one transaction with its intents
+///    cleared. Cursors commit last, so a crash re-reads changes instead of losing them.
+public struct SyncEngine: Sendable {
+    /// The guard ignores runs that delete fewer items than this, whatever the share.
+    public static let massDeleteMinimum = 5
+
+    public var store: StateStore
+    public var settings: EngineSettings
+    public var logger: Logger
+    public var hooks: EngineHooks
+
+    public init(
+        store: StateStore, settings: EngineSettings = EngineSettings(), logger: Logger,
+        hooks: EngineHooks = EngineHooks()
+    ) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+        self.hooks = hooks
+    }
+
+    /// Runs one job. Never throws: every outcome, including an unreachable side, is in the report.
+    public func run(_ job: SyncJob, dryRun: Bool = false) async -> RunReport {
+        let started = Date()
+        var logger = self.logger
+        logger[metadataKey: "connector"] = "\(job.key.connector)"
+        logger[metadataKey: "user"] = "\(job.key.user)"
+        logger[metadataKey: "mailbox"] = "\(job.user.mailbox)"
+        var run = Run(engine: self, job: job, logger: logger, dryRun: dryRun)
+        let report: RunReport
+        do {
+            report = try await run.execute()
+        } catch {
+            logger.error("sync run failed; nothing further was committed", metadata: ["error": "\(error)"])
+            report = RunReport(
+                job: job.key, mailbox: job.user.mailbox, status: .failed, counts: run.counts, plan: nil,
+                failures: run.newFailures, message: "\(error)")
+        }
+        if !dryRun {
+            let summary = RunSummary(
+                job: job.key, startedAt: started, finishedAt: Date(), status: report.status.rawValue,
+                counts: report.counts, message: report.message)
+            do {
+                try store.finishRun(
+                    job.key, cursors: report.status == .failed || report.status == .guarded ? [:] : run.newCursors,
+                    summary: summary)
+            } catch {
+                logger.error("could not record the run in the state database", metadata: ["error": "\(error)"])
+            }
+        }
+        return report
+    }
+}
+
+/// An error that stops a run as a whole (a side unreachable), naming the side and cause.
+struct RunError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The state of one run in progress.
+struct Run {
+    let engine: SyncEngine
+    let job: SyncJob
+    let logger: Logger
+    let dryRun: Bool
+    let planner: Planner
+    var counts: [String: Int] = [:]
+    var newFailures: [FailureRecord] = []
+    var newCursors: [EndpointRole: Data?] = [:]
+    var previousFailures: [FailureKey: FailureRecord] = [:]
+    var fullScan: [EndpointRole: Bool] = [:]
+
+    init(engine: SyncEngine, job: SyncJob, logger: Logger, dryRun: Bool) {
+        self.engine = engine
+        self.job = job
+        self.logger = logger
+        self.dryRun = dryRun
+        planner = Planner(
+            definition: job.definition, sourceCaps: job.sourceCapabilities, targetCaps: job.targetCapabilities)
+    }
+
+    var store: StateStore { engine.store }
+
+    func endpoint(_ role: EndpointRole) -> any SyncEndpoint { role == .source ? job.source : job.target }
+    func capabilities(_ role: EndpointRole) -> Capabilities {
+        role == .source ? job.sourceCapabilities : job.targetCapabilities
+    }
+
+    mutating func execute() async throws -> RunReport {
+        if !dryRun { try await resolveIntents() }
+        var mappings = try store.mappings(job.key)
+        for failure in try store.failures(job.key) {
+            previousFailures[FailureKey(side: failure.side, id: failure.itemID)] = failure
+        }
+
+        var changes: [EndpointRole: [Change]] = [:]
+        for role in [EndpointRole.source, .target] where capabilities(role).canRead {
+            let cursor = try store.cursor(job.key, side: role)
+            var known: [ItemID: Version] = [:]
+            for mapping in mappings where mapping.status == .linked {
+                if let id = role == .source ? mapping.sourceID : mapping.targetID {
+                    known[id] = role == .source ? mapping.sourceVersion : mapping.targetVersion
+                }
+            }
+            let set: ChangeSet
+            do {
+                set = try await endpoint(role).changes(ChangeRequest(cursor: cursor, known: known))
+            } catch {
+                throw RunError(
+                    description: "cannot read changes from the \(role.rawValue) side (\(job.user.mailbox)): \(error)")
+            }
+            changes[role] = set.changes
+            newCursors[role] = set.cursor
+            fullScan[role] = set.isFullScan
+            if set.isFullScan, !set.changes.contains(where: { if case .upsert = $0 { true } else { false } }),
+                !known.isEmpty, !job.definition.force
+            {
+                return guarded(
+                    "the \(role.rawValue) side looks empty: a full read found no items while \(known.count) are mapped. "
+                        + "Nothing was changed. If the items were really removed, run again with --force.")
+            }
+        }
+        try await addRetries(&changes, mappings: mappings)
+        try await addCounterparts(&changes, mappings: mappings)
+        try await resolveStampedCopies(&changes, mappings: &mappings)
+
+        let openConflicts = Set(
+            try store.conflicts(job.key, openOnly: true).map { PairKey(source: $0.sourceID, target: $0.targetID) })
+        let plan = planner.plan(
+            mappings: mappings, source: changes[.source] ?? [], target: changes[.target] ?? [],
+            openConflicts: openConflicts)
+
+        if let reason = massDeletion(plan, mappings: mappings) { return guarded(reason) }
+        if dryRun {
+            return RunReport(
+                job: job.key, mailbox: job.user.mailbox, status: .planned, counts: plan.counts, plan: plan,
+                failures: [], message: nil)
+        }
+        try await apply(plan)
+        let status: RunStatus = newFailures.isEmpty ? .ok : .partial
+        logger.info("sync run finished", metadata: ["status": "\(status.rawValue)", "counts": "\(counts)"])
+        return RunReport(
+            job: job.key, mailbox: job.user.mailbox, status: status, counts: counts, plan: plan, failures: newFailures,
+            message: nil)
+    }
+
+    func guarded(_ reason: String) -> RunReport {
+        logger.warning("mass-deletion guard stopped the connector", metadata: ["reason": "\(reason)"])
+        return RunReport(
+            job: job.key, mailbox: job.user.mailbox, status: .guarded, counts: [:], plan: nil, failures: [],
+            message: reason)
+    }
+
+    /// The share of mapped items the plan deletes, per side, against the threshold.
+    func massDeletion(_ plan: SyncPlan, mappings: [Mapping]) -> String? {
+        guard !job.definition.force else { return nil }
+        let linked = mappings.filter { $0.status == .linked }.count
+        guard linked > 0 else { return nil }
+        for side in [EndpointRole.source, .target] {
+            let deletes = plan.writes(on: side).filter { if case .delete = $0 { true } else { false } }.count
+            let share = Double(deletes) / Double(linked)
+            if deletes >= SyncEngine.massDeleteMinimum, share > job.definition.massDeleteThreshold {
+                return
+                    "the run would delete \(deletes) of \(linked) mapped items (\(Int(share * 100)) %) on the \(side.rawValue) side, "
+                    + "above the limit of \(Int(job.definition.massDeleteThreshold * 100)) %. Nothing was changed. "
+                    + "Check the other side; if the deletions are wanted, run again with --force."
+            }
+        }
+        return nil
+    }
+
+    // MARK: Before planning
+
+    /// Adopts copies whose create was sent but whose mapping was never committed.
+    mutating func resolveIntents() async throws {
+        let intents = try store.intents(job.key)
+        guard !intents.isEmpty else { return }
+        var changes = StateChanges()
+        for side in [EndpointRole.source, .target] {
+            let mine = intents.filter { $0.side == side }
+            guard !mine.isEmpty else { continue }
+            let found = try await endpoint(side).find(syncKeys: mine.map(\.syncKey))
+            for intent in mine {
+                changes.clearedIntents.append(intent.syncKey)
+                guard let copy = found[intent.syncKey] else { continue }
+                let copyHash = planner.hash(copy.record, on: side)
+                changes.mappings.append(
+                    side == .target
+                        ? Mapping(
+                            sourceID: intent.originID, targetID: copy.id, sourceVersion: intent.originVersion,
+                            targetVersion: copy.version, sourceHash: intent.originHash, targetHash: copyHash,
+                            syncKey: intent.syncKey)
+                        : Mapping(
+                            sourceID: copy.id, targetID: intent.originID, sourceVersion: copy.version,
+                            targetVersion: intent.originVersion, sourceHash: copyHash, targetHash: intent.originHash,
+                            syncKey: intent.syncKey))
+                counts["adopt", default: 0] += 1
+                logger.notice(
+                    "adopted an item created before an interrupted run", metadata: ["syncKey": "\(intent.syncKey)"])
+            }
+        }
+        try store.commit(job.key, changes)
+    }
+
+    /// Re-reads items that failed before (not dead letters) and the two sides of open conflicts.
+    mutating func addRetries(_ changes: inout [EndpointRole: [Change]], mappings: [Mapping]) async throws {
+        var wanted: [EndpointRole: Set<ItemID>] = [.source: [], .target: []]
+        var deletes: [EndpointRole: Set<ItemID>] = [.source: [], .target: []]
+        for failure in previousFailures.values where !failure.dead {
+            if failure.operation == "delete" {
+                deletes[failure.side]!.insert(failure.itemID)
+            } else {
+                wanted[failure.side]!.insert(failure.itemID)
+            }
+        }
+        for conflict in try store.conflicts(job.key, openOnly: true) {
+            if let id = conflict.sourceID { wanted[.source]!.insert(id) }
+            if let id = conflict.targetID { wanted[.target]!.insert(id) }
+        }
+        // A retried item needs its counterpart's state too, to see a conflict instead of overwriting.
+        for mapping in mappings where mapping.status == .linked {
+            if let s = mapping.sourceID, let t = mapping.targetID {
+                if wanted[.source]!.contains(s) { wanted[.target]!.insert(t) }
+                if wanted[.target]!.contains(t) { wanted[.source]!.insert(s) }
+            }
+        }
+        for side in [EndpointRole.source, .target] {
+            let present = Set((changes[side] ?? []).map(\.id))
+            for id in deletes[side]!.subtracting(present) { changes[side, default: []].append(.deleted(id)) }
+            let ids = wanted[side]!.subtracting(present)
+            guard !ids.isEmpty, capabilities(side).canRead else { continue }
+            let states = try await read(side, Array(ids))
+            changes[side, default: []].append(contentsOf: states.values.map(Change.upsert))
+        }
+    }
+
+    /// Reads the sending side of a one-way connector whose copy was deleted.
+    func addCounterparts(_ changes: inout [EndpointRole: [Change]], mappings: [Mapping]) async throws {
+        let source = Dictionary((changes[.source] ?? []).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let target = Dictionary((changes[.target] ?? []).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let needed = planner.idsToRead(mappings: mappings, source: source, target: target)
+        for (side, ids) in [(EndpointRole.source, needed.source), (.target, needed.target)] where !ids.isEmpty {
+            let states = try await read(side, ids)
+            changes[side, default: []].append(contentsOf: states.values.map(Change.upsert))
+        }
+    }
+
+    /// Unmapped copies (stamped by this connector) whose origin is not among the changes: look the
+    /// origin up so the pair is adopted; a copy whose origin is gone is treated as a new item.
+    func resolveStampedCopies(_ changes: inout [EndpointRole: [Change]], mappings: inout [Mapping]) async throws {
+        let mapped: [EndpointRole: Set<ItemID>] = [
+            .source: Set(mappings.compactMap(\.sourceID)), .target: Set(mappings.compactMap(\.targetID)),
+        ]
+        for side in [EndpointRole.source, .target] {
+            let other: EndpointRole = side == .source ? .target : .source
+            let present = Set((changes[other] ?? []).map(\.id))
+            var lookups: [ItemID: [Int]] = [:]
+            for (index, change) in (changes[side] ?? []).enumerated() {
+                guard case .upsert(let state) = change, !mapped[side]!.contains(state.id), let key = state.syncKey,
+                    let origin = SyncKeys.origin(of: key, connector: job.definition.name), origin.role == other,
+                    !present.contains(origin.id), !mapped[other]!.contains(origin.id)
+                else { continue }
+                lookups[origin.id, default: []].append(index)
+            }
+            guard !lookups.isEmpty else { continue }
+            let found = capabilities(other).canRead ? try await read(other, Array(lookups.keys)) : [:]
+            changes[other, default: []].append(contentsOf: found.values.map(Change.upsert))
+            for (originID, indices) in lookups where found[originID] == nil {
+                for index in indices {
+                    guard case .upsert(var state) = changes[side]![index] else { continue }
+                    logger.notice(
+                        "a copy's original is gone; treating the copy as a new item", metadata: ["item": "\(state.id)"])
+                    state.syncKey = nil
+                    changes[side]![index] = .upsert(state)
+                }
+            }
+        }
+    }
+
+    func read(_ side: EndpointRole, _ ids: [ItemID]) async throws -> [ItemID: ItemState] {
+        do {
+            return try await endpoint(side).read(ids: ids)
+        } catch {
+            throw RunError(
+                description:
+                    "cannot read \(ids.count) items from the \(side.rawValue) side (\(job.user.mailbox)): \(error)")
+        }
+    }
+}

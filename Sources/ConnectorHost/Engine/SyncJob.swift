@@ -1,0 +1,63 @@
+import ConnectorAPI
+import Foundation
+
+/// One connector run for one user: the unit the engine executes.
+public struct SyncJob: Sendable {
+    public var key: JobKey
+    public var definition: ConnectorDefinition
+    public var user: UserBinding
+    public var source: any SyncEndpoint
+    public var target: any SyncEndpoint
+    public var sourceCapabilities: Capabilities
+    public var targetCapabilities: Capabilities
+
+    public init(
+        definition: ConnectorDefinition, user: UserBinding, source: any SyncEndpoint, target: any SyncEndpoint,
+        sourceCapabilities: Capabilities, targetCapabilities: Capabilities
+    ) {
+        self.key = JobKey(connector: definition.name, user: user.crmUser)
+        self.definition = definition
+        self.user = user
+        self.source = source
+        self.target = target
+        self.sourceCapabilities = sourceCapabilities
+        self.targetCapabilities = targetCapabilities
+    }
+}
+
+/// How a run ended.
+public enum RunStatus: String, Sendable {
+    /// Everything applied.
+    case ok
+    /// Applied, but some items failed (retried next run or dead-lettered).
+    case partial
+    /// The mass-deletion guard stopped the run; nothing was written.
+    case guarded
+    /// A side could not be read or written at all; nothing was committed.
+    case failed
+    /// A dry run: the plan was computed, nothing was changed.
+    case planned
+}
+
+/// What a run did (or, for a dry run, would do).
+public struct RunReport: Sendable {
+    public var job: JobKey
+    public var mailbox: String
+    public var status: RunStatus
+    /// Counts by direction and operation: `source→target create`, `target→source update`, `conflicts`, …
+    public var counts: [String: Int]
+    /// The plan, for dry runs and logs.
+    public var plan: SyncPlan?
+    /// Items that failed in this run, with the reason.
+    public var failures: [FailureRecord]
+    /// Why the run stopped (guard, unreachable side), if it did.
+    public var message: String?
+}
+
+/// Test hooks: fault injection points inside a run.
+public struct EngineHooks: Sendable {
+    /// Called after a batch was applied on a side and before its mapping commit; a throw here
+    /// simulates a crash at the worst moment.
+    public var afterApply: (@Sendable (EndpointRole, [WriteOperation]) throws -> Void)?
+    public init() {}
+}

@@ -1,0 +1,32 @@
+import ConnectorAPI
+import Crypto
+import Foundation
+
+/// Sync keys name the connector and the item a copy was made from: `ch1:<connector>:<s|t>:<origin id>`.
+/// They are deterministic, so a copy is recognised even when all state was lost.
+enum SyncKeys {
+    static func make(connector: String, origin: EndpointRole, id: ItemID) -> SyncKey {
+        SyncKey(rawValue: "ch1:\(connector):\(origin == .source ? "s" : "t"):\(id)")
+    }
+
+    /// The origin side and id a key names, when it belongs to `connector`.
+    static func origin(of key: SyncKey, connector: String) -> (role: EndpointRole, id: ItemID)? {
+        let prefix = "ch1:\(connector):"
+        guard key.rawValue.hasPrefix(prefix) else { return nil }
+        let rest = key.rawValue.dropFirst(prefix.count)
+        guard rest.count > 2, rest.dropFirst().first == ":" else { return nil }
+        switch rest.first {
+        case "s": return (.source, String(rest.dropFirst(2)))
+        case "t": return (.target, String(rest.dropFirst(2)))
+        default: return nil
+        }
+    }
+}
+
+/// Content hashes over a set of fields (SHA-256 of the canonical JSON, empty values left out).
+enum ContentHash {
+    static func of(_ record: Record, fields: Set<String>) -> String {
+        let digest = SHA256.hash(data: RecordFields.canonicalBytes(of: record, fields: fields))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

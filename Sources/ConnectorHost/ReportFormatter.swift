@@ -1,0 +1,115 @@
+import ConnectorAPI
+import Foundation
+
+/// Human-readable text for run reports, plans and status.
+public enum ReportFormatter {
+    /// One block per job: status, counts and, for dry runs, every planned action.
+    public static func reports(_ reports: [RunReport], detailed: Bool) -> String {
+        var lines: [String] = []
+        for report in reports {
+            let counts = report.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                separator: ", ")
+            lines.append(
+                "\(report.job.connector) / \(report.job.user) <\(report.mailbox)>: \(report.status.rawValue)"
+                    + (counts.isEmpty ? ", no changes" : ": \(counts)"))
+            if let message = report.message { lines.append("  ! \(message)") }
+            for failure in report.failures {
+                lines.append(
+                    "  ✗ \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)): \(failure.kind): \(failure.message)"
+                        + (failure.dead ? " [dead letter]" : " [will retry]"))
+            }
+            if detailed, let plan = report.plan {
+                for action in plan.actions { if let line = describe(action) { lines.append("  " + line) } }
+                for conflict in plan.conflicts {
+                    let name = conflict.source?.record.displayName ?? conflict.target?.record.displayName ?? "?"
+                    lines.append(
+                        "  conflict '\(name)' (source \(conflict.sourceID ?? "-"), target \(conflict.targetID ?? "-")): \(conflict.resolution)"
+                    )
+                }
+                for skipped in plan.skipped {
+                    lines.append(
+                        "  skip '\(skipped.name)' (\(skipped.role.rawValue) item \(skipped.id)): \(skipped.reason)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ action: SyncAction) -> String? {
+        switch action {
+        case .create(let side, let origin, _):
+            "\(SyncPlan.direction(side)) create '\(origin.record.displayName)' (from \(side == .target ? "source" : "target") item \(origin.id))"
+        case .update(let side, let id, _, let origin, let fields, _):
+            "\(SyncPlan.direction(side)) update '\(origin.record.displayName)' (\(side.rawValue) item \(id); fields \(fields.sorted().joined(separator: ", ")))"
+        case .delete(let side, let id, _):
+            "\(SyncPlan.direction(side)) delete \(side.rawValue) item \(id)"
+        case .unlink(let mapping, _, let reason):
+            "unlink source \(mapping.sourceID ?? "-") / target \(mapping.targetID ?? "-"): \(reason)"
+        case .link(let mapping, true):
+            "adopt source \(mapping.sourceID ?? "-") / target \(mapping.targetID ?? "-") (an existing copy)"
+        case .link:
+            nil
+        }
+    }
+
+    /// Per connector and user: last run, counts, open conflicts, dead letters.
+    public static func status(store: StateStore, jobs: [JobKey]) throws -> String {
+        let runs = Dictionary(try store.lastRuns().map { ($0.job, $0) }, uniquingKeysWith: { $1 })
+        var lines: [String] = []
+        let formatter = ISO8601DateFormatter()
+        for job in jobs {
+            let mappings = try store.mappings(job)
+            let failures = try store.failures(job)
+            let conflicts = try store.conflicts(job, openOnly: true)
+            var line = "\(job.connector) / \(job.user): "
+            if let run = runs[job] {
+                let counts = run.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                    separator: ", ")
+                line +=
+                    "last run \(formatter.string(from: run.finishedAt)) \(run.status)"
+                    + (counts.isEmpty ? "" : " (\(counts))")
+            } else {
+                line += "never run"
+            }
+            line += "; \(mappings.filter { $0.status == .linked }.count) linked"
+            line += ", \(conflicts.count) open conflicts"
+            line += ", \(failures.filter { !$0.dead }.count) retrying, \(failures.filter(\.dead).count) dead letters"
+            lines.append(line)
+            if let message = runs[job]?.message { lines.append("  ! \(message)") }
+            for conflict in conflicts {
+                lines.append(
+                    "  conflict: source \(conflict.sourceID ?? "-") / target \(conflict.targetID ?? "-") since \(formatter.string(from: conflict.detectedAt))"
+                )
+            }
+            for failure in failures {
+                lines.append(
+                    "  \(failure.dead ? "dead letter" : "retrying"): \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)), "
+                        + "\(failure.attempts) attempts: \(failure.kind): \(failure.message)")
+            }
+        }
+        return lines.isEmpty ? "no sync state yet" : lines.joined(separator: "\n")
+    }
+
+    /// Registered adapter types with their settings.
+    public static func adapters(_ registry: AdapterRegistry) -> String {
+        var lines: [String] = []
+        for type in registry.all {
+            lines.append("\(type.name): \(type.summary)")
+            for (title, spec) in [
+                ("settings", type.settings), ("filter", type.filter),
+                ("source_options / target_options", type.endpointOptions),
+            ]
+            where !spec.settings.isEmpty {
+                lines.append("  \(title):")
+                for setting in spec.settings {
+                    var line = "    \(setting.name) (\(setting.type)"
+                    if setting.required { line += ", required" }
+                    if let value = setting.defaultValue { line += ", default \(value)" }
+                    if setting.type == .secret { line += "; or \(setting.name)_file" }
+                    lines.append(line + "): \(setting.doc)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

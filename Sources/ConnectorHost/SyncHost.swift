@@ -1,0 +1,158 @@
+import ConnectorAPI
+import Foundation
+import Logging
+
+/// Runs a validated deployment: creates the adapter instances, builds one job per connector and
+/// user, and runs them with bounded concurrency. It knows adapters only through `AdapterType`.
+public actor SyncHost {
+    public let deployment: Deployment
+    public let store: StateStore
+    let logger: Logger
+    let hooks: EngineHooks
+    var instances: [String: any Adapter] = [:]
+
+    /// Opens the state database named by the deployment.
+    public init(deployment: Deployment, logger: Logger, hooks: EngineHooks = EngineHooks()) throws {
+        self.deployment = deployment
+        self.logger = logger
+        self.hooks = hooks
+        do {
+            store = try StateStore(path: deployment.statePath)
+        } catch {
+            throw RunError(description: "cannot open the state database \(deployment.statePath.path): \(error)")
+        }
+    }
+
+    func instance(_ config: AdapterInstance) throws -> any Adapter {
+        if let existing = instances[config.name] { return existing }
+        let logger = self.logger
+        let name = config.name
+        let context = AdapterContext(instanceName: name, baseDirectory: deployment.baseDirectory) { level, message in
+            var logger = logger
+            logger[metadataKey: "adapter"] = "\(name)"
+            logger.log(level: Self.level(level), "\(message)")
+        }
+        let adapter = try config.type.make(config.settings, context)
+        instances[config.name] = adapter
+        return adapter
+    }
+
+    static func level(_ level: AdapterLogLevel) -> Logger.Level {
+        switch level {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        }
+    }
+
+    /// The (connector, user) pairs selected by the optional filters, in configuration order.
+    public func selection(connector: String? = nil, user: String? = nil) -> [(ConnectorConfig, UserEntry)] {
+        var result: [(ConnectorConfig, UserEntry)] = []
+        for config in deployment.connectors where connector == nil || config.definition.name == connector {
+            for entry in deployment.users where entry.enabled {
+                let short = entry.binding.crmUser.uppercased()
+                if let only = config.users, !only.contains(short) { continue }
+                if let user, user.uppercased() != short { continue }
+                result.append((config, entry))
+            }
+        }
+        return result
+    }
+
+    /// Builds the job for a connector and user. A user's `exchange:` setting names an adapter
+    /// instance that replaces the connector's endpoint of the same adapter type.
+    public func job(_ config: ConnectorConfig, _ entry: UserEntry, force: Bool = false) async throws -> SyncJob {
+        var definition = config.definition
+        definition.force = force
+        func resolve(_ instance: AdapterInstance) -> AdapterInstance {
+            if let name = entry.binding.settings["exchange"], let other = deployment.adapters[name],
+                other.type.name == instance.type.name
+            {
+                return other
+            }
+            return instance
+        }
+        let source = resolve(config.source)
+        let target = resolve(config.target)
+        let sourceEndpoint = try await instance(source).endpoint(
+            for: EndpointScope(
+                connector: definition.name, kind: definition.kind, role: .source, user: entry.binding,
+                filter: config.filter,
+                options: config.sourceOptions))
+        let targetEndpoint = try await instance(target).endpoint(
+            for: EndpointScope(
+                connector: definition.name, kind: definition.kind, role: .target, user: entry.binding,
+                options: config.targetOptions))
+        return SyncJob(
+            definition: definition, user: entry.binding, source: sourceEndpoint, target: targetEndpoint,
+            sourceCapabilities: config.sourceCapabilities, targetCapabilities: config.targetCapabilities)
+    }
+
+    /// Runs the selected jobs once, at most `concurrency` at a time; one report per job.
+    public func syncOnce(
+        connector: String? = nil, user: String? = nil, dryRun: Bool = false, force: Bool = false, concurrency: Int = 4
+    ) async -> [RunReport] {
+        let engine = SyncEngine(store: store, settings: deployment.engine, logger: logger, hooks: hooks)
+        let selected = selection(connector: connector, user: user)
+        var reports: [RunReport] = []
+        var jobs: [SyncJob] = []
+        for (config, entry) in selected {
+            do {
+                jobs.append(try await job(config, entry, force: force))
+            } catch {
+                logger.error(
+                    "cannot open the endpoints",
+                    metadata: [
+                        "connector": "\(config.definition.name)", "user": "\(entry.binding.crmUser)",
+                        "error": "\(error)",
+                    ])
+                reports.append(
+                    RunReport(
+                        job: JobKey(connector: config.definition.name, user: entry.binding.crmUser),
+                        mailbox: entry.binding.mailbox,
+                        status: .failed, counts: [:], plan: nil, failures: [],
+                        message: "cannot open the endpoints: \(error)"))
+            }
+        }
+        await withTaskGroup(of: (Int, RunReport).self) { group in
+            var next = 0
+            var done: [(Int, RunReport)] = []
+            func start(_ group: inout TaskGroup<(Int, RunReport)>) {
+                let index = next
+                let job = jobs[index]
+                next += 1
+                group.addTask { (index, await engine.run(job, dryRun: dryRun)) }
+            }
+            while next < jobs.count && next < max(1, concurrency) { start(&group) }
+            while let finished = await group.next() {
+                done.append(finished)
+                if next < jobs.count { start(&group) }
+            }
+            reports.append(contentsOf: done.sorted { $0.0 < $1.0 }.map(\.1))
+        }
+        return reports
+    }
+
+    /// Runs every connector on its interval until the task is cancelled.
+    public func runScheduled(concurrency: Int = 4) async {
+        var due: [String: ContinuousClock.Instant] = [:]
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            let now = clock.now
+            for config in deployment.connectors where (due[config.definition.name] ?? now) <= now {
+                _ = await syncOnce(connector: config.definition.name, concurrency: concurrency)
+                due[config.definition.name] = clock.now.advanced(by: config.interval)
+            }
+            let nextDue = due.values.min() ?? clock.now.advanced(by: .seconds(60))
+            try? await Task.sleep(until: nextDue, clock: clock)
+        }
+    }
+
+    /// Closes every adapter instance.
+    public func shutdown() async {
+        for adapter in instances.values { await adapter.shutdown() }
+        instances.removeAll()
+    }
+}
