@@ -106,9 +106,13 @@ struct Validation {
         }
 
         var adapters: [String: AdapterInstance] = [:]
+        var declared: Set<String> = []
         if let section = section("adapters") {
             if let pairs = reader.mapping(section.value, "adapters") {
-                for pair in pairs { if let instance = adapter(pair, &reader) { adapters[pair.key] = instance } }
+                for pair in pairs {
+                    declared.insert(pair.key)
+                    if let instance = adapter(pair, &reader) { adapters[pair.key] = instance }
+                }
             }
         } else {
             reader.error(root, "missing section 'adapters' (named adapter instances, each with a 'type')")
@@ -133,7 +137,7 @@ struct Validation {
                 for item in items {
                     guard
                         let connector = connector(
-                            item, adapters: adapters, users: users, profiles: profiles, &reader)
+                            item, adapters: adapters, declared: declared, users: users, profiles: profiles, &reader)
                     else { continue }
                     if !names.insert(connector.definition.name).inserted {
                         reader.error(item, "connector name '\(connector.definition.name)' is used twice")
@@ -273,7 +277,8 @@ struct Validation {
     }
 
     func connector(
-        _ node: Node, adapters: [String: AdapterInstance], users: [UserEntry], profiles: [String: Profile],
+        _ node: Node, adapters: [String: AdapterInstance], declared: Set<String>, users: [UserEntry],
+        profiles: [String: Profile],
         _ reader: inout YAMLReader
     ) -> ConnectorConfig? {
         guard let pairs = reader.mapping(node, "a connector") else { return nil }
@@ -305,6 +310,8 @@ struct Validation {
             }
             guard let adapterName = reader.string(ref.value, "\(what): \(role)") else { return nil }
             guard let instance = adapters[adapterName] else {
+                // An adapter that is declared but invalid has been reported already.
+                if declared.contains(adapterName) { return nil }
                 var message = "\(what): \(role) '\(adapterName)' is not defined in 'adapters'"
                 if let suggestion = YAMLReader.closest(adapterName, in: Array(adapters.keys)) {
                     message += "; did you mean '\(suggestion)'?"

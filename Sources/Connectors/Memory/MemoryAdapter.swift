@@ -85,8 +85,7 @@ public final class MemoryAdapter: Adapter {
 
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
         let store = try Self.store(instance: instance, collection: collection(for: scope), directory: directory)
-        return MemoryEndpoint(
-            store: store, kind: scope.kind, tags: Set(scope.filter.strings("tags")), maxBatchSize: batchSize)
+        return store.endpoint(kind: scope.kind, tags: Set(scope.filter.strings("tags")), maxBatchSize: batchSize)
     }
 
     public func shutdown() async {}

@@ -38,6 +38,8 @@ public final class MemoryStore: Sendable {
         public var failingRecords: [String: WriteError] = [:]
         /// Reads report nothing at all as a full scan (a side that suddenly looks empty).
         public var looksEmpty = false
+        /// Runs at the start of every `apply`, before the batch is applied (to change items under the writer's feet).
+        public var beforeApply: (@Sendable (MemoryStore) -> Void)?
         public init() {}
     }
 
@@ -46,9 +48,14 @@ public final class MemoryStore: Sendable {
     private let counters = Mutex([String: Int]())
     /// File the store is saved to after every change, when set.
     public let path: URL?
+    private let saveError = Mutex<String?>(nil)
 
     public init(path: URL? = nil) throws {
         self.path = path
+        if let path {
+            try FileManager.default.createDirectory(
+                at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
         if let path, FileManager.default.fileExists(atPath: path.path) {
             let data = try Data(contentsOf: path)
             state = Mutex(try JSONDecoder().decode(State.self, from: data))
@@ -69,6 +76,7 @@ public final class MemoryStore: Sendable {
     func count(_ operation: String) throws {
         counters.withLock { $0[operation, default: 0] += 1 }
         if let message = faults.unavailable { throw MemoryStoreError.unavailable(message) }
+        if let message = saveError.withLock({ $0 }) { throw MemoryStoreError.unavailable(message) }
     }
 
     /// All items, in id order.
@@ -137,8 +145,19 @@ public final class MemoryStore: Sendable {
             let result = body(&state)
             return (result, path == nil ? nil : try? JSONEncoder().encode(state))
         }
-        if let path, let snapshot { try? snapshot.write(to: path, options: .atomic) }
+        if let path, let snapshot {
+            do {
+                try snapshot.write(to: path, options: .atomic)
+            } catch {
+                saveError.withLock { $0 = "cannot save \(path.path): \(error)" }
+            }
+        }
         return result
+    }
+
+    /// This store as an endpoint for one kind; with `tags`, only items carrying one of them are in scope.
+    public func endpoint(kind: DataKind, tags: Set<String> = [], maxBatchSize: Int = 100) -> any SyncEndpoint {
+        MemoryEndpoint(store: self, kind: kind, tags: tags, maxBatchSize: maxBatchSize)
     }
 
     // MARK: Endpoint operations
@@ -190,6 +209,7 @@ public final class MemoryStore: Sendable {
 
     func apply(_ batch: [WriteOperation], tags: Set<String>) throws -> [WriteResult] {
         try count("apply")
+        faults.beforeApply?(self)
         let failing = faults.failingRecords
         return mutate { state in
             batch.map { operation -> WriteResult in

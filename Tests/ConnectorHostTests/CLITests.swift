@@ -1,0 +1,117 @@
+import ConnectorAPI
+import Connectors
+import Foundation
+import Testing
+
+/// Runs the built `connector-host` executable, as an administrator would.
+struct CLI {
+    static var binary: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "connector-host")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/connector-host")
+    }
+
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> (
+        status: Int32, out: String, err: String
+    ) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
+    }
+}
+
+@Suite("connector-host command line", .serialized)
+struct CLITests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try """
+        state: { path: state/test.sqlite }
+        adapters:
+          crm: { type: memory, directory: data/crm, partition: crm-user }
+          mail: { type: memory, directory: data/mail }
+        users:
+          - { flowfact: MM, mailbox: m@example.test }
+        connectors:
+          - { name: contacts, kind: address, source: crm, target: mail, filter: { tags: [Sync] } }
+        """.write(to: directory.appendingPathComponent("connectors.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    func store(_ side: String, _ file: String) throws -> MemoryStore {
+        try MemoryStore(path: directory.appendingPathComponent("data/\(side)/\(file).json"))
+    }
+
+    @Test("validate reports every problem as file:line:column and exits 1")
+    func validateErrors() throws {
+        try "adapters:\n  crm: { type: nope }\nusers: []\nconnectors: []\nfoo: 1\n".write(
+            to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let result = try CLI.run(["validate", "bad.yaml"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.err.contains("bad.yaml:2:16: adapter 'crm': unknown adapter type 'nope'"))
+        #expect(result.err.contains("bad.yaml:5:1: unknown key 'foo'"))
+        #expect(result.err.contains("2 problem(s) found"))
+        let good = try CLI.run(["validate", "connectors.yaml"], in: directory)
+        #expect(good.status == 0)
+        #expect(good.out.contains("valid: 2 adapters, 1 users, 1 connectors, 1 sync jobs"))
+    }
+
+    @Test("adapters lists the registered types and their settings")
+    func adapters() throws {
+        let result = try CLI.run(["adapters"], in: directory)
+        #expect(result.status == 0)
+        #expect(result.out.contains("memory: "))
+        #expect(result.out.contains("batch_size (integer 1...10000, default 100)"))
+    }
+
+    @Test("sync --dry-run prints the plan, sync --once applies it, status shows the run")
+    func syncAndStatus() throws {
+        let crm = try store("crm", "address_MM")
+        crm.insert(.address(Address(givenName: "Jürgen", familyName: "Groß")), tags: ["Sync"])
+        crm.insert(.address(Address(givenName: "Nicht", familyName: "Synchron")))
+
+        let dry = try CLI.run(["sync", "--once", "--dry-run"], in: directory)
+        #expect(dry.status == 0, "\(dry.err)")
+        #expect(dry.out.contains("contacts / MM <m@example.test>: planned: source→target create 1"))
+        #expect(dry.out.contains("source→target create 'Jürgen Groß'"))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: directory.appendingPathComponent("data/mail/address_m@example.test.json").path))
+
+        let once = try CLI.run(["sync", "--once"], in: directory)
+        #expect(once.status == 0, "\(once.err)")
+        #expect(once.out.contains("contacts / MM <m@example.test>: ok: source→target create 1"))
+        let mail = try store("mail", "address_m@example.test")
+        #expect(mail.names == ["Jürgen Groß"])
+
+        let again = try CLI.run(["sync", "--once", "--user", "mm"], in: directory)
+        #expect(again.out.contains("ok, no changes"))
+
+        let status = try CLI.run(["status"], in: directory)
+        #expect(status.status == 0)
+        #expect(status.out.contains("contacts / MM: last run"))
+        #expect(status.out.contains("1 linked, 0 open conflicts, 0 retrying, 0 dead letters"))
+
+        let unknown = try CLI.run(["sync", "--once", "--connector", "kontakte"], in: directory)
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("no connector named 'kontakte'"))
+    }
+}

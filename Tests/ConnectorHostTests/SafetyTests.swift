@@ -1,0 +1,212 @@
+import ConnectorAPI
+import Connectors
+import Foundation
+import Testing
+
+@testable import ConnectorHost
+
+struct SimulatedCrash: Error {}
+
+@Suite("Nothing lost, nothing duplicated")
+struct SafetyTests {
+    @Test("a crash after the target's create and before the mapping commit leaves exactly one copy")
+    func crashAfterCreate() async throws {
+        let f = try Fixture()
+        for i in 0..<5 { f.source.insert(contact("Person\(i)", "Müller")) }
+        f.hooks.afterApply = { side, _ in if side == .target { throw SimulatedCrash() } }
+        let crashed = await f.sync()
+        #expect(crashed.status == .failed)
+        #expect(f.target.items.count == 5)  // the creates reached the target
+        #expect(f.mappings.isEmpty)  // but nothing was committed
+        #expect(try f.store.intents(f.jobKey).count == 5)
+        // A restarted process resolves the intents and adopts the copies.
+        f.hooks.afterApply = nil
+        try f.reopenState()
+        let rerun = await f.sync()
+        #expect(rerun.status == .ok)
+        #expect(rerun.counts["adopt"] == 5)
+        #expect(rerun.counts["source→target create"] == nil)
+        #expect(f.target.items.count == 5)
+        #expect(f.mappings.count == 5)
+        #expect(try f.store.intents(f.jobKey).isEmpty)
+        #expect(await f.sync().counts.isEmpty)
+    }
+
+    @Test("losing all sync state re-matches existing copies instead of duplicating them")
+    func stateLoss() async throws {
+        let f = try Fixture()
+        for i in 0..<4 { f.source.insert(contact("S\(i)", "Quelle")) }
+        for i in 0..<3 { f.target.insert(contact("T\(i)", "Ziel")) }
+        await f.sync()
+        #expect(f.source.items.count == 7)
+        #expect(f.target.items.count == 7)
+        try f.loseState()
+        let report = await f.sync()
+        #expect(report.status == .ok)
+        #expect(report.counts["adopt"] == 7)
+        #expect(f.source.items.count == 7)
+        #expect(f.target.items.count == 7)
+        #expect(await f.sync().counts.isEmpty)
+    }
+
+    @Test("after losing state, an edited copy is adopted and the edit is applied, not duplicated")
+    func stateLossWithEdit() async throws {
+        let f = try Fixture { $0.conflict = .targetWins }
+        f.source.insert(contact("Anna", "Schäfer"))
+        await f.sync()
+        try f.loseState()
+        let t = try #require(f.target.id(named: "Anna Schäfer"))
+        f.target.update(t) {
+            if case .address(var a) = $0 {
+                a.notes = "neu"
+                $0 = .address(a)
+            }
+        }
+        await f.sync()
+        #expect(f.source.items.count == 1)
+        #expect(f.target.items.count == 1)
+        #expect(f.source.address(named: "Anna Schäfer")?.notes == "neu")
+    }
+
+    @Test("the guard refuses a run that deletes more than the allowed share, until forced")
+    func massDeletionGuard() async throws {
+        let f = try Fixture()
+        let ids = (0..<10).map { f.source.insert(contact("P\($0)", "Müller")) }
+        await f.sync()
+        for id in ids.prefix(6) { f.source.delete(id) }
+        let guarded = await f.sync()
+        #expect(guarded.status == .guarded)
+        #expect(guarded.message?.contains("6 of 10") == true)
+        #expect(f.target.items.count == 10)
+        // Still refused on the next run: the cursor did not move past the deletions.
+        #expect(await f.sync().status == .guarded)
+        f.definition.force = true
+        let forced = await f.sync()
+        #expect(forced.status == .ok)
+        #expect(forced.counts["source→target delete"] == 6)
+        #expect(f.target.items.count == 4)
+    }
+
+    @Test("a side that suddenly looks empty stops the connector instead of deleting everything")
+    func emptySideGuard() async throws {
+        let f = try Fixture()
+        for i in 0..<3 { f.source.insert(contact("P\(i)", "Müller")) }
+        await f.sync()
+        try f.loseState()  // forces a full read of both sides
+        await f.sync()
+        f.source.faults.looksEmpty = true
+        try f.reopenStateAfterCursorReset()
+        let report = await f.sync()
+        #expect(report.status == .guarded)
+        #expect(report.message?.contains("looks empty") == true)
+        #expect(f.target.items.count == 3)
+        #expect(f.source.items.count == 3)
+    }
+
+    @Test("a filter leave unlinks by default; the CRM record is never deleted")
+    func filterLeaveKeep() async throws {
+        let f = try Fixture()
+        f.sourceTags = ["Outlook-Sync"]
+        let s = f.source.insert(contact("Anna", "Schäfer"), tags: ["Outlook-Sync"])
+        f.source.insert(contact("Ohne", "Merkmal"))
+        await f.sync()
+        #expect(f.target.names == ["Anna Schäfer"])
+        f.source.setTags(s, [])
+        let report = await f.sync()
+        #expect(report.counts["unlink"] == 1)
+        #expect(f.target.names == ["Anna Schäfer"])
+        #expect(f.source.items.count == 2)
+        // Re-entering the filter adopts the kept copy: no duplicate.
+        f.source.setTags(s, ["Outlook-Sync"])
+        let back = await f.sync()
+        #expect(back.counts["adopt"] == 1)
+        #expect(f.target.items.count == 1)
+    }
+
+    @Test("filter_leave: remove deletes the target copy but not the CRM record")
+    func filterLeaveRemove() async throws {
+        let f = try Fixture { $0.filterLeave = .remove }
+        f.sourceTags = ["Outlook-Sync"]
+        let s = f.source.insert(contact("Anna", "Schäfer"), tags: ["Outlook-Sync"])
+        await f.sync()
+        f.source.setTags(s, [])
+        let report = await f.sync()
+        #expect(report.counts["source→target delete"] == 1)
+        #expect(f.target.items.isEmpty)
+        #expect(f.source.items.count == 1)
+    }
+
+    @Test("per-item failures go to the dead-letter list without stopping the others")
+    func deadLetters() async throws {
+        let f = try Fixture()
+        f.settings.deadLetterAfterRuns = 2
+        for i in 0..<4 { f.source.insert(contact("P\(i)", "Gut")) }
+        f.source.insert(contact("Kaputt", "Transient"))
+        f.source.insert(contact("Kaputt", "Permanent"))
+        f.target.faults.failingRecords = [
+            "Kaputt Transient": WriteError(.transient, "ErrorServerBusy"),
+            "Kaputt Permanent": WriteError(.permanent, "ErrorInvalidPropertyRequest: phone number"),
+        ]
+        let first = await f.sync()
+        #expect(first.status == .partial)
+        #expect(first.counts["source→target create"] == 4)
+        #expect(f.target.items.count == 4)
+        var failures = try f.store.failures(f.jobKey)
+        #expect(failures.count == 2)
+        #expect(failures.first { $0.name == "Kaputt Permanent" }?.dead == true)
+        #expect(failures.first { $0.name == "Kaputt Transient" }?.dead == false)
+        // The transient one is retried next run and becomes a dead letter after the configured runs.
+        await f.sync()
+        failures = try f.store.failures(f.jobKey)
+        #expect(failures.first { $0.name == "Kaputt Transient" }?.dead == true)
+        #expect(failures.first { $0.name == "Kaputt Transient" }?.attempts == 2)
+        let status = try ReportFormatter.status(store: f.store, jobs: [f.jobKey])
+        #expect(status.contains("2 dead letters"))
+        #expect(status.contains("ErrorInvalidPropertyRequest: phone number"))
+        // Fixing the cause and changing the record brings it through.
+        f.target.faults.failingRecords = [:]
+        let id = try #require(f.source.id(named: "Kaputt Permanent"))
+        f.source.update(id) {
+            if case .address(var a) = $0 {
+                a.notes = "korrigiert"
+                $0 = .address(a)
+            }
+        }
+        await f.sync()
+        #expect(f.target.items.count == 5)
+        #expect(try f.store.failures(f.jobKey).map(\.name) == ["Kaputt Transient"])
+    }
+
+    @Test("transient failures are retried within the run and succeed")
+    func transientRetry() async throws {
+        let f = try Fixture()
+        f.source.insert(contact("Anna", "Schäfer"))
+        f.target.faults.failingRecords = ["Anna Schäfer": WriteError(.transient, "busy")]
+        f.target.faults.beforeApply = { store in
+            // Busy only for the first attempt.
+            if store.callCount("apply") >= 2 { store.faults.failingRecords = [:] }
+        }
+        let report = await f.sync()
+        #expect(report.status == .ok)
+        #expect(f.target.callCount("apply") == 2)
+        #expect(f.target.names == ["Anna Schäfer"])
+    }
+
+    @Test("invalid records are skipped and reported by name; the rest sync")
+    func invalidRecord() async throws {
+        let f = try Fixture()
+        f.source.insert(.address(Address(emails: ["a@x.test", "b@x.test", "c@x.test", "d@x.test"], notes: "no name")))
+        f.source.insert(contact("Anna", "Schäfer"))
+        let report = await f.sync()
+        #expect(report.status == .partial)
+        #expect(f.target.names == ["Anna Schäfer"])
+        #expect(report.failures.first?.message.contains("more than 3 e-mail addresses") == true)
+    }
+}
+
+extension Fixture {
+    /// Clears the stored cursors so the next run reads both sides in full.
+    func reopenStateAfterCursorReset() throws {
+        try store.database.write { try $0.execute(sql: "DELETE FROM cursor") }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and the tests need (Debian/Ubuntu), once.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(
+  libsqlite3-dev   # SQLite for the state database (GRDB)
+  libyaml-dev      # YAML parsing (Yams)
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q "${missing[@]}"
+fi
