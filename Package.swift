@@ -19,10 +19,14 @@ let package = Package(
     targets: [
         // Records and protocols shared by the host and every adapter. Foundation only.
         .target(name: "ConnectorAPI"),
+        // unixODBC's C API.
+        .systemLibrary(name: "CODBC", path: "Sources/CODBC", providers: [.apt(["unixodbc-dev"])]),
+        // A small Swift layer over ODBC: connections, prepared statements, typed values, diagnostics.
+        .target(name: "ODBC", dependencies: ["CODBC"]),
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
-            dependencies: ["ConnectorAPI"]
+            dependencies: ["ConnectorAPI", "ODBC"]
         ),
         // Config loading and validation, adapter registry, sync engine, state store.
         .target(
@@ -45,6 +49,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
+        .testTarget(name: "ODBCTests", dependencies: ["ODBC"]),
         .testTarget(
             name: "ConnectorHostTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI"]

@@ -6,6 +6,10 @@ set -euo pipefail
 packages=(
   libsqlite3-dev   # SQLite for the state database (GRDB)
   libyaml-dev      # YAML parsing (Yams)
+  unixodbc-dev     # ODBC driver manager (FlowFact database access)
+  libsqliteodbc    # SQLite3 ODBC driver: the embedded FlowFact-like database
+  odbc-postgresql  # psqlODBC: PostgreSQL through ODBC in the tests
+  postgresql       # the PostgreSQL server the tests use
 )
 
 missing=()

@@ -1,0 +1,76 @@
+import CODBC
+import Foundation
+
+/// One diagnostic record of the driver or driver manager.
+public struct ODBCDiagnostic: Sendable, Hashable, CustomStringConvertible {
+    /// The five-character SQLSTATE, e.g. `42S02` (table not found) or `08001` (cannot connect).
+    public var sqlState: String
+    /// The driver's own error number.
+    public var nativeCode: Int32
+    public var message: String
+
+    public var description: String { "[SQLSTATE \(sqlState), native \(nativeCode)] \(message)" }
+}
+
+/// An ODBC call that failed, with every diagnostic the driver gave.
+public struct ODBCError: Error, Sendable, CustomStringConvertible {
+    /// What was being done, e.g. `connect`, `prepare`, `execute`.
+    public var operation: String
+    public var diagnostics: [ODBCDiagnostic]
+    /// The statement, when the failure belongs to one (values are never included).
+    public var sql: String?
+
+    public init(operation: String, diagnostics: [ODBCDiagnostic], sql: String? = nil) {
+        self.operation = operation
+        self.diagnostics = diagnostics
+        self.sql = sql
+    }
+
+    /// The first SQLSTATE, or `HY000` when the driver gave none.
+    public var sqlState: String { diagnostics.first?.sqlState ?? "HY000" }
+
+    /// Whether the connection itself broke (class 08, or a server shutdown), so reconnecting may help.
+    public var isConnectionLost: Bool {
+        diagnostics.contains { $0.sqlState.hasPrefix("08") || $0.sqlState == "57P01" || $0.sqlState == "HYT01" }
+    }
+
+    public var description: String {
+        let details = diagnostics.isEmpty ? "no diagnostics" : diagnostics.map(\.description).joined(separator: "; ")
+        return "ODBC \(operation) failed: \(details)" + (sql.map { " (statement: \($0))" } ?? "")
+    }
+
+    /// Reads all diagnostic records of a handle.
+    static func diagnostics(type: Int32, handle: SQLHANDLE?) -> [ODBCDiagnostic] {
+        guard let handle else { return [] }
+        var result: [ODBCDiagnostic] = []
+        var record: SQLSMALLINT = 1
+        while record < 20 {
+            var state = [SQLWCHAR](repeating: 0, count: 6)
+            var native: SQLINTEGER = 0
+            var message = [SQLWCHAR](repeating: 0, count: 2048)
+            var length: SQLSMALLINT = 0
+            let rc = SQLGetDiagRecW(
+                SQLSMALLINT(type), handle, record, &state, &native, &message, SQLSMALLINT(message.count), &length)
+            guard rc == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO else { break }
+            let text = WideString.decode(message, count: min(Int(length), message.count - 1))
+            result.append(
+                ODBCDiagnostic(
+                    sqlState: WideString.decode(state, count: 5), nativeCode: native,
+                    message: text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            record += 1
+        }
+        return result
+    }
+}
+
+/// UTF-16 conversion for the wide ODBC API (SQLWCHAR is 16 bits in unixODBC).
+enum WideString {
+    static func encode(_ text: String) -> [SQLWCHAR] { Array(text.utf16) + [0] }
+
+    static func decode(_ buffer: [SQLWCHAR], count: Int) -> String {
+        let end = buffer.prefix(max(0, count)).firstIndex(of: 0) ?? max(0, min(count, buffer.count))
+        return String(decoding: buffer[..<end], as: UTF16.self)
+    }
+}
+
+@inline(__always) func succeeded(_ rc: SQLRETURN) -> Bool { rc == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Starts the local PostgreSQL server the tests use and creates their role and database.
+# Test connection: Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=connector_test;Uid=connector;Pwd=connector
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+if ! pg_lsclusters -h | awk '{print $4}' | grep -q online; then
+  if ! pg_lsclusters -h | grep -q .; then $sudo pg_createcluster "$version" main; fi
+  $sudo pg_ctlcluster "$version" main start
+fi
+for _ in $(seq 1 30); do
+  as_postgres psql -qAtc "select 1" >/dev/null 2>&1 && break
+  sleep 1
+done
+as_postgres psql -qAtc "select 1 from pg_roles where rolname='connector'" | grep -q 1 ||
+  as_postgres psql -qc "create role connector login password 'connector'"
+as_postgres psql -qAtc "select 1 from pg_database where datname='connector_test'" | grep -q 1 ||
+  as_postgres psql -qc "create database connector_test owner connector encoding 'UTF8' template template0"
+echo "PostgreSQL $version is running on 127.0.0.1:5432 (database connector_test)"
