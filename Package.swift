@@ -44,12 +44,18 @@ let package = Package(
             dependencies: [
                 "ConnectorHost",
                 "Connectors",
+                "ODBC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
-        .testTarget(name: "ODBCTests", dependencies: ["ODBC"]),
+        .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
+        .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
+        .testTarget(
+            name: "FlowFactTests",
+            dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport"]
+        ),
         .testTarget(
             name: "ConnectorHostTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI"]

@@ -21,6 +21,8 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
     case duration
     case oneOf([String])
     case list(SettingType)
+    /// A mapping from the given keys (any subset) to values of one type.
+    case mapping(keys: [String], value: SettingType)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
         case .duration: "duration"
         case .oneOf(let values): "one of " + values.joined(separator: ", ")
         case .list(let element): "list of \(element)"
+        case .mapping(let keys, let value): "mapping of \(keys.count) keys to \(value)"
         }
     }
 }
@@ -73,6 +76,7 @@ public enum SettingValue: Sendable, Hashable {
     case boolean(Bool)
     case duration(Duration)
     case list([SettingValue])
+    case mapping([String: SettingValue])
 }
 
 /// Validated settings, read with typed accessors. Absent settings without a default are nil.
@@ -106,6 +110,12 @@ public struct Settings: Sendable, Hashable {
     public func duration(_ name: String) -> Duration? {
         if case .duration(let value)? = values[name] { return value }
         return nil
+    }
+
+    /// A mapping setting's entries as text.
+    public func mapping(_ name: String) -> [String: String] {
+        guard case .mapping(let entries)? = values[name] else { return [:] }
+        return entries.compactMapValues { if case .string(let value) = $0 { value } else { nil } }
     }
 
     public func strings(_ name: String) -> [String] {

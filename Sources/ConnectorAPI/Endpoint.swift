@@ -77,10 +77,29 @@ public struct ChangeSet: Sendable {
     /// is refused instead of being taken as a mass deletion.
     public var isFullScan: Bool
 
-    public init(changes: [Change], cursor: Data?, isFullScan: Bool) {
+    /// Items the source could not turn into records (invalid data). They are skipped and reported
+    /// by id and reason; the rest of the changes are applied.
+    public var unreadable: [UnreadableItem]
+
+    public init(changes: [Change], cursor: Data?, isFullScan: Bool, unreadable: [UnreadableItem] = []) {
         self.changes = changes
         self.cursor = cursor
         self.isFullScan = isFullScan
+        self.unreadable = unreadable
+    }
+}
+
+/// An item a source skipped because its data could not be read as a record.
+public struct UnreadableItem: Sendable, Hashable {
+    public var id: ItemID
+    /// A short name to find the item by (subject, name), when one could be read.
+    public var name: String
+    public var reason: String
+
+    public init(id: ItemID, name: String, reason: String) {
+        self.id = id
+        self.name = name
+        self.reason = reason
     }
 }
 

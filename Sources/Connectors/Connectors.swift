@@ -4,6 +4,7 @@ import ConnectorAPI
 /// `AdapterType` and add it here; the host needs no other change.
 public enum BuiltinAdapters {
     public static let all: [AdapterType] = [
-        MemoryAdapter.type
+        MemoryAdapter.type,
+        FlowFactAdapter.type,
     ]
 }

@@ -17,6 +17,7 @@ public final class ODBCEnvironment: @unchecked Sendable {
     let handle: SQLHENV
 
     public init() throws {
+        Self.useUTF8CharacterSet()
         var env: SQLHENV?
         guard succeeded(SQLAllocHandle(SQLSMALLINT(SQL_HANDLE_ENV), nil, &env)), let env else {
             throw ODBCError(operation: "allocate environment", diagnostics: [])
@@ -28,6 +29,19 @@ public final class ODBCEnvironment: @unchecked Sendable {
             let diagnostics = ODBCError.diagnostics(type: SQL_HANDLE_ENV, handle: env)
             SQLFreeHandle(SQLSMALLINT(SQL_HANDLE_ENV), env)
             throw ODBCError(operation: "set ODBC version 3", diagnostics: diagnostics)
+        }
+    }
+
+    /// unixODBC converts statement text between UTF-16 and the "ANSI" character set of the process
+    /// locale for drivers without wide-character entry points (the SQLite3 ODBC driver among them).
+    /// In the C locale that set is Latin-1, which turns `Aktivitätenarten` into invalid bytes, and
+    /// a later `setlocale` by another library would change it halfway through. So the character
+    /// set is fixed to UTF-8 before the first ODBC call.
+    static func useUTF8CharacterSet() {
+        _ = setlocale(LC_CTYPE, "")
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET))).uppercased()
+        if codeset != "UTF-8" && codeset != "UTF8" {
+            if setlocale(LC_CTYPE, "C.UTF-8") == nil { _ = setlocale(LC_CTYPE, "en_US.UTF-8") }
         }
     }
 

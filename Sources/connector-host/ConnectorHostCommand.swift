@@ -13,7 +13,7 @@ struct ConnectorHostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector-host",
         abstract: "Keeps FlowFact (CRM) and Microsoft Exchange in step, as wired in connectors.yaml.",
-        subcommands: [Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self])
+        subcommands: [Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self, FlowFactCommand.self])
 }
 
 struct Options: ParsableArguments {

@@ -1,5 +1,6 @@
 import Foundation
 import ODBC
+import TestSupport
 import Testing
 
 @Suite("ODBC layer over real drivers")
@@ -51,6 +52,19 @@ struct ODBCTests {
         let found = try db.rows(
             "SELECT \(try db.quote("ID")) FROM \(table) WHERE \(try db.quote("Name")) = ?", [.text("Müller & Söhne 😀")])
         #expect(found.map { $0[0].string } == ["A"])
+    }
+
+    @Test(
+        "non-ASCII identifiers reach the database as UTF-8, also through ANSI-only drivers",
+        arguments: TestDatabase.allCases)
+    func identifierEncoding(_ kind: TestDatabase) throws {
+        let db = try kind.connect()
+        try createTable(db, kind)
+        let sql =
+            kind == .sqlite
+            ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+            : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        #expect(try db.rows(sql).compactMap { $0[0].string } == ["Aktivitätenarten"])
     }
 
     @Test("transactions commit or roll back as a whole", arguments: TestDatabase.allCases)

@@ -62,6 +62,17 @@ extension YAMLReader {
                 error(node, message)
                 return nil
             }
+        case .mapping(let keys, let valueType):
+            mapping(node, what).map { pairs in
+                checkKeys(pairs, allowed: keys, what)
+                var entries: [String: SettingValue] = [:]
+                for pair in pairs where keys.contains(pair.key) {
+                    if let value = value(pair.value, type: valueType, "\(what): \(pair.key)") {
+                        entries[pair.key] = value
+                    }
+                }
+                return .mapping(entries)
+            }
         case .list(let element):
             if case .scalar = node, case .string = element {
                 string(node, what).map { .list([.string($0)]) }

@@ -79,6 +79,7 @@ struct Run {
     var newCursors: [EndpointRole: Data?] = [:]
     var previousFailures: [FailureKey: FailureRecord] = [:]
     var fullScan: [EndpointRole: Bool] = [:]
+    var unreadable: [EndpointRole: [UnreadableItem]] = [:]
 
     init(engine: SyncEngine, job: SyncJob, logger: Logger, dryRun: Bool) {
         self.engine = engine
@@ -120,6 +121,7 @@ struct Run {
                     description: "cannot read changes from the \(role.rawValue) side (\(job.user.mailbox)): \(error)")
             }
             changes[role] = set.changes
+            unreadable[role] = set.unreadable
             newCursors[role] = set.cursor
             fullScan[role] = set.isFullScan
             if set.isFullScan, !set.changes.contains(where: { if case .upsert = $0 { true } else { false } }),
@@ -146,12 +148,34 @@ struct Run {
                 job: job.key, mailbox: job.user.mailbox, status: .planned, counts: plan.counts, plan: plan,
                 failures: [], message: nil)
         }
+        try recordUnreadable()
         try await apply(plan)
         let status: RunStatus = newFailures.isEmpty ? .ok : .partial
         logger.info("sync run finished", metadata: ["status": "\(status.rawValue)", "counts": "\(counts)"])
         return RunReport(
             job: job.key, mailbox: job.user.mailbox, status: status, counts: counts, plan: plan, failures: newFailures,
             message: nil)
+    }
+
+    /// Items a side could not read become dead letters with their reason; the run goes on.
+    mutating func recordUnreadable() throws {
+        var changes = StateChanges()
+        for (side, items) in unreadable {
+            for item in items {
+                let failure = FailureRecord(
+                    side: side, itemID: item.id, operation: "read", name: item.name,
+                    kind: WriteError.Kind.permanent.rawValue,
+                    message: "invalid data: \(item.reason)",
+                    attempts: (previousFailures[FailureKey(side: side, id: item.id)]?.attempts ?? 0) + 1,
+                    dead: true, lastAt: Date())
+                changes.failures.append(failure)
+                newFailures.append(failure)
+                logger.error(
+                    "item skipped: its data cannot be read",
+                    metadata: ["item": "\(item.id)", "name": "\(item.name)", "reason": "\(item.reason)"])
+            }
+        }
+        try store.commit(job.key, changes)
     }
 
     func guarded(_ reason: String) -> RunReport {

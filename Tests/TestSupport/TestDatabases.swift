@@ -1,20 +1,19 @@
 import Foundation
 import ODBC
-import Testing
 
 /// The two real databases the tests use: SQLite through the SQLite3 ODBC driver, and PostgreSQL
 /// through psqlODBC (started by scripts/postgres.sh; override with CONNECTOR_TEST_PG).
-enum TestDatabase: String, CaseIterable, CustomStringConvertible {
+public enum TestDatabase: String, CaseIterable, CustomStringConvertible, Sendable {
     case sqlite, postgres
 
-    var description: String { rawValue }
+    public var description: String { rawValue }
 
-    static let postgresBase =
+    public static let postgresBase =
         ProcessInfo.processInfo.environment["CONNECTOR_TEST_PG"]
         ?? "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=connector_test;Uid=connector;Pwd=connector"
 
     /// A connection string to a fresh, empty database (SQLite file or PostgreSQL schema).
-    func freshConnectionString() throws -> String {
+    public func freshConnectionString() throws -> String {
         switch self {
         case .sqlite:
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("odbc-\(UUID().uuidString).sqlite")
@@ -28,7 +27,7 @@ enum TestDatabase: String, CaseIterable, CustomStringConvertible {
         }
     }
 
-    func connect() throws -> ODBCConnection {
+    public func connect() throws -> ODBCConnection {
         try ODBCConnection(connectionString: freshConnectionString())
     }
 }

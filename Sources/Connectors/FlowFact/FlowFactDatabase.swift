@@ -1,0 +1,559 @@
+import ConnectorAPI
+import Foundation
+import ODBC
+
+/// Settings of a `flowfact-odbc` instance that shape its queries.
+struct FlowFactOptions: Sendable {
+    var schema: FlowFactSchema
+    var zone: TimeZone
+    var typeNames: [DataKind: [String]]
+    var mailOutTypeNames: [String]
+    var overlap: TimeInterval
+    var fullScanInterval: TimeInterval
+    var useDellog: Bool
+    var windows: [DataKind: TimeInterval]
+    var flowfactDirectory: URL?
+    var batchSize: Int
+}
+
+/// The scope of one endpoint: whose records, which Merkmale, which activity types.
+struct FlowFactScope: Sendable {
+    var kind: DataKind
+    var userID: String
+    var userShortName: String
+    var userMerkmalID: String?
+    /// Merkmal ids a record must carry (any or all of them); empty for all records.
+    var merkmalIDs: [String]
+    var matchAll: Bool
+    /// Activity type ids of the kind (empty for addresses).
+    var typeIDs: [String]
+    /// Type id → mail folder, for mail.
+    var mailFolders: [String: MailFolder]
+
+    var isAddress: Bool { kind == .address }
+    var table: String { isAddress ? "addresses" : "activities" }
+    var linkTable: String { isAddress ? "address_merkmale" : "activity_merkmale" }
+}
+
+/// Position in the FlowFact change stream, kept by the engine as the endpoint's cursor.
+struct FlowFactCursor: Codable {
+    /// Highest changed-at stamp seen (database-local wall clock).
+    var watermark: String?
+    /// Highest deletion-log id seen.
+    var dellogID: Int64
+    /// When the last full id comparison ran (seconds since 1970).
+    var lastScan: Double
+}
+
+/// All SQL of the adapter, run on one connection, one call at a time.
+actor FlowFactDatabase {
+    let connectionString: Secret
+    let options: FlowFactOptions
+    let log: @Sendable (AdapterLogLevel, String) -> Void
+    var connection: ODBCConnection?
+    var names: SQLNames?
+    var dialect = SQLDialect.sqlite
+    var verified = false
+
+    init(connectionString: Secret, options: FlowFactOptions, log: @escaping @Sendable (AdapterLogLevel, String) -> Void)
+    {
+        self.connectionString = connectionString
+        self.options = options
+        self.log = log
+    }
+
+    var schema: FlowFactSchema { options.schema }
+
+    /// The connection, opened (and the mapping checked) on first use.
+    func open() throws -> (ODBCConnection, SQLNames) {
+        if let connection, let names { return (connection, names) }
+        let connection: ODBCConnection
+        do {
+            connection = try ODBCConnection(connectionString: connectionString.value)
+        } catch let error as ODBCError {
+            throw FlowFactError.database("cannot connect to the FlowFact database: \(error)")
+        }
+        let log = self.log
+        connection.onReconnect = { error in
+            log(
+                .warning,
+                "the FlowFact database connection broke (SQLSTATE \(error.sqlState)); reconnected once and repeated the statement"
+            )
+        }
+        let names = SQLNames(schema: schema, quote: connection.quote)
+        self.connection = connection
+        self.names = names
+        dialect = SQLDialect.of(connection)
+        if !verified {
+            try verifyMapping(connection, names)
+            verified = true
+        }
+        return (connection, names)
+    }
+
+    /// Opens the connection and checks the mapping.
+    func verify() throws { _ = try open() }
+
+    func close() {
+        connection?.close()
+        connection = nil
+        names = nil
+    }
+
+    /// Checks every mapped table and column with a query that returns no rows; a failure names the
+    /// mapping key at fault and the driver's SQLSTATE. Creates the sync-key table when it is missing.
+    func verifyMapping(_ db: ODBCConnection, _ names: SQLNames) throws {
+        var tables = [
+            "addresses", "address_merkmale", "activities", "activity_merkmale", "activity_types", "users", "merkmale",
+            "attachments",
+        ]
+        if options.useDellog { tables.append("deletions") }
+        if (try? db.rows("SELECT 1 FROM \(try names.table("sync_keys")) WHERE 1 = 0")) == nil {
+            log(.notice, "creating the adapter's sync-key table \(schema.table("sync_keys")) in the FlowFact database")
+            for statement in try FlowFactDDL.syncKeyTable(for: dialect, schema: schema, quote: db.quote) {
+                try db.execute(statement)
+            }
+        }
+        tables.append("sync_keys")
+        for table in tables {
+            let keys = FlowFactSchema.columnKeys(of: table)
+            let columns = try keys.compactMap { try names.column($0) }
+            do {
+                try db.execute("SELECT \(columns.joined(separator: ", ")) FROM \(try names.table(table)) WHERE 1 = 0")
+            } catch let error as ODBCError {
+                do {
+                    try db.execute("SELECT 1 FROM \(try names.table(table)) WHERE 1 = 0")
+                } catch let tableError as ODBCError {
+                    throw FlowFactError.mapping(
+                        key: "tables.\(table)", message: "table '\(schema.table(table))' is not usable: \(tableError)")
+                }
+                for key in keys {
+                    guard let column = try names.column(key) else { continue }
+                    do {
+                        try db.execute("SELECT \(column) FROM \(try names.table(table)) WHERE 1 = 0")
+                    } catch let columnError as ODBCError {
+                        throw FlowFactError.mapping(
+                            key: "columns.\(key)",
+                            message:
+                                "column '\(schema.column(key)!)' of table '\(schema.table(table))' is not usable: \(columnError)"
+                        )
+                    }
+                }
+                throw FlowFactError.mapping(key: "tables.\(table)", message: "\(error)")
+            }
+        }
+    }
+
+    // MARK: Lookups
+
+    /// Resolves a binding's user, the filter's Merkmale and the kind's activity types.
+    func scope(kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool) throws
+        -> FlowFactScope
+    {
+        let (db, n) = try open()
+        let userRows = try db.rows(
+            "SELECT \(try n.required("users.id")), \(try n.required("users.merkmal")), \(try n.required("users.short_name")) FROM \(try n.table("users")) WHERE UPPER(\(try n.required("users.short_name"))) = ?",
+            [.text(user.uppercased())])
+        guard let userRow = userRows.first, let userID = userRow[0].string?.trimmingCharacters(in: .whitespaces) else {
+            throw FlowFactError.unknownUser(user)
+        }
+        let userMerkmalID = userRow[1].string?.trimmingCharacters(in: .whitespaces)
+        var merkmalIDs: [String] = []
+        for name in merkmale {
+            let rows = try db.rows(
+                "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
+                [.text(name)])
+            guard let id = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) else {
+                throw FlowFactError.unknownMerkmal(name)
+            }
+            merkmalIDs.append(id)
+        }
+        if userMerkmal, let userMerkmalID { merkmalIDs.append(userMerkmalID) }
+        var typeIDs: [String] = []
+        var folders: [String: MailFolder] = [:]
+        if kind != .address {
+            let wanted = options.typeNames[kind] ?? []
+            for name in wanted + (kind == .mail ? options.mailOutTypeNames : []) {
+                let rows = try db.rows(
+                    "SELECT \(try n.required("activity_types.id")) FROM \(try n.table("activity_types")) WHERE \(try n.required("activity_types.name")) = ?",
+                    [.text(name)])
+                guard let id = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) else {
+                    throw FlowFactError.unknownActivityType(
+                        setting: kind == .mail ? "mail types" : "\(kind)_types", name: name)
+                }
+                typeIDs.append(id)
+                if kind == .mail { folders[id] = options.mailOutTypeNames.contains(name) ? .sentItems : .inbox }
+            }
+        }
+        return FlowFactScope(
+            kind: kind, userID: userID, userShortName: userRow[2].string ?? user, userMerkmalID: userMerkmalID,
+            merkmalIDs: merkmalIDs, matchAll: matchAll, typeIDs: typeIDs, mailFolders: folders)
+    }
+
+    // MARK: SQL building
+
+    /// `WHERE` conditions (on alias `a`) that select the scope, and their parameters.
+    func scopeCondition(_ scope: FlowFactScope, _ n: SQLNames, now: Date) throws -> (String, [ODBCValue]) {
+        var conditions: [String] = []
+        var parameters: [ODBCValue] = []
+        let table = scope.table
+        let link = try n.table(scope.linkTable)
+        let linkRecord = try n.required("\(scope.linkTable).record", "m")
+        let linkMerkmal = try n.required("\(scope.linkTable).merkmal", "m")
+        let linkActive = try n.required("\(scope.linkTable).active", "m")
+        let id = try n.required("\(table).id", "a")
+        if scope.isAddress {
+            if let archived = try n.column("addresses.archived", "a") {
+                conditions.append("(\(archived) = 0 OR \(archived) IS NULL)")
+            }
+        } else {
+            conditions.append(
+                "\(try n.required("activities.type", "a")) IN (\(Self.placeholders(scope.typeIDs.count)))")
+            parameters += scope.typeIDs.map { .text($0) }
+            if let merkmal = scope.userMerkmalID {
+                conditions.append(
+                    "(\(try n.required("activities.owner", "a")) = ? OR EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ?))"
+                )
+                parameters += [.text(scope.userID), .text(merkmal)]
+            } else {
+                conditions.append("\(try n.required("activities.owner", "a")) = ?")
+                parameters.append(.text(scope.userID))
+            }
+            if let window = options.windows[scope.kind] {
+                let since = ODBCValue.timestamp(ODBCTimestamp(now.addingTimeInterval(-window), in: options.zone))
+                switch scope.kind {
+                case .task:
+                    conditions.append(
+                        "(\(try n.required("activities.done", "a")) = 0 OR \(try n.required("activities.done_at", "a")) >= ?)"
+                    )
+                    parameters.append(since)
+                case .calendar:
+                    if let recurrence = try n.column("activities.recurrence", "a") {
+                        conditions.append(
+                            "(\(try n.required("activities.date", "a")) >= ? OR \(recurrence) IS NOT NULL)")
+                    } else {
+                        conditions.append("\(try n.required("activities.date", "a")) >= ?")
+                    }
+                    parameters.append(since)
+                default:
+                    conditions.append("\(try n.required("activities.date", "a")) >= ?")
+                    parameters.append(since)
+                }
+            }
+        }
+        if !scope.merkmalIDs.isEmpty {
+            if scope.matchAll {
+                for merkmal in scope.merkmalIDs {
+                    conditions.append(
+                        "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ? AND \(linkActive) = 1)"
+                    )
+                    parameters.append(.text(merkmal))
+                }
+            } else {
+                conditions.append(
+                    "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) IN (\(Self.placeholders(scope.merkmalIDs.count))) AND \(linkActive) = 1)"
+                )
+                parameters += scope.merkmalIDs.map { .text($0) }
+            }
+        }
+        return (conditions.isEmpty ? "1 = 1" : conditions.joined(separator: " AND "), parameters)
+    }
+
+    static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: max(count, 1)).joined(separator: ", ")
+    }
+
+    /// Column keys read for a kind (without the table prefix), in select order.
+    func readKeys(_ scope: FlowFactScope) -> [String] {
+        let all = FlowFactSchema.columnKeys(of: scope.table).map { String($0.dropFirst(scope.table.count + 1)) }
+        return all.filter { schema.column("\(scope.table).\($0)") != nil }
+    }
+
+    /// `SELECT` list and `FROM … LEFT JOIN` for full rows with their sync key (and, for mail, the
+    /// user's unread flag).
+    func selectRows(_ scope: FlowFactScope, _ n: SQLNames) throws -> (
+        select: String, from: String, parameters: [ODBCValue]
+    ) {
+        let keys = readKeys(scope)
+        var columns = try keys.map { try n.required("\(scope.table).\($0)", "a") }
+        var parameters: [ODBCValue] = []
+        columns.append(try n.required("sync_keys.key", "k"))
+        if scope.kind == .mail {
+            columns.append(try unreadExpression(scope, n, parameters: &parameters))
+        }
+        let from = """
+            \(try n.table(scope.table)) a LEFT JOIN \(try n.table("sync_keys")) k ON \(try n.required("sync_keys.table", "k")) = ? \
+            AND \(try n.required("sync_keys.record", "k")) = \(try n.required("\(scope.table).id", "a"))
+            """
+        parameters.append(.text(schema.table(scope.table)))
+        return (columns.joined(separator: ", "), from, parameters)
+    }
+
+    func unreadExpression(_ scope: FlowFactScope, _ n: SQLNames, parameters: inout [ODBCValue]) throws -> String {
+        parameters.append(.text(scope.userMerkmalID ?? ""))
+        return """
+            (SELECT MAX(\(try n.required("activity_merkmale.active", "u"))) FROM \(try n.table("activity_merkmale")) u \
+            WHERE \(try n.required("activity_merkmale.record", "u")) = \(try n.required("activities.id", "a")) \
+            AND \(try n.required("activity_merkmale.merkmal", "u")) = ?)
+            """
+    }
+
+    // MARK: Reading
+
+    /// Reads full rows matching `condition` and converts them; calls `body` per item as it streams.
+    func readItems(
+        _ scope: FlowFactScope, where condition: String, _ parameters: [ODBCValue], inScopeOnly: Bool = true,
+        now: Date = Date(),
+        unreadable: inout [UnreadableItem], _ body: (ItemState, ODBCTimestamp?) throws -> Void
+    ) throws {
+        let (db, n) = try open()
+        let (select, from, joinParameters) = try selectRows(scope, n)
+        var sql = "SELECT \(select) FROM \(from) WHERE \(condition)"
+        var all = joinParameters + parameters
+        if inScopeOnly {
+            let (scopeSQL, scopeParameters) = try scopeCondition(scope, n, now: now)
+            sql += " AND \(scopeSQL)"
+            all += scopeParameters
+        }
+        let keys = readKeys(scope)
+        let records = FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders)
+        var pending: [(ItemState, ODBCTimestamp?)] = []
+        try db.query(sql, all) { row in
+            var values: [String: ODBCValue] = [:]
+            for (index, key) in keys.enumerated() { values[key] = row[index] }
+            let id = values["id"]?.string?.trimmingCharacters(in: .whitespaces) ?? ""
+            let changed = values["changed"]?.timestamp
+            let syncKey = row[keys.count].string.map(SyncKey.init(rawValue:))
+            let unread = scope.kind == .mail ? row[keys.count + 1].integer == 1 : false
+            let record: Record
+            do {
+                switch scope.kind {
+                case .address: record = .address(records.address(values))
+                case .calendar:
+                    record = .calendar(try records.calendar(values, table: schema.table("activities"), id: id))
+                case .task: record = .task(try records.task(values, table: schema.table("activities"), id: id))
+                case .mail: record = .mail(records.mail(values, unread: unread, attachments: []))
+                }
+            } catch let error as FlowFactError {
+                // One bad record is skipped and reported; it does not stop the others.
+                unreadable.append(UnreadableItem(id: id, name: values["subject"]?.string ?? id, reason: "\(error)"))
+                return
+            }
+            let version = Self.version(changed: changed, unread: scope.kind == .mail ? unread : nil)
+            let state = ItemState(
+                id: id, version: version, record: record, modifiedAt: changed?.date(in: options.zone), syncKey: syncKey)
+            if scope.kind == .mail { pending.append((state, changed)) } else { try body(state, changed) }
+        }
+        // Mail attachments are read after the main rows (one statement may be open at a time).
+        for (state, changed) in pending {
+            guard case .mail(var mail) = state.record else { continue }
+            mail.attachments = try attachments(of: state.id, db, n)
+            var copy = state
+            copy.record = .mail(mail)
+            try body(copy, changed)
+        }
+    }
+
+    static func version(changed: ODBCTimestamp?, unread: Bool?) -> Version {
+        let base = changed?.description ?? "-"
+        guard let unread else { return base }
+        return base + (unread ? "|u" : "|r")
+    }
+
+    /// Attachments of a record: metadata with a reference to the content (read on demand).
+    func attachments(of id: String, _ db: ODBCConnection, _ n: SQLNames) throws -> [MailAttachment] {
+        var result: [MailAttachment] = []
+        let path = try n.column("attachments.path")
+        let sql = """
+            SELECT \(try n.required("attachments.id")), \(try n.required("attachments.file_name")), \(try n.required("attachments.media_type")), \
+            \(try n.required("attachments.size"))\(path.map { ", \($0)" } ?? "") FROM \(try n.table("attachments")) \
+            WHERE \(try n.required("attachments.table")) = ? AND \(try n.required("attachments.record")) = ? ORDER BY \(try n.required("attachments.file_name"))
+            """
+        try db.query(sql, [.text(schema.table("activities")), .text(id)]) { row in
+            let attachmentID = row[0].string?.trimmingCharacters(in: .whitespaces) ?? ""
+            var content = AttachmentContent.reference("flowfact-blob:\(attachmentID)")
+            if let file = row.values.count > 4 ? row[4].string : nil, !file.isEmpty,
+                let root = options.flowfactDirectory
+            {
+                content = .file(path: root.appendingPathComponent(file.replacingOccurrences(of: "\\", with: "/")).path)
+            }
+            result.append(
+                MailAttachment(
+                    name: row[1].string ?? "attachment", mediaType: row[2].string ?? "application/octet-stream",
+                    size: row[3].integer ?? 0, content: content))
+        }
+        return result
+    }
+
+    /// The bytes of an attachment stored in the BLOB table.
+    func attachmentContent(id: String) throws -> Data? {
+        let (db, n) = try open()
+        let rows = try db.rows(
+            "SELECT \(try n.required("attachments.content")) FROM \(try n.table("attachments")) WHERE \(try n.required("attachments.id")) = ?",
+            [.text(id)])
+        return rows.first?[0].data
+    }
+
+    /// Changes since the cursor: a full read on the first call, then the watermark query, the
+    /// deletion log and, periodically, a comparison of the scope's ids with the known ones.
+    func changes(_ scope: FlowFactScope, _ request: ChangeRequest, now: Date = Date()) throws -> ChangeSet {
+        let (db, n) = try open()
+        let table = scope.table
+        let changedColumn = try n.required("\(table).changed", "a")
+        var cursor = request.cursor.flatMap { try? JSONDecoder().decode(FlowFactCursor.self, from: $0) }
+        var watermark = cursor?.watermark.flatMap(ODBCTimestamp.init(text:))
+        func advance(_ stamp: ODBCTimestamp?) {
+            if let stamp, watermark.map({ stamp > $0 }) ?? true { watermark = stamp }
+        }
+
+        let dellogStart = options.useDellog ? try maxDellogID(db, n) : 0
+        var unreadable: [UnreadableItem] = []
+        guard let existing = cursor else {
+            var changes: [Change] = []
+            try readItems(scope, where: "1 = 1", [], now: now, unreadable: &unreadable) { state, changed in
+                changes.append(.upsert(state))
+                advance(changed)
+            }
+            // With nothing in scope yet, changes from now on count (less the overlap on the next read).
+            let next = FlowFactCursor(
+                watermark: (watermark ?? ODBCTimestamp(now, in: options.zone)).description, dellogID: dellogStart,
+                lastScan: now.timeIntervalSince1970)
+            return ChangeSet(
+                changes: changes, cursor: try JSONEncoder().encode(next), isFullScan: true, unreadable: unreadable)
+        }
+
+        var changes: [ItemID: Change] = [:]
+        // 1. Rows changed since the watermark (less the overlap), and rows that gained a Merkmal link.
+        let since = watermark.flatMap { $0.date(in: options.zone) }.map {
+            ODBCTimestamp($0.addingTimeInterval(-options.overlap), in: options.zone)
+        }
+        if let since {
+            let link = try n.table(scope.linkTable)
+            let condition = """
+                (\(changedColumn) >= ? OR EXISTS (SELECT 1 FROM \(link) m WHERE \(try n.required("\(scope.linkTable).record", "m")) = \
+                \(try n.required("\(table).id", "a")) AND \(try n.required("\(scope.linkTable).created", "m")) >= ?))
+                """
+            try readItems(
+                scope, where: condition, [.timestamp(since), .timestamp(since)], now: now, unreadable: &unreadable
+            ) {
+                state, changed in
+                changes[state.id] = .upsert(state)
+                advance(changed)
+            }
+        }
+        // 2. The deletion log.
+        var dellogID = existing.dellogID
+        if options.useDellog {
+            let rows = try db.rows(
+                """
+                SELECT \(try n.required("deletions.id")), \(try n.required("deletions.record")) FROM \(try n.table("deletions")) \
+                WHERE \(try n.required("deletions.table")) = ? AND \(try n.required("deletions.id")) > ? ORDER BY \(try n.required("deletions.id"))
+                """, [.text(schema.table(table)), .integer(existing.dellogID)])
+            for row in rows {
+                if let id = row[1].string?.trimmingCharacters(in: .whitespaces), request.known[id] != nil {
+                    changes[id] = .deleted(id)
+                }
+                dellogID = max(dellogID, row[0].integer ?? dellogID)
+            }
+            dellogID = max(dellogID, dellogStart)
+        }
+        // 3. Periodically: compare the ids in scope with the known ones (deletions without a log,
+        //    Merkmal links removed or deactivated, records that moved out of the window).
+        var lastScan = existing.lastScan
+        if now.timeIntervalSince1970 - existing.lastScan >= options.fullScanInterval {
+            lastScan = now.timeIntervalSince1970
+            try compareScope(scope, request, now: now, into: &changes, unreadable: &unreadable, db, n)
+        }
+        cursor = FlowFactCursor(watermark: watermark?.description, dellogID: dellogID, lastScan: lastScan)
+        return ChangeSet(
+            changes: Array(changes.values), cursor: try JSONEncoder().encode(cursor), isFullScan: false,
+            unreadable: unreadable)
+    }
+
+    func maxDellogID(_ db: ODBCConnection, _ n: SQLNames) throws -> Int64 {
+        try db.rows("SELECT MAX(\(try n.required("deletions.id"))) FROM \(try n.table("deletions"))").first?[0].integer
+            ?? 0
+    }
+
+    func compareScope(
+        _ scope: FlowFactScope, _ request: ChangeRequest, now: Date, into changes: inout [ItemID: Change],
+        unreadable: inout [UnreadableItem], _ db: ODBCConnection, _ n: SQLNames
+    ) throws {
+        let (scopeSQL, scopeParameters) = try scopeCondition(scope, n, now: now)
+        var parameters: [ODBCValue] = []
+        var columns = [try n.required("\(scope.table).id", "a"), try n.required("\(scope.table).changed", "a")]
+        if scope.kind == .mail { columns.append(try unreadExpression(scope, n, parameters: &parameters)) }
+        var inScope: [ItemID: Version] = [:]
+        try db.query(
+            "SELECT \(columns.joined(separator: ", ")) FROM \(try n.table(scope.table)) a WHERE \(scopeSQL)",
+            parameters + scopeParameters
+        ) { row in
+            guard let id = row[0].string?.trimmingCharacters(in: .whitespaces) else { return }
+            inScope[id] = Self.version(
+                changed: row[1].timestamp, unread: scope.kind == .mail ? row[2].integer == 1 : nil)
+        }
+        let gone = request.known.keys.filter { inScope[$0] == nil && changes[$0] == nil }
+        let existing = try existingIDs(Array(gone), table: scope.table, db, n)
+        for id in gone { changes[id] = existing.contains(id) ? .leftScope(id) : .deleted(id) }
+        let stale = inScope.filter { changes[$0.key] == nil && request.known[$0.key] != $0.value }.map(\.key)
+        for state in try read(scope, ids: stale, now: now, unreadable: &unreadable) {
+            changes[state.id] = .upsert(state)
+        }
+    }
+
+    func existingIDs(_ ids: [ItemID], table: String, _ db: ODBCConnection, _ n: SQLNames) throws -> Set<ItemID> {
+        var result: Set<ItemID> = []
+        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+            try db.query(
+                "SELECT \(try n.required("\(table).id")) FROM \(try n.table(table)) WHERE \(try n.required("\(table).id")) IN (\(Self.placeholders(chunk.count)))",
+                chunk.map { .text($0) }
+            ) { row in if let id = row[0].string?.trimmingCharacters(in: .whitespaces) { result.insert(id) } }
+        }
+        return result
+    }
+
+    /// Full records of the given ids that are in scope.
+    func read(_ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true) throws -> [ItemState]
+    {
+        var ignored: [UnreadableItem] = []
+        return try read(scope, ids: ids, now: now, inScopeOnly: inScopeOnly, unreadable: &ignored)
+    }
+
+    func read(
+        _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true,
+        unreadable: inout [UnreadableItem]
+    ) throws -> [ItemState] {
+        let (_, n) = try open()
+        var result: [ItemState] = []
+        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+            let condition = "\(try n.required("\(scope.table).id", "a")) IN (\(Self.placeholders(chunk.count)))"
+            try readItems(
+                scope, where: condition, chunk.map { .text($0) }, inScopeOnly: inScopeOnly, now: now,
+                unreadable: &unreadable
+            ) {
+                state, _ in
+                result.append(state)
+            }
+        }
+        return result
+    }
+
+    /// Items stamped with the given keys.
+    func find(_ scope: FlowFactScope, keys: [SyncKey]) throws -> [SyncKey: ItemState] {
+        let (db, n) = try open()
+        var ids: [ItemID] = []
+        for chunk in stride(from: 0, to: keys.count, by: 200).map({ Array(keys[$0..<min($0 + 200, keys.count)]) }) {
+            try db.query(
+                """
+                SELECT \(try n.required("sync_keys.record")) FROM \(try n.table("sync_keys")) WHERE \(try n.required("sync_keys.table")) = ? \
+                AND \(try n.required("sync_keys.key")) IN (\(Self.placeholders(chunk.count)))
+                """, [.text(schema.table(scope.table))] + chunk.map { .text($0.rawValue) }
+            ) { row in if let id = row[0].string?.trimmingCharacters(in: .whitespaces) { ids.append(id) } }
+        }
+        var result: [SyncKey: ItemState] = [:]
+        for state in try read(scope, ids: ids, inScopeOnly: false) {
+            if let key = state.syncKey { result[key] = state }
+        }
+        return result
+    }
+}

@@ -1,0 +1,249 @@
+import ConnectorAPI
+import Foundation
+import ODBC
+
+extension FlowFactDatabase {
+    /// Applies a batch in one transaction. If any write fails, the transaction is rolled back and
+    /// the writes are repeated one by one, so a single bad record fails alone.
+    func apply(_ scope: FlowFactScope, _ batch: [WriteOperation], now: Date = Date()) throws -> [WriteResult] {
+        let (db, n) = try open()
+        do {
+            return try db.transaction { try batch.map { try write($0, scope, db, n, now: now) } }
+        } catch let error as ODBCError where error.isConnectionLost {
+            throw FlowFactError.database("the FlowFact database connection broke during a write batch: \(error)")
+        } catch {
+            guard batch.count > 1 else { return [.failure(Self.writeError(error))] }
+            return batch.map { operation in
+                do {
+                    return try db.transaction { try write(operation, scope, db, n, now: now) }
+                } catch {
+                    return .failure(Self.writeError(error))
+                }
+            }
+        }
+    }
+
+    /// Transient for lost connections, deadlocks and timeouts; permanent for data the database rejects.
+    static func writeError(_ error: Error) -> WriteError {
+        if let odbc = error as? ODBCError {
+            let state = odbc.sqlState
+            let transient =
+                odbc.isConnectionLost || state.hasPrefix("40") || state.hasPrefix("HYT") || state.hasPrefix("57")
+            return WriteError(transient ? .transient : .permanent, "\(odbc)")
+        }
+        if let outcome = error as? WriteOutcome { return outcome.error }
+        return WriteError(.permanent, "\(error)")
+    }
+
+    /// A per-item result that is not an ODBC error (conflict, not found).
+    struct WriteOutcome: Error { var error: WriteError }
+
+    func write(_ operation: WriteOperation, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date)
+        throws -> WriteResult
+    {
+        switch operation {
+        case .create(let key, let record):
+            if let existing = try find(scope, keys: [key])[key] {
+                // A copy made by an interrupted run: bring it up to date instead of inserting a second one.
+                return try update(
+                    existing.id, expected: nil, record: record, fields: Set(FlowFactRecords.fields[scope.kind] ?? []),
+                    scope, db, n, now: now)
+            }
+            return try insert(record, key: key, scope, db, n, now: now)
+        case .update(let id, let expected, let record, let fields):
+            return try update(id, expected: expected, record: record, fields: fields, scope, db, n, now: now)
+        case .delete(let id):
+            try delete(id, scope, db, n, now: now)
+            return .success(id: id, version: "", stored: nil)
+        }
+    }
+
+    /// Column values (keys without table prefix) of a record for this scope.
+    func columnValues(_ record: Record, _ scope: FlowFactScope) throws -> [String: ODBCValue] {
+        let records = FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders)
+        switch record {
+        case .address(let value): return records.columns(value)
+        case .calendar(let value): return records.columns(value)
+        case .task(let value): return records.columns(value)
+        case .mail(let value):
+            let folder = value.folder == .sentItems ? MailFolder.sentItems : .inbox
+            guard let type = scope.mailFolders.first(where: { $0.value == folder })?.key ?? scope.typeIDs.first else {
+                throw WriteOutcome(error: WriteError(.permanent, "no activity type for \(folder) mail"))
+            }
+            return records.columns(value, typeID: type)
+        }
+    }
+
+    func insert(_ record: Record, key: SyncKey, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date)
+        throws -> WriteResult
+    {
+        let problems = record.validate()
+        guard problems.isEmpty else {
+            throw WriteOutcome(error: WriteError(.permanent, problems.joined(separator: "; ")))
+        }
+        let table = scope.table
+        let id = UUID().uuidString
+        let stamp = ODBCTimestamp(now, in: options.zone)
+        var values = try columnValues(record, scope)
+        values["id"] = .text(id)
+        values["created"] = .timestamp(stamp)
+        values["changed"] = .timestamp(stamp)
+        values["created_by"] = .text(scope.userShortName)
+        values["changed_by"] = .text(scope.userShortName)
+        values["owner"] = .text(scope.userID)
+        if scope.isAddress {
+            values["archived"] = .integer(0)
+        } else {
+            if values["type"] == nil, let type = scope.typeIDs.first { values["type"] = .text(type) }
+            values["all_day"] = values["all_day"] ?? .integer(0)
+            values["done"] = values["done"] ?? .integer(0)
+        }
+        try insertRow(table, values, db, n)
+        // The Merkmale that put the record in scope, and for activities the owner's user Merkmal.
+        var links: [(String, Int64)] = []
+        if !scope.merkmalIDs.isEmpty {
+            links += (scope.matchAll ? scope.merkmalIDs : [scope.merkmalIDs[0]]).map { ($0, 1) }
+        }
+        if !scope.isAddress, let userMerkmal = scope.userMerkmalID, !links.contains(where: { $0.0 == userMerkmal }) {
+            var active: Int64 = 1
+            if case .mail(let mail) = record, mail.isRead { active = 0 }
+            links.append((userMerkmal, active))
+        }
+        for (merkmal, active) in links {
+            try insertRow(
+                scope.linkTable,
+                [
+                    "record": .text(id), "merkmal": .text(merkmal), "active": .integer(active),
+                    "created": .timestamp(stamp), "created_by": .text(scope.userShortName),
+                ],
+                db, n)
+        }
+        try insertRow(
+            "sync_keys",
+            [
+                "table": .text(schema.table(table)), "record": .text(id), "key": .text(key.rawValue),
+                "created": .timestamp(stamp),
+            ], db, n)
+        if case .mail(let mail) = record {
+            for attachment in mail.attachments {
+                try insertAttachment(attachment, record: id, stamp: stamp, scope, db, n)
+            }
+        }
+        let unread: Bool? = if case .mail(let mail) = record { !mail.isRead } else { nil }
+        return .success(id: id, version: Self.version(changed: stamp, unread: unread), stored: nil)
+    }
+
+    func insertRow(_ table: String, _ values: [String: ODBCValue], _ db: ODBCConnection, _ n: SQLNames) throws {
+        try n.insert(table, values, into: db)
+    }
+
+    func insertAttachment(
+        _ attachment: MailAttachment, record: String, stamp: ODBCTimestamp, _ scope: FlowFactScope,
+        _ db: ODBCConnection, _ n: SQLNames
+    ) throws {
+        let content: Data
+        switch attachment.content {
+        case .inline(let data): content = data
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw WriteOutcome(
+                    error: WriteError(.permanent, "attachment '\(attachment.name)': cannot read \(path)"))
+            }
+            content = data
+        case .reference(let reference):
+            throw WriteOutcome(
+                error: WriteError(.permanent, "attachment '\(attachment.name)': content \(reference) was not fetched"))
+        }
+        try insertRow(
+            "attachments",
+            [
+                "id": .text(UUID().uuidString), "table": .text(schema.table("activities")), "record": .text(record),
+                "file_name": .text(attachment.name), "media_type": .text(attachment.mediaType),
+                "size": .integer(Int64(content.count)),
+                "content": .binary(content), "created": .timestamp(stamp), "created_by": .text(scope.userShortName),
+                "changed": .timestamp(stamp),
+            ], db, n)
+    }
+
+    func update(
+        _ id: ItemID, expected: Version?, record: Record, fields: Set<String>, _ scope: FlowFactScope,
+        _ db: ODBCConnection, _ n: SQLNames,
+        now: Date
+    ) throws -> WriteResult {
+        guard let current = try read(scope, ids: [id], now: now, inScopeOnly: false).first else {
+            throw WriteOutcome(error: WriteError(.notFound, "no \(schema.table(scope.table)) record \(id)"))
+        }
+        if let expected, expected != current.version {
+            throw WriteOutcome(
+                error: WriteError(
+                    .conflict,
+                    "\(schema.table(scope.table)) record \(id) changed since it was read (\(current.version), expected \(expected))"
+                ))
+        }
+        let merged = try RecordFields.merge(current.record, taking: fields, from: record)
+        let problems = merged.validate()
+        guard problems.isEmpty else {
+            throw WriteOutcome(error: WriteError(.permanent, problems.joined(separator: "; ")))
+        }
+        let all = try columnValues(merged, scope)
+        let byField = FlowFactRecords.columnsOfField[scope.kind] ?? [:]
+        var touched: [String] = []
+        for field in fields.sorted() {
+            for column in byField[field] ?? [] where !touched.contains(column) { touched.append(column) }
+        }
+        let stamp = ODBCTimestamp(now, in: options.zone)
+        var assignments: [String] = []
+        var parameters: [ODBCValue] = []
+        for column in touched {
+            guard let name = try n.column("\(scope.table).\(column)"), let value = all[column] else { continue }
+            assignments.append("\(name) = ?")
+            parameters.append(value)
+        }
+        assignments.append("\(try n.required("\(scope.table).changed")) = ?")
+        parameters.append(.timestamp(stamp))
+        assignments.append("\(try n.required("\(scope.table).changed_by")) = ?")
+        parameters.append(.text(scope.userShortName))
+        try db.execute(
+            "UPDATE \(try n.table(scope.table)) SET \(assignments.joined(separator: ", ")) WHERE \(try n.required("\(scope.table).id")) = ?",
+            parameters + [.text(id)])
+        var unread: Bool?
+        if case .mail(let mail) = merged {
+            unread = !mail.isRead
+            if fields.contains("isRead"), let userMerkmal = scope.userMerkmalID {
+                try db.execute(
+                    """
+                    UPDATE \(try n.table("activity_merkmale")) SET \(try n.required("activity_merkmale.active")) = ? \
+                    WHERE \(try n.required("activity_merkmale.record")) = ? AND \(try n.required("activity_merkmale.merkmal")) = ?
+                    """, [.integer(mail.isRead ? 0 : 1), .text(id), .text(userMerkmal)])
+            }
+        }
+        return .success(id: id, version: Self.version(changed: stamp, unread: unread), stored: nil)
+    }
+
+    func delete(_ id: ItemID, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date) throws {
+        let table = scope.table
+        try db.execute(
+            "DELETE FROM \(try n.table(scope.linkTable)) WHERE \(try n.required("\(scope.linkTable).record")) = ?",
+            [.text(id)])
+        if !scope.isAddress {
+            try db.execute(
+                "DELETE FROM \(try n.table("attachments")) WHERE \(try n.required("attachments.table")) = ? AND \(try n.required("attachments.record")) = ?",
+                [.text(schema.table(table)), .text(id)])
+        }
+        try db.execute(
+            "DELETE FROM \(try n.table("sync_keys")) WHERE \(try n.required("sync_keys.table")) = ? AND \(try n.required("sync_keys.record")) = ?",
+            [.text(schema.table(table)), .text(id)])
+        let removed = try db.execute(
+            "DELETE FROM \(try n.table(table)) WHERE \(try n.required("\(table).id")) = ?", [.text(id)])
+        if removed > 0, options.useDellog {
+            try insertRow(
+                "deletions",
+                [
+                    "table": .text(schema.table(table)), "record": .text(id),
+                    "deleted_at": .timestamp(ODBCTimestamp(now, in: options.zone)),
+                    "deleted_by": .text(scope.userShortName),
+                ],
+                db, n)
+        }
+    }
+}
