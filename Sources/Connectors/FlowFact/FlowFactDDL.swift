@@ -18,7 +18,16 @@ public enum SQLDialect: String, Sendable, CaseIterable {
 /// names (see ../shared/reference/flowfact-db.md §5; column names are inferred, not FlowFact's own).
 public enum FlowFactDDL {
     enum ColumnType {
-        case guid, varchar(Int), text, timestamp, date, flag, integer, decimal(Int, Int), blob, identity
+        case guid
+        case varchar(Int)
+        case text
+        case timestamp
+        case date
+        case flag
+        case integer
+        case decimal(Int, Int)
+        case blob
+        case identity
     }
 
     static func sqlType(_ type: ColumnType, _ dialect: SQLDialect) -> String {
