@@ -49,6 +49,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmarks: programs that print measurements.
+        .executableTarget(
+            name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
+            path: "Benchmarks/odbc-read-bench"),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
         .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),

@@ -21,8 +21,9 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
     case duration
     case oneOf([String])
     case list(SettingType)
-    /// A mapping from the given keys (any subset) to values of one type.
-    case mapping(keys: [String], value: SettingType)
+    /// A mapping from the given keys (any subset) to values of one type; `defaults` documents
+    /// the value each key has when it is not given.
+    case mapping(keys: [String], value: SettingType, defaults: [String: String])
 
     public var description: String {
         switch self {
@@ -33,7 +34,7 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
         case .duration: "duration"
         case .oneOf(let values): "one of " + values.joined(separator: ", ")
         case .list(let element): "list of \(element)"
-        case .mapping(let keys, let value): "mapping of \(keys.count) keys to \(value)"
+        case .mapping(let keys, let value, _): "mapping of \(keys.count) keys to \(value)"
         }
     }
 }

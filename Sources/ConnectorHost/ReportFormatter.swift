@@ -107,6 +107,9 @@ public enum ReportFormatter {
                     if let value = setting.defaultValue { line += ", default \(value)" }
                     if setting.type == .secret { line += "; or \(setting.name)_file" }
                     lines.append(line + "): \(setting.doc)")
+                    if case .mapping(let keys, _, let defaults) = setting.type {
+                        for key in keys { lines.append("      \(key)" + (defaults[key].map { ": \($0)" } ?? "")) }
+                    }
                 }
             }
         }

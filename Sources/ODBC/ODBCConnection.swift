@@ -206,6 +206,14 @@ public final class ODBCConnection: @unchecked Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "nested transactions are not supported")
+        if handle != nil && isDead {
+            // The link broke since the last call: reconnect before the transaction, not inside it.
+            onReconnect?(
+                ODBCError(
+                    operation: "begin transaction",
+                    diagnostics: [ODBCDiagnostic(sqlState: "08S01", nativeCode: 0, message: "the connection is dead")]))
+            disconnect()
+        }
         _ = try connectionHandle()
         try setAutocommit(false)
         inTransaction = true

@@ -31,8 +31,20 @@ public struct ODBCError: Error, Sendable, CustomStringConvertible {
 
     /// Whether the connection itself broke (class 08, or a server shutdown), so reconnecting may help.
     public var isConnectionLost: Bool {
-        diagnostics.contains { $0.sqlState.hasPrefix("08") || $0.sqlState == "57P01" || $0.sqlState == "HYT01" }
+        diagnostics.contains { diagnostic in
+            if diagnostic.sqlState.hasPrefix("08") || diagnostic.sqlState == "57P01" || diagnostic.sqlState == "HYT01" {
+                return true
+            }
+            // Some drivers (psqlODBC) report a dropped session only in the text, under HY000.
+            let text = diagnostic.message.lowercased()
+            return Self.lostConnectionTexts.contains { text.contains($0) }
+        }
     }
+
+    static let lostConnectionTexts = [
+        "connection has been lost", "terminating connection", "server closed the connection", "could not send data",
+        "could not receive data", "connection reset", "broken pipe", "communication link failure",
+    ]
 
     public var description: String {
         let details = diagnostics.isEmpty ? "no diagnostics" : diagnostics.map(\.description).joined(separator: "; ")

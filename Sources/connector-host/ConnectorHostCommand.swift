@@ -139,10 +139,13 @@ struct Status: AsyncParsableCommand {
         let store = try StateStore(path: deployment.statePath)
         var jobs: [JobKey] = []
         for connector in deployment.connectors {
-            for entry in deployment.users where connector.users?.contains(entry.binding.crmUser.uppercased()) ?? true {
+            for entry in deployment.users
+            where entry.enabled && connector.users?.contains(entry.binding.crmUser.uppercased()) ?? true {
                 jobs.append(JobKey(connector: connector.definition.name, user: entry.binding.crmUser))
             }
         }
         print(try ReportFormatter.status(store: store, jobs: jobs))
+        let disabled = deployment.users.filter { !$0.enabled }.map { $0.binding.crmUser }
+        if !disabled.isEmpty { print("disabled in users: \(disabled.joined(separator: ", "))") }
     }
 }

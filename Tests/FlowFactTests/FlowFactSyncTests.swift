@@ -302,6 +302,18 @@ struct FlowFactSyncTests {
         #expect(mails.allSatisfy { $0.messageID?.hasPrefix("<") == true })
     }
 
+    @Test("reads that span several pages (2,000 rows each) deliver every record once", arguments: TestDatabase.allCases)
+    func paging(_ database: TestDatabase) async throws {
+        var counts = Harness.counts(addresses: 4_100)
+        counts.syncShare = 1
+        let h = try Harness(database, seed: counts)
+        h.connectors = contactsConnector(h, ", direction: source-to-target")
+        let report = try #require(try await h.sync().of("contacts"))
+        #expect(report.counts["source→target create"] == 4_100)
+        #expect(try h.mailbox(.address).items.count == 4_100)
+        #expect(Set(try h.mailbox(.address).items.compactMap(\.syncKey)).count == 4_100)
+    }
+
     @Test("an unreadable record is skipped and reported by id; the others sync", arguments: TestDatabase.allCases)
     func invalidData(_ database: TestDatabase) async throws {
         let h = try Harness(database, seed: Harness.counts(appointments: 3))

@@ -15,6 +15,8 @@ final class Harness: @unchecked Sendable {
     let db: ODBCConnection
     let directory: URL
     let exchange = "ex" + UUID().uuidString.prefix(8).lowercased()
+    /// PostgreSQL application name of the adapter's connection, so a test can cut exactly that one.
+    let applicationName = "ff" + UUID().uuidString.prefix(8).lowercased()
     let zone = TimeZone(identifier: "Europe/Berlin")!
     var adapterSettings = ""
     var connectors = ""
@@ -52,7 +54,7 @@ final class Harness: @unchecked Sendable {
         adapters:
           flowfact:
             type: flowfact-odbc
-            connection: "\(connectionString)"
+            connection: "\(adapterConnectionString)"
         \(adapterSettings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
           \(exchange): { type: memory }
         users:
@@ -60,6 +62,20 @@ final class Harness: @unchecked Sendable {
         connectors:
         \(connectors)
         """
+    }
+
+    var adapterConnectionString: String {
+        database == .postgres ? connectionString + ";pqopt={application_name=\(applicationName)}" : connectionString
+    }
+
+    /// Ends the adapter's PostgreSQL session from the server side, as a restart or failover would.
+    func terminateAdapterSession() throws -> Int {
+        let admin = try ODBCConnection(connectionString: TestDatabase.postgresBase)
+        defer { admin.close() }
+        return try admin.rows(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?",
+            [.text(applicationName)]
+        ).count
     }
 
     func deployment() throws -> Deployment {

@@ -62,7 +62,7 @@ extension YAMLReader {
                 error(node, message)
                 return nil
             }
-        case .mapping(let keys, let valueType):
+        case .mapping(let keys, let valueType, _):
             mapping(node, what).map { pairs in
                 checkKeys(pairs, allowed: keys, what)
                 var entries: [String: SettingValue] = [:]

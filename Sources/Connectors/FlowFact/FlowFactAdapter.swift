@@ -22,12 +22,19 @@ public final class FlowFactAdapter: Adapter {
                 "timezone", .string, default: "Europe/Berlin",
                 doc: "Time zone of the date/time values stored in the database."),
             SettingSpec(
-                "tables", .mapping(keys: FlowFactSchema.defaultTables.map(\.key), value: .string),
+                "tables",
+                .mapping(
+                    keys: FlowFactSchema.defaultTables.map(\.key), value: .string,
+                    defaults: Dictionary(uniqueKeysWithValues: FlowFactSchema.defaultTables.map { ($0.key, $0.value) })),
                 doc:
                     "Table names by key, overriding FlowFact's defaults (AD, ADMKM, AKT, AKTMKM, Aktivitätenarten, BEN, MKM, BLOB, DELLOG)."
             ),
             SettingSpec(
-                "columns", .mapping(keys: FlowFactSchema.defaultColumns.map(\.key), value: .string),
+                "columns",
+                .mapping(
+                    keys: FlowFactSchema.defaultColumns.map(\.key), value: .string,
+                    defaults: Dictionary(uniqueKeysWithValues: FlowFactSchema.defaultColumns.map { ($0.key, $0.value) })
+                ),
                 doc:
                     "Column names by key (e.g. addresses.notes: BEMERKUNG); an empty name switches an optional column off."
             ),
@@ -123,6 +130,17 @@ public final class FlowFactAdapter: Adapter {
             kind: scope.kind, user: scope.user.crmUser, merkmale: scope.filter.strings("merkmale"),
             matchAll: scope.filter.string("match") == "all", userMerkmal: scope.filter.boolean("user_merkmal") ?? false)
         return FlowFactEndpoint(database: database, scope: resolved, maxBatchSize: database.options.batchSize)
+    }
+
+    /// Streams every record in scope of a kind and user to `body`, one at a time, without
+    /// collecting them (for exports and the read benchmark). Returns the number of records.
+    @discardableResult
+    public func forEachRecord(
+        kind: DataKind, user: String, merkmale: [String] = [], _ body: @Sendable (ItemState) -> Void
+    ) async throws -> Int {
+        let scope = try await database.scope(
+            kind: kind, user: user, merkmale: merkmale, matchAll: false, userMerkmal: false)
+        return try await database.stream(scope, body)
     }
 
     /// Checks the connection and every mapped table and column now (instead of at the first sync).

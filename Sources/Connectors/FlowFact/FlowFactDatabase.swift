@@ -67,9 +67,15 @@ actor FlowFactDatabase {
     /// The connection, opened (and the mapping checked) on first use.
     func open() throws -> (ODBCConnection, SQLNames) {
         if let connection, let names { return (connection, names) }
-        let connection: ODBCConnection
+        var connection: ODBCConnection
         do {
             connection = try ODBCConnection(connectionString: connectionString.value)
+            // Drivers that load a whole result into memory by default are switched to fetching
+            // row by row, so reading 100,000 records costs no more memory than reading 10,000.
+            if let streaming = Self.streamingOptions(connection, connectionString.value) {
+                connection.close()
+                connection = try ODBCConnection(connectionString: connectionString.value + streaming)
+            }
         } catch let error as ODBCError {
             throw FlowFactError.database("cannot connect to the FlowFact database: \(error)")
         }
@@ -89,6 +95,16 @@ actor FlowFactDatabase {
             verified = true
         }
         return (connection, names)
+    }
+
+    /// Connection-string options that make the driver stream results, when the string does not set them.
+    static func streamingOptions(_ connection: ODBCConnection, _ string: String) -> String? {
+        let lower = string.lowercased()
+        switch SQLDialect.of(connection) {
+        case .postgresql where !lower.contains("usedeclarefetch"): return ";UseDeclareFetch=1;Fetch=1000"
+        case .sqlite where !lower.contains("stepapi"): return ";StepAPI=1"
+        default: return nil
+        }
     }
 
     /// Opens the connection and checks the mapping.
@@ -116,10 +132,11 @@ actor FlowFactDatabase {
         }
         tables.append("sync_keys")
         for table in tables {
+            // Columns are qualified with an alias: SQLite reads an unknown "NAME" as a string literal.
             let keys = FlowFactSchema.columnKeys(of: table)
-            let columns = try keys.compactMap { try names.column($0) }
+            let columns = try keys.compactMap { try names.column($0, "t") }
             do {
-                try db.execute("SELECT \(columns.joined(separator: ", ")) FROM \(try names.table(table)) WHERE 1 = 0")
+                try db.execute("SELECT \(columns.joined(separator: ", ")) FROM \(try names.table(table)) t WHERE 1 = 0")
             } catch let error as ODBCError {
                 do {
                     try db.execute("SELECT 1 FROM \(try names.table(table)) WHERE 1 = 0")
@@ -128,9 +145,9 @@ actor FlowFactDatabase {
                         key: "tables.\(table)", message: "table '\(schema.table(table))' is not usable: \(tableError)")
                 }
                 for key in keys {
-                    guard let column = try names.column(key) else { continue }
+                    guard let column = try names.column(key, "t") else { continue }
                     do {
-                        try db.execute("SELECT \(column) FROM \(try names.table(table)) WHERE 1 = 0")
+                        try db.execute("SELECT \(column) FROM \(try names.table(table)) t WHERE 1 = 0")
                     } catch let columnError as ODBCError {
                         throw FlowFactError.mapping(
                             key: "columns.\(key)",
@@ -308,20 +325,62 @@ actor FlowFactDatabase {
     ) throws {
         let (db, n) = try open()
         let (select, from, joinParameters) = try selectRows(scope, n)
-        var sql = "SELECT \(select) FROM \(from) WHERE \(condition)"
+        let idColumn = try n.required("\(scope.table).id", "a")
+        var sql =
+            "SELECT \(dialect == .mssql ? "TOP (?) " : "")\(select) FROM \(from) WHERE \(condition) AND \(idColumn) > ?"
         var all = joinParameters + parameters
         if inScopeOnly {
             let (scopeSQL, scopeParameters) = try scopeCondition(scope, n, now: now)
             sql += " AND \(scopeSQL)"
             all += scopeParameters
         }
+        sql += " ORDER BY \(idColumn)" + (dialect == .mssql ? "" : " LIMIT ?")
         let keys = readKeys(scope)
         let records = FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders)
         var pending: [(ItemState, ODBCTimestamp?)] = []
-        try db.query(sql, all) { row in
+        // Pages ordered by id keep memory flat whatever the driver buffers (the SQLite3 ODBC driver
+        // holds a whole result in memory when a statement has parameters).
+        var lastID = ""
+        var pageRows = Self.pageSize
+        while pageRows == Self.pageSize {
+            pageRows = 0
+            let page: [ODBCValue] =
+                dialect == .mssql
+                ? [.integer(Int64(Self.pageSize))] + all.prefix(joinParameters.count + parameters.count) + [
+                    .text(lastID)
+                ]
+                    + all.dropFirst(joinParameters.count + parameters.count)
+                : Array(all.prefix(joinParameters.count + parameters.count)) + [.text(lastID)]
+                    + all.dropFirst(joinParameters.count + parameters.count) + [.integer(Int64(Self.pageSize))]
+            try readPage(sql, page, db, keys, records, scope, &unreadable, &pending, body) { id in
+                pageRows += 1
+                lastID = id
+            }
+            // Mail attachments are read after the page (one statement may be open at a time).
+            for (state, changed) in pending {
+                guard case .mail(var mail) = state.record else { continue }
+                mail.attachments = try attachments(of: state.id, db, n)
+                var copy = state
+                copy.record = .mail(mail)
+                try body(copy, changed)
+            }
+            pending.removeAll()
+        }
+    }
+
+    static let pageSize = 2000
+
+    func readPage(
+        _ sql: String, _ parameters: [ODBCValue], _ db: ODBCConnection, _ keys: [String], _ records: FlowFactRecords,
+        _ scope: FlowFactScope, _ unreadable: inout [UnreadableItem], _ pending: inout [(ItemState, ODBCTimestamp?)],
+        _ body: (ItemState, ODBCTimestamp?) throws -> Void, seen: (String) -> Void
+    ) throws {
+        try db.query(sql, parameters) { row in
             var values: [String: ODBCValue] = [:]
             for (index, key) in keys.enumerated() { values[key] = row[index] }
-            let id = values["id"]?.string?.trimmingCharacters(in: .whitespaces) ?? ""
+            let rawID = values["id"]?.string ?? ""
+            seen(rawID)
+            let id = rawID.trimmingCharacters(in: .whitespaces)
             let changed = values["changed"]?.timestamp
             let syncKey = row[keys.count].string.map(SyncKey.init(rawValue:))
             let unread = scope.kind == .mail ? row[keys.count + 1].integer == 1 : false
@@ -343,14 +402,6 @@ actor FlowFactDatabase {
             let state = ItemState(
                 id: id, version: version, record: record, modifiedAt: changed?.date(in: options.zone), syncKey: syncKey)
             if scope.kind == .mail { pending.append((state, changed)) } else { try body(state, changed) }
-        }
-        // Mail attachments are read after the main rows (one statement may be open at a time).
-        for (state, changed) in pending {
-            guard case .mail(var mail) = state.record else { continue }
-            mail.attachments = try attachments(of: state.id, db, n)
-            var copy = state
-            copy.record = .mail(mail)
-            try body(copy, changed)
         }
     }
 
@@ -510,6 +561,17 @@ actor FlowFactDatabase {
             ) { row in if let id = row[0].string?.trimmingCharacters(in: .whitespaces) { result.insert(id) } }
         }
         return result
+    }
+
+    /// Streams every record in scope to `body`.
+    func stream(_ scope: FlowFactScope, _ body: (ItemState) -> Void) throws -> Int {
+        var count = 0
+        var unreadable: [UnreadableItem] = []
+        try readItems(scope, where: "1 = 1", [], unreadable: &unreadable) { state, _ in
+            count += 1
+            body(state)
+        }
+        return count
     }
 
     /// Full records of the given ids that are in scope.

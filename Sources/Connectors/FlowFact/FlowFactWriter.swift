@@ -10,6 +10,12 @@ extension FlowFactDatabase {
         do {
             return try db.transaction { try batch.map { try write($0, scope, db, n, now: now) } }
         } catch let error as ODBCError where error.isConnectionLost {
+            // Nothing of the batch was committed. Drop the connection; the engine retries the batch.
+            close()
+            log(
+                .warning,
+                "the FlowFact database connection broke during a write batch (SQLSTATE \(error.sqlState)); it will reconnect"
+            )
             throw FlowFactError.database("the FlowFact database connection broke during a write batch: \(error)")
         } catch {
             guard batch.count > 1 else { return [.failure(Self.writeError(error))] }

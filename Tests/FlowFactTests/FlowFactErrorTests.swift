@@ -1,0 +1,129 @@
+import ConnectorAPI
+import ConnectorHost
+import Connectors
+import Foundation
+import ODBC
+import TestSupport
+import Testing
+
+@Suite("FlowFact adapter: database errors are reported with SQLSTATE and mapping key")
+struct FlowFactErrorTests {
+    func contacts(_ h: Harness) -> String {
+        "  - { name: contacts, kind: address, source: flowfact, target: \(h.exchange), filter: { merkmale: [Outlook-Sync] } }"
+    }
+
+    @Test("a wrong password names the SQLSTATE and never shows the password")
+    func wrongPassword() async throws {
+        let h = try Harness(.postgres, seed: Harness.counts())
+        h.connectors = contacts(h)
+        let good = h.adapterConnectionString
+        let yaml = h.yaml.replacingOccurrences(
+            of: good, with: good.replacingOccurrences(of: "Pwd=connector", with: "Pwd=${FF_PW}"))
+        let deployment = try ConfigLoader(
+            registry: AdapterRegistry(BuiltinAdapters.all), environment: ["FF_PW": "Falsch-42x"]
+        ).load(
+            yaml: yaml, file: "test.yaml", baseDirectory: h.directory)
+        let host = try SyncHost(deployment: deployment, logger: .init(label: "test"))
+        let report = try #require(await host.syncOnce().first)
+        await host.shutdown()
+        #expect(report.status == .failed)
+        let message = report.message ?? ""
+        #expect(message.contains("cannot connect to the FlowFact database"))
+        #expect(message.contains("SQLSTATE 08001"))
+        #expect(message.contains("password authentication failed"))
+        #expect(!message.contains("Falsch-42x"))
+    }
+
+    @Test("a missing table is reported at start-up with its mapping key", arguments: TestDatabase.allCases)
+    func missingTable(_ database: TestDatabase) async throws {
+        let h = try Harness(database, seed: Harness.counts())
+        h.adapterSettings = "tables: { addresses: ADRESSEN }"
+        h.connectors = contacts(h)
+        let report = try #require(try await h.sync().first)
+        #expect(report.status == .failed)
+        let message = report.message ?? ""
+        #expect(message.contains("mapping key 'tables.addresses'"))
+        #expect(message.contains("ADRESSEN"))
+        #expect(message.contains("SQLSTATE \(database == .postgres ? "42P01" : "HY000")"))
+    }
+
+    @Test("a wrong column name is reported at start-up with its mapping key", arguments: TestDatabase.allCases)
+    func wrongColumn(_ database: TestDatabase) async throws {
+        let h = try Harness(database, seed: Harness.counts())
+        h.adapterSettings = "columns: { addresses.notes: BEMERKUNG }"
+        h.connectors = contacts(h)
+        let report = try #require(try await h.sync().first)
+        #expect(report.status == .failed)
+        let message = report.message ?? ""
+        #expect(message.contains("mapping key 'columns.addresses.notes'"))
+        #expect(message.contains("column 'BEMERKUNG' of table 'AD'"))
+        #expect(message.contains("SQLSTATE \(database == .postgres ? "42703" : "HY000")"))
+    }
+
+    @Test("an unusable name in the mapping is refused before it reaches SQL")
+    func injectedName() async throws {
+        let h = try Harness(.sqlite, seed: Harness.counts())
+        h.adapterSettings = "columns: { addresses.notes: \"NOTIZ\\\" FROM AD; --\" }"
+        h.connectors = contacts(h)
+        let report = try #require(try await h.sync().first)
+        #expect(report.status == .failed)
+        #expect(report.message?.contains("mapping key 'columns.addresses.notes'") == true)
+        #expect(report.message?.contains("not a valid table or column name") == true)
+    }
+
+    @Test("an unknown Merkmal or user is named")
+    func unknownNames() async throws {
+        let h = try Harness(.sqlite, seed: Harness.counts())
+        h.connectors =
+            "  - { name: contacts, kind: address, source: flowfact, target: \(h.exchange), filter: { merkmale: [Outlok-Sync] } }"
+        #expect(try await h.sync().first?.message?.contains("Merkmal 'Outlok-Sync' does not exist") == true)
+        h.connectors = contacts(h)
+        h.users = "  - { flowfact: XY, mailbox: xy@example.test }"
+        #expect(try await h.sync().first?.message?.contains("FlowFact user 'XY' is not in the users table") == true)
+    }
+
+    @Test("an unreachable server fails the run with SQLSTATE 08001 and changes nothing")
+    func unreachable() async throws {
+        let h = try Harness(.postgres, seed: Harness.counts())
+        h.connectors = contacts(h)
+        let exchange = try h.mailbox(.address)
+        exchange.insert(.address(Address(givenName: "Bleibt", familyName: "Hier")))
+        let yaml = h.yaml.replacingOccurrences(of: "Port=5432", with: "Port=1")
+        let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+            yaml: yaml, file: "test.yaml", baseDirectory: h.directory)
+        let host = try SyncHost(deployment: deployment, logger: .init(label: "test"))
+        let report = try #require(await host.syncOnce().first)
+        await host.shutdown()
+        #expect(report.status == .failed)
+        #expect(report.message?.contains("SQLSTATE 08001") == true)
+        #expect(exchange.items.count == 1)
+    }
+
+    @Test("the server dropping the session mid-run: the adapter reconnects once and the run completes")
+    func serverGoneMidRun() async throws {
+        let h = try Harness(.postgres, seed: Harness.counts())
+        h.connectors = contacts(h)
+        try h.insertAddress(given: "Aus", family: "FlowFact")
+        let exchange = try h.mailbox(.address)
+        exchange.insert(.address(Address(givenName: "Aus", familyName: "Outlook")))
+        // The engine writes to Exchange first, then to FlowFact: cut the FlowFact session in between.
+        let terminated = Counter()
+        exchange.faults.beforeApply = { store in
+            store.faults.beforeApply = nil
+            if let count = try? h.terminateAdapterSession() { terminated.add(count) }
+        }
+        let report = try #require(try await h.sync().first)
+        #expect(terminated.value == 1)
+        #expect(report.status == .ok, "\(report.message ?? "") \(report.failures)")
+        #expect(report.counts["target→source create"] == 1)
+        #expect(try h.count("SELECT COUNT(*) FROM \"AD\" WHERE \"NAME\" = 'Outlook'") == 1)
+        #expect(try await h.sync().first?.counts.isEmpty == true)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) { lock.withLock { count += n } }
+    var value: Int { lock.withLock { count } }
+}
