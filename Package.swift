@@ -23,6 +23,11 @@ let package = Package(
         .systemLibrary(name: "CODBC", path: "Sources/CODBC", providers: [.apt(["unixodbc-dev"])]),
         // A small Swift layer over ODBC: connections, prepared statements, typed values, diagnostics.
         .target(name: "ODBC", dependencies: ["CODBC"]),
+        // libxml2's C API.
+        .systemLibrary(
+            name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // Streaming XML reading, escaping writer and XSD validation over libxml2.
+        .target(name: "XML", dependencies: ["CLibXML2"]),
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
@@ -56,6 +61,7 @@ let package = Package(
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
         .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
+        .testTarget(name: "XMLTests", dependencies: ["XML"]),
         .testTarget(
             name: "FlowFactTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport"]

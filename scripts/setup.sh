@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   libsqlite3-dev   # SQLite for the state database (GRDB)
   libyaml-dev      # YAML parsing (Yams)
+  pkg-config       # finds the C libraries' headers
+  libxml2-dev      # XML parsing, writing and XSD validation
   unixodbc-dev     # ODBC driver manager (FlowFact database access)
   libsqliteodbc    # SQLite3 ODBC driver: the embedded FlowFact-like database
   odbc-postgresql  # psqlODBC: PostgreSQL through ODBC in the tests
