@@ -35,9 +35,9 @@ struct XMLTests {
     @Test("selected subtrees are delivered one by one and not kept")
     func streaming() throws {
         var delivered: [String] = []
-        let parser = XMLStreamParser(deliver: { $0.count == 3 && $0.last == "Item" }) { element, _ in
-            delivered.append(element.string("Name") ?? "")
-        }
+        let parser = XMLStreamParser(
+            deliver: { $0.count == 3 && $0.last == "Item" },
+            onElement: { element, _ in delivered.append(element.string("Name") ?? "") })
         let items = (0..<1000).map {
             "<Item><Name>n\($0)</Name><Body>\(String(repeating: "x", count: 100))</Body></Item>"
         }.joined()
@@ -59,10 +59,12 @@ struct XMLTests {
     func large() throws {
         var count = 0
         var bytes = 0
-        let parser = XMLStreamParser(deliver: { $0.last == "Item" }) { element, _ in
-            count += 1
-            bytes += element.text.utf8.count
-        }
+        let parser = XMLStreamParser(
+            deliver: { $0.last == "Item" },
+            onElement: { element, _ in
+                count += 1
+                bytes += element.text.utf8.count
+            })
         try parser.feed(Data("<Root>".utf8))
         let chunk = Data((0..<1000).map { _ in "<Item>\(String(repeating: "ä", count: 5000))</Item>" }.joined().utf8)
         for _ in 0..<2 { try parser.feed(chunk) }
