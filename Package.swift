@@ -28,10 +28,14 @@ let package = Package(
             name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // Streaming XML reading, escaping writer and XSD validation over libxml2.
         .target(name: "XML", dependencies: ["CLibXML2"]),
+        // EWS protocol pieces shared by the Exchange adapter and the simulator.
+        .target(name: "EWS", dependencies: ["XML"]),
+        // The Exchange simulator: an EWS server that behaves like Exchange 2010 SP2.
+        .target(name: "ExchangeSim", dependencies: ["EWS", "XML"]),
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
-            dependencies: ["ConnectorAPI", "ODBC"]
+            dependencies: ["ConnectorAPI", "ODBC", "EWS", "XML"]
         ),
         // Config loading and validation, adapter registry, sync engine, state store.
         .target(
@@ -62,6 +66,13 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(
+            name: "EWSTests",
+            dependencies: [
+                "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "FlowFactTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport"]

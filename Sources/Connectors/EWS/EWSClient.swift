@@ -1,0 +1,207 @@
+import ConnectorAPI
+import EWS
+import Foundation
+import XML
+
+/// Sends one EWS request and returns the HTTP status, headers and body parts as they arrive.
+protocol EWSTransport: Sendable {
+    /// Posts `body` for `mailbox` (sent as X-AnchorMailbox) to `url` and feeds the response body
+    /// to `onBody`; returns the status and headers.
+    func post(url: String, mailbox: String, body: Data, onBody: @escaping @Sendable (Data) -> Void) async throws -> (
+        status: Int, headers: [String: String]
+    )
+    /// Lowers the number of parallel requests (after ErrorExceededConnectionCount).
+    func reduceConcurrency()
+}
+
+/// How the service account reaches a mailbox.
+enum EWSAccess: String, Sendable {
+    /// ExchangeImpersonation header: act as the mailbox owner.
+    case impersonation
+    /// Delegate access: the mailbox is named in every distinguished folder id.
+    case delegate
+}
+
+/// A whole-request failure (SOAP fault or HTTP error), with what the caller should do.
+struct EWSFault: Error, CustomStringConvertible, Sendable {
+    var code: String
+    var message: String
+    /// Suggested pause (BackOffMilliseconds or Retry-After).
+    var backOff: Duration?
+    var httpStatus: Int
+
+    var isThrottling: Bool {
+        ["ErrorServerBusy", "ErrorExceededConnectionCount", "HTTP503", "HTTP429"].contains(code)
+    }
+
+    var description: String { "\(code): \(message)" }
+}
+
+/// One `*ResponseMessage` of a response.
+struct EWSResponseMessage: Sendable {
+    var success: Bool
+    var code: String
+    var text: String
+    var element: XMLElement
+    var backOff: Duration? {
+        let value = element.child("MessageXml")?.children("Value").first {
+            $0.attributes["Name"] == "BackOffMilliseconds"
+        }?.text
+        return value.flatMap(Int.init).map { .milliseconds($0) }
+    }
+}
+
+/// Calls EWS operations for one mailbox: envelopes, headers, streaming parse of responses,
+/// SOAP faults, and waiting out throttling.
+struct EWSClient: Sendable {
+    let transport: any EWSTransport
+    let url: String
+    let mailbox: String
+    let access: EWSAccess
+    let version: String
+    let throttle: EWSThrottle
+    let log: @Sendable (AdapterLogLevel, String) -> Void
+    var maxAttempts = 6
+
+    /// Writes the envelope with RequestServerVersion and, for impersonation, ExchangeImpersonation.
+    func envelope(_ body: (inout XMLWriter) -> Void) -> Data {
+        var w = XMLWriter()
+        w.element(
+            "soap:Envelope",
+            [("xmlns:soap", EWSNamespace.soap), ("xmlns:t", EWSNamespace.types), ("xmlns:m", EWSNamespace.messages)]
+        ) { w in
+            w.element("soap:Header") { w in
+                w.start("t:RequestServerVersion", [("Version", version)])
+                w.end()
+                if access == .impersonation {
+                    w.element("t:ExchangeImpersonation") { w in
+                        w.element("t:ConnectingSID") { w in w.element("t:PrimarySmtpAddress", mailbox) }
+                    }
+                }
+            }
+            w.element("soap:Body", [], body)
+        }
+        return Data(w.text.utf8)
+    }
+
+    /// A distinguished folder reference, naming the mailbox for delegate access.
+    func distinguishedFolder(_ name: String, _ w: inout XMLWriter) {
+        w.element("t:DistinguishedFolderId", [("Id", name)]) { w in
+            if access == .delegate { w.element("t:Mailbox") { w in w.element("t:EmailAddress", mailbox) } }
+        }
+    }
+
+    /// Sends an operation and returns its response messages, retrying throttled requests.
+    func call(_ operation: String, _ body: @escaping (inout XMLWriter) -> Void) async throws -> [EWSResponseMessage] {
+        let request = envelope(body)
+        var attempt = 0
+        while true {
+            attempt += 1
+            try await throttle.waitIfPaused()
+            do {
+                return try await send(request)
+            } catch let fault as EWSFault where fault.isThrottling && attempt < maxAttempts {
+                let pause = fault.backOff ?? .milliseconds(500 * (1 << min(attempt, 6)))
+                if fault.code == "ErrorExceededConnectionCount" { transport.reduceConcurrency() }
+                log(.notice, "\(operation) for \(mailbox) throttled (\(fault.code)); pausing the account for \(pause)")
+                await throttle.pause(for: pause)
+            }
+        }
+    }
+
+    func send(_ request: Data) async throws -> [EWSResponseMessage] {
+        let collector = ResponseCollector()
+        let (status, headers) = try await transport.post(url: url, mailbox: mailbox, body: request) { chunk in
+            collector.feed(chunk)
+        }
+        if status == 503 || status == 429 {
+            let seconds = headers["retry-after"].flatMap(Int.init) ?? 5
+            throw EWSFault(
+                code: "HTTP\(status)", message: "the server is unavailable (HTTP \(status))",
+                backOff: .seconds(seconds), httpStatus: status)
+        }
+        if status == 401 {
+            throw EWSFault(
+                code: "HTTP401",
+                message: "authentication failed (HTTP 401): check the service account's user name and password",
+                httpStatus: status)
+        }
+        if status == 403 {
+            throw EWSFault(code: "HTTP403", message: "access forbidden (HTTP 403)", httpStatus: status)
+        }
+        let root = try collector.finish()
+        if let fault = root.child("Body")?.child("Fault") {
+            let detail = fault.child("detail")
+            let code =
+                detail?.string("ResponseCode") ?? fault.string("faultcode")?.split(separator: ":").last.map(String.init)
+                ?? "SOAPFault"
+            let backOff = detail?.child("MessageXml")?.children("Value").first {
+                $0.attributes["Name"] == "BackOffMilliseconds"
+            }?.text
+            throw EWSFault(
+                code: code, message: fault.string("faultstring") ?? detail?.string("Message") ?? "SOAP fault",
+                backOff: backOff.flatMap(Int.init).map { .milliseconds($0) }, httpStatus: status)
+        }
+        guard status == 200 else {
+            throw EWSFault(code: "HTTP\(status)", message: "unexpected HTTP status \(status)", httpStatus: status)
+        }
+        return collector.messages
+    }
+}
+
+/// Parses a response as it streams in; each `*ResponseMessage` is delivered as its own small tree.
+final class ResponseCollector: @unchecked Sendable {
+    let lock = NSLock()
+    var messages: [EWSResponseMessage] = []
+    var parser: XMLStreamParser!
+    var failure: Error?
+
+    init() {
+        parser = XMLStreamParser(
+            deliver: { path in path.count == 5 && path[3] == "ResponseMessages" },
+            onElement: { [unowned self] element, _ in
+                self.messages.append(
+                    EWSResponseMessage(
+                        success: element.attributes["ResponseClass"] != "Error",
+                        code: element.string("ResponseCode") ?? "",
+                        text: element.string("MessageText") ?? "", element: element))
+            })
+    }
+
+    func feed(_ chunk: Data) {
+        lock.withLock {
+            guard failure == nil else { return }
+            do { try parser.feed(chunk) } catch { failure = error }
+        }
+    }
+
+    func finish() throws -> XMLElement {
+        try lock.withLock {
+            if let failure { throw EWSError.protocolError("the response is not valid XML: \(failure)") }
+            do {
+                return try parser.finish()
+            } catch {
+                throw EWSError.protocolError("the response is not valid XML: \(error)")
+            }
+        }
+    }
+}
+
+/// Pauses every request of one account while the server asks for it (ErrorServerBusy).
+actor EWSThrottle {
+    var until: ContinuousClock.Instant?
+    /// How often the account was paused (for logs and metrics).
+    private(set) var pauses = 0
+
+    func pause(for duration: Duration) {
+        let end = ContinuousClock.now.advanced(by: duration)
+        if until.map({ end > $0 }) ?? true { until = end }
+        pauses += 1
+    }
+
+    func waitIfPaused() async throws {
+        while let until, until > ContinuousClock.now {
+            try await Task.sleep(until: until, clock: .continuous)
+        }
+    }
+}

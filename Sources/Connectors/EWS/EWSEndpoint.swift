@@ -1,0 +1,462 @@
+import ConnectorAPI
+import EWS
+import Foundation
+import XML
+
+/// The cursor of an EWS endpoint: the folder and its SyncFolderItems state.
+struct EWSCursor: Codable {
+    var folderID: String
+    var syncState: String
+}
+
+/// One folder of one mailbox as a sync endpoint: SyncFolderItems for changes, batched GetItem,
+/// CreateItem/UpdateItem/DeleteItem for writes, FindItem on the stamped key for adoption.
+struct EWSEndpoint: SyncEndpoint {
+    let client: EWSClient
+    let kind: DataKind
+    let codec: EWSRecordCodec
+    let folder: EWSFolderResolver
+    let maxBatchSize: Int
+    let readBatchSize: Int
+    let deleteType: String
+
+    var itemName: String { EWSRecordCodec.elementName(kind) }
+
+    // MARK: Reading
+
+    func changes(_ request: ChangeRequest) async throws -> ChangeSet {
+        let folderID = try await folder.id()
+        var cursor = request.cursor.flatMap { try? JSONDecoder().decode(EWSCursor.self, from: $0) }
+        if cursor?.folderID != folderID { cursor = nil }
+        var state = cursor?.syncState
+        var fullScan = state == nil
+        var upserts: [String: String] = [:]  // id → change key
+        var order: [String] = []
+        var deleted: Set<String> = []
+        var previous: String?
+        while true {
+            let messages = try await client.call("SyncFolderItems") { [state] w in
+                w.element("m:SyncFolderItems") { w in
+                    w.element("m:ItemShape") { w in w.element("t:BaseShape", "IdOnly") }
+                    w.element("m:SyncFolderId") { w in
+                        w.start("t:FolderId", [("Id", folderID)])
+                        w.end()
+                    }
+                    if let state { w.element("m:SyncState", state) }
+                    w.element("m:MaxChangesReturned", "512")
+                }
+            }
+            guard let message = messages.first else {
+                throw EWSError.protocolError("SyncFolderItems returned no response message")
+            }
+            if !message.success {
+                if message.code == "ErrorInvalidSyncStateData" && state != nil {
+                    client.log(
+                        .warning,
+                        "the sync state of \(kind) in \(client.mailbox) was refused (ErrorInvalidSyncStateData); reading the folder in full"
+                    )
+                    state = nil
+                    fullScan = true
+                    upserts.removeAll()
+                    order.removeAll()
+                    deleted.removeAll()
+                    continue
+                }
+                throw EWSFault(code: message.code, message: message.text, backOff: message.backOff, httpStatus: 200)
+            }
+            for change in message.element.child("Changes")?.children ?? [] {
+                switch change.name {
+                case "Create", "Update", "ReadFlagChange":
+                    let reference =
+                        change.name == "ReadFlagChange"
+                        ? change.child("ItemId") : change.children.first?.child("ItemId")
+                    guard let id = reference?.attributes["Id"] else { continue }
+                    if upserts[id] == nil { order.append(id) }
+                    upserts[id] = reference?.attributes["ChangeKey"] ?? ""
+                    deleted.remove(id)
+                case "Delete":
+                    if let id = change.child("ItemId")?.attributes["Id"] {
+                        deleted.insert(id)
+                        upserts.removeValue(forKey: id)
+                    }
+                default: break
+                }
+            }
+            let newState = message.element.string("SyncState") ?? ""
+            let last = message.element.string("IncludesLastItemInRange") == "true"
+            // A server that hands back the same state without finishing would loop forever.
+            if last || newState == previous || newState.isEmpty {
+                state = newState
+                break
+            }
+            previous = newState
+            state = newState
+        }
+        // Items whose change key we wrote ourselves need no GetItem.
+        let wanted = order.filter { id in upserts[id] != nil && request.known[id] != upserts[id] }
+        var changes: [Change] = deleted.map { .deleted($0) }
+        var unreadable: [UnreadableItem] = []
+        for (id, item) in try await get(wanted, unreadable: &unreadable) where item != nil {
+            changes.append(.upsert(item!))
+            _ = id
+        }
+        let next = try JSONEncoder().encode(EWSCursor(folderID: folderID, syncState: state ?? ""))
+        return ChangeSet(changes: changes, cursor: next, isFullScan: fullScan, unreadable: unreadable)
+    }
+
+    /// GetItem in batches; ids that are gone map to nil.
+    func get(_ ids: [String], unreadable: inout [UnreadableItem]) async throws -> [(String, ItemState?)] {
+        var result: [(String, ItemState?)] = []
+        for start in stride(from: 0, to: ids.count, by: readBatchSize) {
+            let batch = Array(ids[start..<min(start + readBatchSize, ids.count)])
+            let messages = try await client.call("GetItem") { w in
+                w.element("m:GetItem") { w in
+                    w.element("m:ItemShape") { w in
+                        w.element("t:BaseShape", "IdOnly")
+                        w.element("t:BodyType", "Text")
+                        EWSRecordCodec.writeAdditionalProperties(kind, &w)
+                    }
+                    w.element("m:ItemIds") { w in
+                        for id in batch {
+                            w.start("t:ItemId", [("Id", id)])
+                            w.end()
+                        }
+                    }
+                }
+            }
+            for (id, message) in zip(batch, messages) {
+                guard message.success, let element = message.element.child("Items")?.children.first else {
+                    if message.code == "ErrorItemNotFound" {
+                        result.append((id, nil))
+                    } else {
+                        throw EWSFault(
+                            code: message.code, message: "GetItem of \(id) failed: \(message.text)",
+                            backOff: message.backOff, httpStatus: 200)
+                    }
+                    continue
+                }
+                do {
+                    let item = try codec.decode(element, kind: kind)
+                    result.append(
+                        (
+                            id,
+                            ItemState(
+                                id: item.id, version: item.changeKey, record: item.record, modifiedAt: item.modified,
+                                syncKey: item.syncKey)
+                        ))
+                } catch {
+                    unreadable.append(
+                        UnreadableItem(
+                            id: id, name: element.string("Subject") ?? element.string("DisplayName") ?? id,
+                            reason: "\(error)"))
+                }
+            }
+        }
+        return result
+    }
+
+    func read(ids: [ItemID]) async throws -> [ItemID: ItemState] {
+        var ignored: [UnreadableItem] = []
+        var result: [ItemID: ItemState] = [:]
+        for (id, state) in try await get(ids, unreadable: &ignored) { if let state { result[id] = state } }
+        return result
+    }
+
+    // MARK: Writing
+
+    func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] {
+        var results = [WriteResult?](repeating: nil, count: batch.count)
+        // Consecutive operations of one type go out as one request, in order.
+        var index = 0
+        while index < batch.count {
+            var end = index + 1
+            while end < batch.count, Self.sameType(batch[end], batch[index]) { end += 1 }
+            let group = Array(index..<end)
+            let outcome = try await send(group.map { batch[$0] })
+            for (slot, result) in zip(group, outcome) { results[slot] = result }
+            index = end
+        }
+        return results.map { $0 ?? .failure(WriteError(.transient, "no result")) }
+    }
+
+    static func sameType(_ a: WriteOperation, _ b: WriteOperation) -> Bool {
+        switch (a, b) {
+        case (.create, .create), (.update, .update), (.delete, .delete): true
+        default: false
+        }
+    }
+
+    func send(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+        guard let first = operations.first else { return [] }
+        let folderID = try await folder.id()
+        switch first {
+        case .create:
+            let messages = try await client.call("CreateItem") { w in
+                var attributes: [(String, String)] = []
+                if kind == .mail { attributes.append(("MessageDisposition", "SaveOnly")) }
+                if kind == .calendar { attributes.append(("SendMeetingInvitations", "SendToNone")) }
+                w.element("m:CreateItem", attributes) { w in
+                    w.element("m:SavedItemFolderId") { w in
+                        w.start("t:FolderId", [("Id", folderID)])
+                        w.end()
+                    }
+                    w.element("m:Items") { w in
+                        for operation in operations {
+                            if case .create(let key, let record) = operation {
+                                codec.writeItem(record, syncKey: key, &w)
+                            }
+                        }
+                    }
+                }
+            }
+            return results(messages, count: operations.count)
+        case .update:
+            var skipped: [Int: WriteResult] = [:]
+            var sent: [Int] = []
+            for (index, operation) in operations.enumerated() {
+                guard case .update(let id, let version, _, let fields) = operation else { continue }
+                if fields.isDisjoint(with: EWSRecordCodec.writable(kind)) {
+                    skipped[index] = .success(id: id, version: version ?? "", stored: nil)
+                } else {
+                    sent.append(index)
+                }
+            }
+            var outcome = [WriteResult?](repeating: nil, count: operations.count)
+            for (index, result) in skipped { outcome[index] = result }
+            if !sent.isEmpty {
+                let messages = try await client.call("UpdateItem") { w in
+                    var attributes: [(String, String)] = [("ConflictResolution", "NeverOverwrite")]
+                    if kind == .mail { attributes.append(("MessageDisposition", "SaveOnly")) }
+                    if kind == .calendar { attributes.append(("SendMeetingInvitationsOrCancellations", "SendToNone")) }
+                    w.element("m:UpdateItem", attributes) { w in
+                        w.element("m:ItemChanges") { w in
+                            for index in sent {
+                                guard case .update(let id, let version, let record, let fields) = operations[index]
+                                else { continue }
+                                w.element("t:ItemChange") { w in
+                                    var itemAttributes = [("Id", id)]
+                                    if let version { itemAttributes.append(("ChangeKey", version)) }
+                                    w.start("t:ItemId", itemAttributes)
+                                    w.end()
+                                    w.element("t:Updates") { w in codec.writeUpdates(record, fields: fields, &w) }
+                                }
+                            }
+                        }
+                    }
+                }
+                for (index, result) in zip(sent, results(messages, count: sent.count)) { outcome[index] = result }
+            }
+            return outcome.map { $0 ?? .failure(WriteError(.transient, "no result")) }
+        case .delete:
+            let ids = operations.compactMap { operation -> String? in
+                if case .delete(let id) = operation { id } else { nil }
+            }
+            let messages = try await client.call("DeleteItem") { w in
+                var attributes: [(String, String)] = [("DeleteType", deleteType)]
+                if kind == .calendar { attributes.append(("SendMeetingCancellations", "SendToNone")) }
+                if kind == .task { attributes.append(("AffectedTaskOccurrences", "AllOccurrences")) }
+                w.element("m:DeleteItem", attributes) { w in
+                    w.element("m:ItemIds") { w in
+                        for id in ids {
+                            w.start("t:ItemId", [("Id", id)])
+                            w.end()
+                        }
+                    }
+                }
+            }
+            return zip(ids, padded(messages, ids.count)).map { id, message in
+                guard let message else { return .failure(WriteError(.transient, "no response for \(id)")) }
+                if message.success || message.code == "ErrorItemNotFound" {
+                    return .success(id: id, version: "", stored: nil)
+                }
+                return .failure(Self.writeError(message))
+            }
+        }
+    }
+
+    func padded(_ messages: [EWSResponseMessage], _ count: Int) -> [EWSResponseMessage?] {
+        (0..<count).map { $0 < messages.count ? messages[$0] : nil }
+    }
+
+    /// One result per input from CreateItem/UpdateItem response messages, in order.
+    func results(_ messages: [EWSResponseMessage], count: Int) -> [WriteResult] {
+        padded(messages, count).map { message in
+            guard let message else {
+                return .failure(WriteError(.transient, "the server answered fewer messages than items"))
+            }
+            guard message.success else { return .failure(Self.writeError(message)) }
+            guard let reference = message.element.child("Items")?.children.first?.child("ItemId"),
+                let id = reference.attributes["Id"]
+            else {
+                return .failure(WriteError(.permanent, "the response carries no ItemId"))
+            }
+            return .success(id: id, version: reference.attributes["ChangeKey"] ?? "", stored: nil)
+        }
+    }
+
+    static let transientCodes: Set<String> = [
+        "ErrorServerBusy", "ErrorBatchProcessingStopped", "ErrorTimeoutExpired", "ErrorMailboxStoreUnavailable",
+        "ErrorInternalServerTransientError", "ErrorMailboxMoveInProgress", "ErrorTooManyObjectsOpened",
+        "ErrorExceededConnectionCount",
+    ]
+    static let conflictCodes: Set<String> = [
+        "ErrorIrresolvableConflict", "ErrorStaleObject", "ErrorChangeKeyRequired",
+        "ErrorChangeKeyRequiredForWriteOperations",
+        "ErrorInvalidChangeKey",
+    ]
+
+    static func writeError(_ message: EWSResponseMessage) -> WriteError {
+        let text = "\(message.code): \(message.text)"
+        if message.code == "ErrorItemNotFound" { return WriteError(.notFound, text) }
+        if conflictCodes.contains(message.code) { return WriteError(.conflict, text) }
+        if transientCodes.contains(message.code) { return WriteError(.transient, text, retryAfter: message.backOff) }
+        return WriteError(.permanent, text)
+    }
+
+    // MARK: Adoption
+
+    func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState] {
+        let folderID = try await folder.id()
+        var result: [SyncKey: ItemState] = [:]
+        let wanted = Set(syncKeys)
+        for start in stride(from: 0, to: syncKeys.count, by: 50) {
+            let keys = Array(syncKeys[start..<min(start + 50, syncKeys.count)])
+            let messages = try await client.call("FindItem") { w in
+                w.element("m:FindItem", [("Traversal", "Shallow")]) { w in
+                    w.element("m:ItemShape") { w in
+                        w.element("t:BaseShape", "IdOnly")
+                        w.element("t:BodyType", "Text")
+                        EWSRecordCodec.writeAdditionalProperties(kind, &w)
+                    }
+                    w.start(
+                        "m:IndexedPageItemView",
+                        [("MaxEntriesReturned", "1000"), ("Offset", "0"), ("BasePoint", "Beginning")])
+                    w.end()
+                    w.element("m:Restriction") { w in
+                        func equal(_ key: SyncKey, _ w: inout XMLWriter) {
+                            w.element("t:IsEqualTo") { w in
+                                EWSRecordCodec.syncKey.writeURI(&w)
+                                w.element("t:FieldURIOrConstant") { w in
+                                    w.start("t:Constant", [("Value", key.rawValue)])
+                                    w.end()
+                                }
+                            }
+                        }
+                        if keys.count == 1 {
+                            equal(keys[0], &w)
+                        } else {
+                            w.element("t:Or") { w in for key in keys { equal(key, &w) } }
+                        }
+                    }
+                    w.element("m:ParentFolderIds") { w in
+                        w.start("t:FolderId", [("Id", folderID)])
+                        w.end()
+                    }
+                }
+            }
+            guard let message = messages.first else { continue }
+            guard message.success else {
+                throw EWSFault(code: message.code, message: message.text, backOff: message.backOff, httpStatus: 200)
+            }
+            for element in message.element.child("RootFolder")?.child("Items")?.children ?? [] {
+                let item = try codec.decode(element, kind: kind)
+                // Exchange compares case-insensitively; sync keys hold case-sensitive ids.
+                if let key = item.syncKey, wanted.contains(key) {
+                    result[key] = ItemState(
+                        id: item.id, version: item.changeKey, record: item.record, modifiedAt: item.modified,
+                        syncKey: key)
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// Finds (and creates on demand) the folder an endpoint syncs, once.
+actor EWSFolderResolver {
+    let client: EWSClient
+    let kind: DataKind
+    let subfolder: String?
+    var cached: String?
+
+    init(client: EWSClient, kind: DataKind, subfolder: String?) {
+        self.client = client
+        self.kind = kind
+        self.subfolder = subfolder
+    }
+
+    func id() async throws -> String {
+        if let cached { return cached }
+        let distinguished = EWSRecordCodec.distinguishedFolder(kind)
+        let client = self.client
+        let messages = try await client.call("GetFolder") { w in
+            w.element("m:GetFolder") { w in
+                w.element("m:FolderShape") { w in w.element("t:BaseShape", "IdOnly") }
+                w.element("m:FolderIds") { w in client.distinguishedFolder(distinguished, &w) }
+            }
+        }
+        guard let message = messages.first, message.success,
+            let parent = message.element.child("Folders")?.children.first?.child("FolderId")?.attributes["Id"]
+        else {
+            let code = messages.first?.code ?? "no response"
+            throw EWSFault(
+                code: code,
+                message: "cannot open the \(distinguished) folder of \(client.mailbox): \(messages.first?.text ?? "")",
+                httpStatus: 200)
+        }
+        guard let subfolder else {
+            cached = parent
+            return parent
+        }
+        let found = try await client.call("FindFolder") { w in
+            w.element("m:FindFolder", [("Traversal", "Shallow")]) { w in
+                w.element("m:FolderShape") { w in
+                    w.element("t:BaseShape", "IdOnly")
+                    w.element("t:AdditionalProperties") { w in
+                        w.start("t:FieldURI", [("FieldURI", "folder:DisplayName")])
+                        w.end()
+                    }
+                }
+                w.element("m:ParentFolderIds") { w in
+                    w.start("t:FolderId", [("Id", parent)])
+                    w.end()
+                }
+            }
+        }
+        if let match = found.first?.element.child("RootFolder")?.child("Folders")?.children.first(where: {
+            $0.string("DisplayName")?.caseInsensitiveCompare(subfolder) == .orderedSame
+        }), let id = match.child("FolderId")?.attributes["Id"] {
+            cached = id
+            return id
+        }
+        let folderElement =
+            ["address": "ContactsFolder", "calendar": "CalendarFolder", "task": "TasksFolder"][kind.rawValue]
+            ?? "Folder"
+        let folderClass = EWSRecordCodec.folderClass(kind)
+        let created = try await client.call("CreateFolder") { w in
+            w.element("m:CreateFolder") { w in
+                w.element("m:ParentFolderId") { w in
+                    w.start("t:FolderId", [("Id", parent)])
+                    w.end()
+                }
+                w.element("m:Folders") { w in
+                    w.element("t:\(folderElement)") { w in
+                        w.element("t:FolderClass", folderClass)
+                        w.element("t:DisplayName", subfolder)
+                    }
+                }
+            }
+        }
+        guard let message = created.first, message.success,
+            let id = message.element.child("Folders")?.children.first?.child("FolderId")?.attributes["Id"]
+        else {
+            throw EWSFault(
+                code: created.first?.code ?? "no response",
+                message: "cannot create the folder '\(subfolder)' in \(client.mailbox): \(created.first?.text ?? "")",
+                httpStatus: 200)
+        }
+        client.log(.notice, "created the folder '\(subfolder)' in \(client.mailbox)")
+        cached = id
+        return id
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import XML
+
+/// What the simulator takes from Microsoft's `types.xsd`: the order of every complex type's
+/// child elements (with the elements of its base types first), so the items it stores and returns
+/// follow the schema exactly as Exchange's do.
+public final class SchemaCatalog: Sendable {
+    let sequences: [String: [String]]
+    let bases: [String: String]
+    /// Item element name (e.g. `Contact`) → complex type name (e.g. `ContactItemType`).
+    let itemTypes: [String: String]
+
+    /// Reads `types.xsd` from the schema directory's set (`exchange2010_sp2` by default).
+    public init(typesXSD: URL) throws {
+        let root = try XMLStreamParser.parse(try Data(contentsOf: typesXSD))
+        var sequences: [String: [String]] = [:]
+        var bases: [String: String] = [:]
+        for type in root.children("complexType") {
+            guard let name = type.attributes["name"] else { continue }
+            var elements: [String] = []
+            func collect(_ node: XMLElement) {
+                for child in node.children {
+                    switch child.name {
+                    case "element": if let element = child.attributes["name"] { elements.append(element) }
+                    case "sequence", "choice", "all": collect(child)
+                    case "complexContent", "extension", "restriction":
+                        if child.name == "extension", let base = child.attributes["base"] {
+                            bases[name] = String(base.split(separator: ":").last ?? "")
+                        }
+                        collect(child)
+                    default: break
+                    }
+                }
+            }
+            collect(type)
+            sequences[name] = elements
+        }
+        self.sequences = sequences
+        self.bases = bases
+        itemTypes = [
+            "Item": "ItemType", "Contact": "ContactItemType", "CalendarItem": "CalendarItemType", "Task": "TaskType",
+            "Message": "MessageType",
+        ]
+    }
+
+    /// The full element order of a complex type, base types first.
+    public func order(ofType type: String) -> [String] {
+        var chain: [String] = []
+        var current: String? = type
+        while let name = current {
+            chain.insert(name, at: 0)
+            current = bases[name]
+        }
+        return chain.flatMap { sequences[$0] ?? [] }
+    }
+
+    /// The element order of an item element (`Contact`, `CalendarItem`, …).
+    public func order(ofItem element: String) -> [String] { order(ofType: itemTypes[element] ?? "ItemType") }
+
+    /// Sorts `children` into the order of `type`; unknown names keep their relative place at the end.
+    public func sorted(_ children: [XMLElement], order: [String]) -> [XMLElement] {
+        let rank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return children.enumerated().sorted { a, b in
+            let ra = rank[a.element.name] ?? Int.max
+            let rb = rank[b.element.name] ?? Int.max
+            return ra == rb ? a.offset < b.offset : ra < rb
+        }.map(\.element)
+    }
+}

@@ -1,0 +1,482 @@
+import EWS
+import Foundation
+import XML
+
+extension SimService {
+    /// What a request asks to see of each item.
+    struct Shape {
+        var idOnly: Bool
+        var additional: [PropertyPath]
+
+        init(_ element: XMLElement?) {
+            idOnly = (element?.string("BaseShape") ?? "IdOnly") == "IdOnly"
+            additional = element?.child("AdditionalProperties")?.children.compactMap(PropertyPath.init) ?? []
+        }
+    }
+
+    static let itemClasses = [
+        "Contact": "IPM.Contact", "CalendarItem": "IPM.Appointment", "Task": "IPM.Task", "Message": "IPM.Note",
+    ]
+    static let defaultFolders = [
+        "Contact": "contacts", "CalendarItem": "calendar", "Task": "tasks", "Message": "drafts",
+    ]
+
+    /// Stored plus computed properties of an item (computed: ItemClass, dates, calendar type).
+    func allProperties(_ item: SimItem) -> [XMLElement] {
+        func element(_ name: String, _ text: String) -> XMLElement {
+            XMLElement(name: name, namespace: EWSNamespace.types, text: text)
+        }
+        var properties = item.properties
+        properties.append(element("ItemClass", Self.itemClasses[item.elementName] ?? "IPM.Note"))
+        properties.append(element("DateTimeCreated", EWSDate.format(item.created)))
+        properties.append(element("LastModifiedTime", EWSDate.format(item.modified)))
+        if item.elementName == "CalendarItem" {
+            let recurring = item.properties.contains { $0.name == "Recurrence" }
+            properties.append(element("IsRecurring", recurring ? "true" : "false"))
+            properties.append(element("CalendarItemType", recurring ? "RecurringMaster" : "Single"))
+        }
+        if item.elementName == "Task" {
+            properties.append(
+                element(
+                    "IsComplete", item.properties.first { $0.name == "Status" }?.text == "Completed" ? "true" : "false")
+            )
+        }
+        return properties
+    }
+
+    func writeItem(_ item: SimItem, _ mailbox: SimMailbox, shape: Shape, _ w: inout XMLWriter) {
+        let all = allProperties(item)
+        var chosen: [XMLElement] = []
+        if !shape.idOnly {
+            chosen = all.filter { $0.name != "ExtendedProperty" }
+        }
+        for path in shape.additional {
+            guard let value = path.extract(from: all) else { continue }
+            if case .indexed(let container, _, _) = path, let index = chosen.firstIndex(where: { $0.name == container })
+            {
+                for entry in value.children where !chosen[index].children.contains(entry) {
+                    chosen[index].children.append(entry)
+                }
+            } else if !chosen.contains(value) {
+                chosen.append(value)
+            }
+        }
+        chosen.insert(
+            XMLElement(
+                name: "ItemId", namespace: EWSNamespace.types, attributes: ["Id": item.id, "ChangeKey": item.changeKey]),
+            at: 0)
+        if !shape.idOnly {
+            chosen.insert(
+                XMLElement(
+                    name: "ParentFolderId", namespace: EWSNamespace.types,
+                    attributes: ["Id": item.folderID, "ChangeKey": mailbox.folders[item.folderID]?.changeKey ?? ""]),
+                at: 1)
+        }
+        let ordered = catalog.sorted(chosen, order: catalog.order(ofItem: item.elementName))
+        w.element("t:\(item.elementName)") { w in for property in ordered { SimWriter.write(property, &w) } }
+    }
+
+    // MARK: SyncFolderItems
+
+    func syncState(folder: String, sequence: Int) -> String {
+        Data("SS1:\(folder):\(sequence):\(Self.checksum("\(folder):\(sequence)"))".utf8).base64EncodedString()
+    }
+
+    static func checksum(_ text: String) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in text.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return hash
+    }
+
+    func parseSyncState(_ state: String, folder: String) -> Int? {
+        guard let data = Data(base64Encoded: state), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: ":")
+        guard parts.count == 4, parts[0] == "SS1", String(parts[1]) == folder, let sequence = Int(parts[2]),
+            UInt32(parts[3]) == Self.checksum("\(folder):\(sequence)")
+        else { return nil }
+        return sequence
+    }
+
+    func syncFolderItems(_ operation: XMLElement, _ context: Context) throws -> Data {
+        guard let reference = operation.child("SyncFolderId")?.children.first else {
+            throw SimFault(code: "ErrorInvalidRequest", message: "SyncFolderId is missing.")
+        }
+        let shape = Shape(operation.child("ItemShape"))
+        let maximum = min(512, Int(operation.string("MaxChangesReturned") ?? "512") ?? 512)
+        let ignore = Set(operation.child("Ignore")?.children.compactMap { $0.attributes["Id"] } ?? [])
+        return SimWriter.operation(
+            "SyncFolderItems",
+            perItem([reference], operation: "SyncFolderItems", container: nil) { reference, _ in
+                let (mailbox, folder) = try self.folder(reference, context)
+                var since = 0
+                if let state = operation.string("SyncState"), !state.isEmpty {
+                    guard let parsed = self.parseSyncState(state, folder: folder.id) else {
+                        throw SimItemError(
+                            code: "ErrorInvalidSyncStateData",
+                            message: "Synchronization state data is corrupt or otherwise invalid.")
+                    }
+                    since = parsed
+                }
+                // The last change of each item after `since`, in order.
+                var last: [String: Int] = [:]
+                var kinds: [String: Set<SimLogEntry.Kind>] = [:]
+                for entry in mailbox.logs[folder.id] ?? [] where entry.sequence > since {
+                    last[entry.itemID] = entry.sequence
+                    kinds[entry.itemID, default: []].insert(entry.kind)
+                }
+                let ordered = last.sorted { $0.value < $1.value }.filter { !ignore.contains($0.key) }
+                var changes: [(inout XMLWriter) -> Void] = []
+                var newState = mailbox.sequence
+                var included = 0
+                for (id, sequence) in ordered {
+                    if included == maximum {
+                        newState = ordered[ordered.firstIndex { $0.key == id }! - 1].value
+                        break
+                    }
+                    if let item = mailbox.items[id], item.folderID == folder.id {
+                        let kind = kinds[id] ?? []
+                        if item.createdSequence > since && kind.contains(.create) {
+                            changes.append { w in
+                                w.element("t:Create") { w in self.writeItem(item, mailbox, shape: shape, &w) }
+                            }
+                        } else if kind == [.readFlag] {
+                            let read = item.properties.first { $0.name == "IsRead" }?.text ?? "false"
+                            changes.append { w in
+                                w.element("t:ReadFlagChange") { w in
+                                    w.start("t:ItemId", [("Id", id), ("ChangeKey", item.changeKey)])
+                                    w.end()
+                                    w.element("t:IsRead", read)
+                                }
+                            }
+                        } else {
+                            changes.append { w in
+                                w.element("t:Update") { w in self.writeItem(item, mailbox, shape: shape, &w) }
+                            }
+                        }
+                    } else {
+                        // Gone (deleted or moved away). Items created and removed since the state never show.
+                        if kinds[id]?.contains(.create) == true
+                            && !(self.existedBefore(id, folder: folder.id, since: since, mailbox))
+                        {
+                            continue
+                        }
+                        changes.append { w in
+                            w.element("t:Delete") { w in
+                                w.start("t:ItemId", [("Id", id)])
+                                w.end()
+                            }
+                        }
+                    }
+                    included += 1
+                    _ = sequence
+                }
+                let complete = included < maximum || ordered.count <= maximum
+                let state = self.syncState(folder: folder.id, sequence: complete ? mailbox.sequence : newState)
+                return { w in
+                    w.element("m:SyncState", state)
+                    w.element("m:IncludesLastItemInRange", complete ? "true" : "false")
+                    w.element("m:Changes") { w in for change in changes { change(&w) } }
+                }
+            })
+    }
+
+    func existedBefore(_ id: String, folder: String, since: Int, _ mailbox: SimMailbox) -> Bool {
+        (mailbox.logs[folder] ?? []).contains { $0.itemID == id && $0.sequence <= since }
+    }
+
+    // MARK: GetItem
+
+    func getItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        let shape = Shape(operation.child("ItemShape"))
+        let ids = operation.child("ItemIds")?.children ?? []
+        return SimWriter.operation(
+            "GetItem",
+            perItem(ids, operation: "GetItem") { reference, _ in
+                let (mailbox, item) = try self.item(reference.attributes["Id"], context)
+                return { w in w.element("m:Items") { w in self.writeItem(item, mailbox, shape: shape, &w) } }
+            })
+    }
+
+    // MARK: CreateItem
+
+    func createItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        let items = operation.child("Items")?.children ?? []
+        let disposition = operation.attributes["MessageDisposition"]
+        if items.contains(where: { $0.name == "Message" }) && disposition == nil {
+            throw SimFault(
+                code: "ErrorMessageDispositionRequired", message: "MessageDisposition is required for messages.")
+        }
+        if items.contains(where: { $0.name == "CalendarItem" }) && operation.attributes["SendMeetingInvitations"] == nil
+        {
+            throw SimFault(
+                code: "ErrorSendMeetingInvitationsRequired",
+                message: "SendMeetingInvitations is required for calendar items.")
+        }
+        let target = operation.child("SavedItemFolderId")?.children.first
+        return SimWriter.operation(
+            "CreateItem",
+            perItem(items, operation: "CreateItem") { element, _ in
+                let (mailbox, folder): (SimMailbox, SimFolder)
+                if let target {
+                    (mailbox, folder) = try self.folder(target, context)
+                } else {
+                    let box = try self.mailbox(nil, context)
+                    let name =
+                        disposition == "SendAndSaveCopy" ? "sentitems" : Self.defaultFolders[element.name] ?? "drafts"
+                    guard let found = box.folder(distinguished: name) else {
+                        throw SimItemError(code: "ErrorFolderNotFound", message: "No \(name) folder.")
+                    }
+                    (mailbox, folder) = (box, found)
+                }
+                let item = self.insert(element, into: folder, mailbox)
+                if disposition == "SendOnly" { return { _ in } }
+                return { w in
+                    w.element("m:Items") { w in
+                        w.element("t:\(item.elementName)") { w in
+                            w.start("t:ItemId", [("Id", item.id), ("ChangeKey", item.changeKey)])
+                            w.end()
+                        }
+                    }
+                }
+            })
+    }
+
+    @discardableResult
+    func insert(_ element: XMLElement, into folder: SimFolder, _ mailbox: SimMailbox) -> SimItem {
+        let sequence = mailbox.nextSequence()
+        let readOnly: Set<String> = [
+            "ItemId", "ParentFolderId", "ItemClass", "DateTimeCreated", "LastModifiedTime", "CalendarItemType",
+            "IsRecurring",
+        ]
+        let properties = catalog.sorted(
+            element.children.filter { !readOnly.contains($0.name) }, order: catalog.order(ofItem: element.name))
+        let changeKey = SimIDs.changeKey(1)
+        let now = Date()
+        var item = SimItem(
+            id: SimIDs.item(), changeKey: changeKey, folderID: folder.id, elementName: element.name,
+            properties: properties,
+            createdSequence: sequence, version: 1, propertyVersions: [:], changeKeyVersions: [changeKey: 1],
+            created: now, modified: now)
+        for path in PropertyPath.paths(of: properties) { item.propertyVersions[path.conflictKey] = 1 }
+        mailbox.items[item.id] = item
+        itemIndex[item.id] = mailbox.address
+        mailbox.logs[folder.id, default: []].append(SimLogEntry(sequence: sequence, itemID: item.id, kind: .create))
+        return item
+    }
+
+    // MARK: UpdateItem
+
+    func updateItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        let resolution = operation.attributes["ConflictResolution"] ?? "AutoResolve"
+        let changes = operation.child("ItemChanges")?.children ?? []
+        return SimWriter.operation(
+            "UpdateItem",
+            perItem(changes, operation: "UpdateItem") { change, _ in
+                guard let reference = change.child("ItemId") else {
+                    throw SimItemError(
+                        code: "ErrorInvalidRequest", message: "Only ItemId targets are supported by the simulator.")
+                }
+                var (mailbox, item) = try self.item(reference.attributes["Id"], context)
+                let updates = change.child("Updates")?.children ?? []
+                let paths = updates.compactMap { update in update.children.first.flatMap(PropertyPath.init) }
+                if let key = reference.attributes["ChangeKey"], key != item.changeKey {
+                    switch resolution {
+                    case "AlwaysOverwrite": break
+                    case "NeverOverwrite":
+                        throw SimItemError(
+                            code: "ErrorIrresolvableConflict",
+                            message:
+                                "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item."
+                        )
+                    default:
+                        let since = item.changeKeyVersions[key] ?? 0
+                        if since == 0 || paths.contains(where: { (item.propertyVersions[$0.conflictKey] ?? 0) > since })
+                        {
+                            throw SimItemError(
+                                code: "ErrorIrresolvableConflict",
+                                message:
+                                    "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item."
+                            )
+                        }
+                    }
+                } else if reference.attributes["ChangeKey"] == nil && resolution != "AlwaysOverwrite" {
+                    throw SimItemError(
+                        code: "ErrorChangeKeyRequired",
+                        message:
+                            "When making a request that uses AutoResolve or NeverOverwrite, a change key is required.")
+                }
+                var readFlagOnly = true
+                for update in updates {
+                    guard let pathElement = update.children.first, let path = PropertyPath(pathElement) else {
+                        throw SimItemError(
+                            code: "ErrorInvalidPropertyRequest", message: "The property path is not valid.")
+                    }
+                    if case .field(let name) = path, name != "IsRead" {
+                        readFlagOnly = false
+                    } else if case .field = path {
+                    } else {
+                        readFlagOnly = false
+                    }
+                    switch update.name {
+                    case "SetItemField", "AppendToItemField":
+                        guard let payload = update.children.dropFirst().first, payload.children.count == 1,
+                            let value = payload.children.first
+                        else {
+                            throw SimItemError(
+                                code: "ErrorIncorrectUpdatePropertyCount",
+                                message:
+                                    "An object within a change description must contain one and only one property to modify."
+                            )
+                        }
+                        var newValue = value
+                        if update.name == "AppendToItemField", let existing = path.extract(from: item.properties) {
+                            newValue.text = existing.text + value.text
+                        }
+                        path.set(newValue, in: &item.properties, catalog: self.catalog, itemElement: item.elementName)
+                    case "DeleteItemField":
+                        path.delete(from: &item.properties)
+                    default:
+                        throw SimItemError(code: "ErrorInvalidRequest", message: "Unknown change \(update.name).")
+                    }
+                }
+                item.version += 1
+                item.changeKey = SimIDs.changeKey(item.version)
+                item.changeKeyVersions[item.changeKey] = item.version
+                item.modified = Date()
+                for path in paths { item.propertyVersions[path.conflictKey] = item.version }
+                mailbox.items[item.id] = item
+                mailbox.log(item.folderID, item.id, readFlagOnly && item.elementName == "Message" ? .readFlag : .update)
+                let updated = item
+                return { w in
+                    w.element("m:Items") { w in
+                        w.element("t:\(updated.elementName)") { w in
+                            w.start("t:ItemId", [("Id", updated.id), ("ChangeKey", updated.changeKey)])
+                            w.end()
+                        }
+                    }
+                    w.element("m:ConflictResults") { w in w.element("t:Count", "0") }
+                }
+            })
+    }
+
+    // MARK: DeleteItem, MoveItem
+
+    func deleteItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        let deleteType = operation.attributes["DeleteType"] ?? "HardDelete"
+        let ids = operation.child("ItemIds")?.children ?? []
+        return SimWriter.operation(
+            "DeleteItem",
+            perItem(ids, operation: "DeleteItem", container: nil) { reference, _ in
+                let (mailbox, item) = try self.item(reference.attributes["Id"], context)
+                if deleteType == "MoveToDeletedItems", let trash = mailbox.folder(distinguished: "deleteditems"),
+                    item.folderID != trash.id
+                {
+                    self.move(item, to: trash, mailbox)
+                } else {
+                    mailbox.items.removeValue(forKey: item.id)
+                    self.itemIndex.removeValue(forKey: item.id)
+                    mailbox.log(item.folderID, item.id, .delete)
+                }
+                return { _ in }
+            })
+    }
+
+    @discardableResult
+    func move(_ item: SimItem, to folder: SimFolder, _ mailbox: SimMailbox) -> SimItem {
+        mailbox.items.removeValue(forKey: item.id)
+        itemIndex.removeValue(forKey: item.id)
+        mailbox.log(item.folderID, item.id, .delete)
+        var moved = item
+        moved.id = SimIDs.item()
+        moved.folderID = folder.id
+        moved.version += 1
+        moved.changeKey = SimIDs.changeKey(moved.version)
+        moved.changeKeyVersions = [moved.changeKey: moved.version]
+        moved.createdSequence = mailbox.nextSequence()
+        mailbox.items[moved.id] = moved
+        itemIndex[moved.id] = mailbox.address
+        mailbox.logs[folder.id, default: []].append(
+            SimLogEntry(sequence: moved.createdSequence, itemID: moved.id, kind: .create))
+        return moved
+    }
+
+    func moveItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        guard let target = operation.child("ToFolderId")?.children.first else {
+            throw SimFault(code: "ErrorInvalidRequest", message: "ToFolderId is missing.")
+        }
+        let ids = operation.child("ItemIds")?.children ?? []
+        return SimWriter.operation(
+            "MoveItem",
+            perItem(ids, operation: "MoveItem") { reference, _ in
+                let (mailbox, item) = try self.item(reference.attributes["Id"], context)
+                let (targetMailbox, folder) = try self.folder(target, context)
+                guard targetMailbox === mailbox else {
+                    throw SimItemError(
+                        code: "ErrorMoveCopyFailed", message: "Moves between mailboxes are not supported.")
+                }
+                let moved = self.move(item, to: folder, mailbox)
+                return { w in
+                    w.element("m:Items") { w in
+                        w.element("t:\(moved.elementName)") { w in
+                            w.start("t:ItemId", [("Id", moved.id), ("ChangeKey", moved.changeKey)])
+                            w.end()
+                        }
+                    }
+                }
+            })
+    }
+
+    // MARK: FindItem
+
+    func findItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        let shape = Shape(operation.child("ItemShape"))
+        let parents = operation.child("ParentFolderIds")?.children ?? []
+        let restriction = operation.child("Restriction")?.children.first
+        let view = operation.child("IndexedPageItemView")
+        let limit = view.flatMap { Int($0.attributes["MaxEntriesReturned"] ?? "") } ?? Int.max
+        let offset = view.flatMap { Int($0.attributes["Offset"] ?? "") } ?? 0
+        return SimWriter.operation(
+            "FindItem",
+            perItem(parents, operation: "FindItem", container: nil) { reference, _ in
+                let (mailbox, folder) = try self.folder(reference, context)
+                let matching = mailbox.items.values.filter { $0.folderID == folder.id }
+                    .filter { item in restriction.map { self.matches($0, self.allProperties(item)) } ?? true }
+                    .sorted { $0.createdSequence < $1.createdSequence }
+                let page = Array(matching.dropFirst(offset).prefix(limit))
+                let last = offset + page.count >= matching.count
+                return { w in
+                    w.element(
+                        "m:RootFolder",
+                        [
+                            ("IndexedPagingOffset", "\(offset + page.count)"),
+                            ("TotalItemsInView", "\(matching.count)"),
+                            ("IncludesLastItemInRange", last ? "true" : "false"),
+                        ]
+                    ) { w in
+                        w.element("t:Items") { w in for item in page { self.writeItem(item, mailbox, shape: shape, &w) }
+                        }
+                    }
+                }
+            })
+    }
+
+    /// Evaluates a restriction (`IsEqualTo`, `Exists`, `And`, `Or`, `Not`) against an item's properties.
+    func matches(_ restriction: XMLElement, _ properties: [XMLElement]) -> Bool {
+        switch restriction.name {
+        case "And": return restriction.children.allSatisfy { matches($0, properties) }
+        case "Or": return restriction.children.contains { matches($0, properties) }
+        case "Not": return !(restriction.children.first.map { matches($0, properties) } ?? false)
+        case "Exists":
+            return restriction.children.first.flatMap(PropertyPath.init).flatMap { $0.extract(from: properties) } != nil
+        case "IsEqualTo":
+            guard let path = restriction.children.first.flatMap(PropertyPath.init),
+                let constant = restriction.child("FieldURIOrConstant")?.child("Constant")?.attributes["Value"],
+                let value = path.extract(from: properties)
+            else { return false }
+            let text = value.name == "ExtendedProperty" ? value.string("Value") ?? "" : value.text
+            return text.caseInsensitiveCompare(constant) == .orderedSame
+        default:
+            return false
+        }
+    }
+}

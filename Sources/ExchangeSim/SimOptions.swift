@@ -1,0 +1,45 @@
+import Foundation
+
+/// An account that may log in to the simulator.
+public struct SimAccount: Sendable, Hashable {
+    public var name: String
+    public var password: String
+    public init(name: String, password: String) {
+        self.name = name
+        self.password = password
+    }
+}
+
+/// Everything the simulator is told at start: mailboxes, accounts, rights and faults.
+public struct SimOptions: Sendable {
+    public enum Auth: String, Sendable, CaseIterable { case basic, ntlm }
+    public var host = "127.0.0.1"
+    public var port = 0
+    public var mailboxes: [String] = []
+    public var accounts: [SimAccount] = []
+    public var auth: Auth = .basic
+    /// Accounts holding the ApplicationImpersonation right (for every mailbox).
+    public var impersonation: Set<String> = []
+    /// Accounts with full (delegate) access to every mailbox.
+    public var delegates: Set<String> = []
+    /// Folder with Microsoft's schema files (`types.xsd`, `validation/…`).
+    public var schemaDirectory: URL
+    /// Latency added to every request.
+    public var latency: Duration = .zero
+    /// Share of requests answered with ErrorServerBusy (0...1).
+    public var busyRate = 0.0
+    /// BackOffMilliseconds announced with ErrorServerBusy.
+    public var backOffMilliseconds = 100
+    /// Concurrent requests per account before ErrorExceededConnectionCount; 0 for no limit.
+    public var maxConcurrency = 0
+    /// Share of requests answered with HTTP 503 and Retry-After.
+    public var unavailableRate = 0.0
+    /// Share of connections dropped without an answer.
+    public var dropRate = 0.0
+    /// File the mailboxes are saved to and loaded from.
+    public var statePath: URL?
+    /// Seed of the fault generator, for repeatable runs.
+    public var seed: UInt64 = 42
+
+    public init(schemaDirectory: URL) { self.schemaDirectory = schemaDirectory }
+}

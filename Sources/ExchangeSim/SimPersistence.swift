@@ -1,0 +1,67 @@
+import EWS
+import Foundation
+import XML
+
+/// Saving and loading the mailboxes (`--state FILE`): JSON with each item's properties as XML.
+extension SimService {
+    struct StoredItem: Codable {
+        var id: String
+        var changeKey: String
+        var folderID: String
+        var elementName: String
+        var xml: String
+        var createdSequence: Int
+        var version: Int
+        var propertyVersions: [String: Int]
+        var created: Date
+        var modified: Date
+    }
+
+    struct StoredMailbox: Codable {
+        var address: String
+        var folders: [SimFolder]
+        var items: [StoredItem]
+        var logs: [String: [SimLogEntry]]
+        var sequence: Int
+    }
+
+    func save() {
+        guard let path = options.statePath else { return }
+        let stored = mailboxes.values.sorted { $0.address < $1.address }.map { mailbox in
+            StoredMailbox(
+                address: mailbox.address, folders: Array(mailbox.folders.values),
+                items: mailbox.items.values.map { item in
+                    StoredItem(
+                        id: item.id, changeKey: item.changeKey, folderID: item.folderID, elementName: item.elementName,
+                        xml: XMLElement(
+                            name: item.elementName, namespace: EWSNamespace.types, children: item.properties
+                        ).xml,
+                        createdSequence: item.createdSequence, version: item.version,
+                        propertyVersions: item.propertyVersions,
+                        created: item.created, modified: item.modified)
+                }, logs: mailbox.logs, sequence: mailbox.sequence)
+        }
+        if let data = try? JSONEncoder().encode(stored) { try? data.write(to: path, options: .atomic) }
+    }
+
+    func load(from path: URL) throws {
+        let stored = try JSONDecoder().decode([StoredMailbox].self, from: Data(contentsOf: path))
+        for box in stored {
+            let mailbox = mailboxes[box.address] ?? SimMailbox(address: box.address)
+            mailbox.folders = Dictionary(uniqueKeysWithValues: box.folders.map { ($0.id, $0) })
+            mailbox.logs = box.logs
+            mailbox.sequence = box.sequence
+            for item in box.items {
+                let element = try XMLStreamParser.parse(item.xml)
+                mailbox.items[item.id] = SimItem(
+                    id: item.id, changeKey: item.changeKey, folderID: item.folderID, elementName: item.elementName,
+                    properties: element.children, createdSequence: item.createdSequence, version: item.version,
+                    propertyVersions: item.propertyVersions, changeKeyVersions: [item.changeKey: item.version],
+                    created: item.created,
+                    modified: item.modified)
+                itemIndex[item.id] = box.address
+            }
+            mailboxes[box.address] = mailbox
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import ConnectorAPI
+import EWS
+import ExchangeSim
+import Foundation
+import Testing
+
+@testable import Connectors
+
+@Suite("EWS endpoint against the simulator (in process)")
+struct EWSEndpointTests {
+    let berlin = "Europe/Berlin"
+
+    @Test("contacts: create, read back every field, update single fields, delete; all requests schema-valid")
+    func contactRoundTrip() async throws {
+        let sim = try SimFixture()
+        let endpoint = sim.endpoint(.address)
+        let address = Address(
+            salutation: "Frau", title: "Dr.", givenName: "Käthe", middleName: "M.", familyName: "Groß",
+            company: "Glück & Söhne",
+            department: "Vertrieb", jobTitle: "Leiterin", emails: ["k@example.test", "k2@example.test"],
+            phones: [.business: "+49 30 1", .mobile: "+49 171 2", .pager: "123"],
+            businessAddress: PostalAddress(street: "Straße 1", postalCode: "10115", city: "Berlin", country: "DE"),
+            homeAddress: PostalAddress(city: "Köln"), birthday: LocalDate(year: 1980, month: 2, day: 29),
+            webPage: "https://x.test",
+            notes: "Notiz <mit> & Zeichen 😀", categories: ["Kunde", "CRM"])
+        let key = SyncKey(rawValue: "ch1:contacts:s:AD-1")
+        let created = try await endpoint.apply([.create(syncKey: key, record: .address(address))])
+        guard case .success(let id, let changeKey, _) = created[0] else {
+            Issue.record("create failed: \(created)")
+            return
+        }
+        let first = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        #expect(first.isFullScan)
+        guard case .upsert(let state)? = first.changes.first else {
+            Issue.record("no upsert: \(first.changes)")
+            return
+        }
+        #expect(state.id == id)
+        #expect(state.version == changeKey)
+        #expect(state.syncKey == key)
+        #expect(state.record == .address(address))
+
+        // Nothing changed: no GetItem for items whose change key is known.
+        let quiet = try await endpoint.changes(ChangeRequest(cursor: first.cursor, known: [id: changeKey]))
+        #expect(quiet.changes.isEmpty)
+
+        var changed = address
+        changed.jobTitle = nil
+        changed.emails = ["neu@example.test"]
+        changed.businessAddress?.city = "Hamburg"
+        changed.phones[.mobile] = nil
+        let updated = try await endpoint.apply([
+            .update(
+                id: id, expectedVersion: changeKey, record: .address(changed),
+                fields: ["jobTitle", "emails", "businessAddress", "phones"])
+        ])
+        guard case .success(_, let newKey, _) = updated[0] else {
+            Issue.record("update failed: \(updated)")
+            return
+        }
+        #expect(newKey != changeKey)
+        let read = try await endpoint.read(ids: [id])
+        #expect(read[id]?.record == .address(changed))
+
+        // A stale change key is a conflict.
+        let stale = try await endpoint.apply([
+            .update(id: id, expectedVersion: changeKey, record: .address(address), fields: ["jobTitle"])
+        ])
+        #expect(stale.first.map { if case .failure(let e) = $0 { e.kind == .conflict } else { false } } == true)
+
+        // Adoption finds the item by its stamped key.
+        let found = try await endpoint.find(syncKeys: [key, SyncKey(rawValue: "ch1:contacts:s:none")])
+        #expect(found.keys.map(\.rawValue) == [key.rawValue])
+
+        let deleted = try await endpoint.apply([.delete(id: id), .delete(id: id)])
+        #expect(deleted.allSatisfy { if case .success = $0 { true } else { false } })
+        let after = try await endpoint.changes(ChangeRequest(cursor: quiet.cursor, known: [id: newKey]))
+        #expect(after.changes.contains(.deleted(id)))
+        #expect(sim.transport.invalid.withLock { $0 }.isEmpty, "\(sim.transport.invalid.withLock { $0 })")
+    }
+
+    @Test("calendar items: timed with zone, all-day across DST, weekly series; tasks with dates and status")
+    func calendarAndTasks() async throws {
+        let sim = try SimFixture()
+        let calendar = sim.endpoint(.calendar)
+        let tasks = sim.endpoint(.task)
+        let start = Date(timeIntervalSince1970: 1_774_000_000)
+        let events: [CalendarEvent] = [
+            CalendarEvent(
+                subject: "Besichtigung", location: "Königsallee 1", body: "Text",
+                timing: .timed(start: start, end: start.addingTimeInterval(3600), timeZone: berlin),
+                reminderMinutes: 15, busyStatus: .tentative, isPrivate: true, categories: ["Termin"],
+                attendees: [
+                    Attendee(email: "a@example.test", name: "A"), Attendee(email: "raum@example.test", role: .resource),
+                ]),
+            CalendarEvent(
+                subject: "Messe",
+                timing: .allDay(
+                    start: LocalDate(year: 2026, month: 3, day: 28),
+                    endExclusive: LocalDate(year: 2026, month: 3, day: 31))),
+            CalendarEvent(
+                subject: "Jour fixe",
+                timing: .timed(start: start, end: start.addingTimeInterval(1800), timeZone: berlin),
+                recurrence: Recurrence(
+                    pattern: .weekly(interval: 1, days: [.monday, .thursday], firstDayOfWeek: .monday),
+                    range: .numbered(start: LocalDate(year: 2026, month: 3, day: 23), count: 10))),
+        ]
+        let results = try await calendar.apply(
+            events.enumerated().map {
+                .create(syncKey: SyncKey(rawValue: "k\($0.offset)"), record: .calendar($0.element))
+            })
+        #expect(results.allSatisfy { if case .success = $0 { true } else { false } }, "\(results)")
+        let read = try await calendar.changes(ChangeRequest(cursor: nil, known: [:]))
+        let back = read.changes.compactMap {
+            if case .upsert(let s) = $0, case .calendar(let e) = s.record { e } else { nil }
+        }
+        #expect(Set(back) == Set(events))
+
+        let task = TaskItem(
+            subject: "Exposé", body: "b", startDate: LocalDate(year: 2026, month: 12, day: 1),
+            dueDate: LocalDate(year: 2026, month: 12, day: 24),
+            status: .inProgress, percentComplete: 50, importance: .high,
+            reminderAt: Date(timeIntervalSince1970: 1_798_000_000), categories: ["x"])
+        _ = try await tasks.apply([.create(syncKey: SyncKey(rawValue: "t1"), record: .task(task))])
+        let taskBack = try await tasks.changes(ChangeRequest(cursor: nil, known: [:]))
+        guard case .upsert(let state)? = taskBack.changes.first else {
+            Issue.record("no task")
+            return
+        }
+        #expect(state.record == .task(task))
+        #expect(sim.transport.invalid.withLock { $0 }.isEmpty, "\(sim.transport.invalid.withLock { $0 })")
+    }
+
+    @Test("a named subfolder is created on demand and reused")
+    func subfolder() async throws {
+        let sim = try SimFixture()
+        let endpoint = sim.endpoint(.address, folder: "CRM Kontakte")
+        _ = try await endpoint.apply([
+            .create(syncKey: SyncKey(rawValue: "a"), record: .address(Address(givenName: "A")))
+        ])
+        let again = sim.endpoint(.address, folder: "crm kontakte")
+        let changes = try await again.changes(ChangeRequest(cursor: nil, known: [:]))
+        #expect(changes.changes.count == 1)
+        #expect(sim.transport.operations.filter { $0 == "CreateFolder" }.count == 1)
+        // The distinguished contacts folder stays empty.
+        let plain = try await sim.endpoint(.address).changes(ChangeRequest(cursor: nil, known: [:]))
+        #expect(plain.changes.isEmpty)
+    }
+
+    @Test("SyncFolderItems pages by 512 and a corrupt sync state leads to a full resync")
+    func paging() async throws {
+        let sim = try SimFixture()
+        let endpoint = sim.endpoint(.address)
+        for start in stride(from: 0, to: 1100, by: 100) {
+            let batch: [WriteOperation] = (start..<(start + 100)).map {
+                .create(syncKey: SyncKey(rawValue: "p\($0)"), record: .address(Address(givenName: "P\($0)")))
+            }
+            _ = try await endpoint.apply(batch)
+        }
+        let all = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        #expect(all.changes.count == 1100)
+        #expect(sim.transport.operations.filter { $0 == "SyncFolderItems" }.count == 3)
+        let broken = try JSONEncoder().encode(EWSCursor(folderID: try await endpoint.folder.id(), syncState: "AAAA"))
+        let resync = try await endpoint.changes(ChangeRequest(cursor: broken, known: [:]))
+        #expect(resync.isFullScan)
+        #expect(resync.changes.count == 1100)
+    }
+}
+
+@Suite("Exchange simulator behaves like Exchange")
+struct SimulatorTests {
+    @Test("a request that breaks the schema is refused with ErrorSchemaValidation in a SOAP fault")
+    func schemaValidation() throws {
+        let sim = try SimFixture()
+        let bad = try Data(
+            contentsOf: Schemas.directory.appendingPathComponent(
+                "validation/samples/createitem-contact-envelope-BAD-order.xml"))
+        let (status, body) = sim.service.handle(body: bad, account: "svc@example.test")
+        #expect(status == 500)
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(text.contains("a:ErrorSchemaValidation"))
+        #expect(text.contains("LineNumber"))
+        #expect(Schemas.validator.validate(body).isEmpty, "the fault itself must validate")
+    }
+
+    @Test("the simulator's responses validate against the schema")
+    func responsesValidate() async throws {
+        let sim = try SimFixture()
+        let endpoint = sim.endpoint(.calendar)
+        let start = Date(timeIntervalSince1970: 1_774_000_000)
+        _ = try await endpoint.apply([
+            .create(
+                syncKey: SyncKey(rawValue: "x"),
+                record: .calendar(
+                    CalendarEvent(subject: "A", timing: .timed(start: start, end: start, timeZone: "UTC"))))
+        ])
+        let samples = Schemas.directory.appendingPathComponent("validation/samples")
+        for name in [
+            "syncfolderitems.xml", "getfolder-delegate.xml", "findfolder.xml", "deleteitem.xml",
+            "updateitem-contact.xml", "getitem-additionalprops.xml",
+        ] {
+            let request = try Data(contentsOf: samples.appendingPathComponent(name))
+            let (_, body) = sim.service.handle(body: request, account: "svc@example.test")
+            #expect(
+                Schemas.validator.validate(body).isEmpty,
+                "\(name): \(Schemas.validator.validate(body)) \(String(decoding: body, as: UTF8.self))")
+        }
+    }
+
+    @Test("impersonation without the right is refused; an unknown mailbox is named")
+    func impersonationRights() async throws {
+        let denied = try SimFixture(impersonation: false)
+        do {
+            _ = try await denied.endpoint(.address).changes(ChangeRequest(cursor: nil, known: [:]))
+            Issue.record("expected a fault")
+        } catch let fault as EWSFault {
+            #expect(fault.code == "ErrorImpersonateUserDenied")
+        }
+        let sim = try SimFixture()
+        do {
+            _ = try await sim.endpoint(.address, mailbox: "nobody@example.test").changes(
+                ChangeRequest(cursor: nil, known: [:]))
+            Issue.record("expected a fault")
+        } catch let fault as EWSFault {
+            #expect(fault.code == "ErrorNonExistentMailbox")
+        }
+    }
+}

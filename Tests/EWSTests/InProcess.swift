@@ -1,0 +1,88 @@
+import ConnectorAPI
+import EWS
+import ExchangeSim
+import Foundation
+import Logging
+import Synchronization
+import XML
+
+@testable import ConnectorHost
+@testable import Connectors
+
+/// The schema set beside the project.
+enum Schemas {
+    static var directory: URL {
+        if let path = ProcessInfo.processInfo.environment["EWS_SCHEMAS"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/ews-schema")
+    }
+    static let validator: XMLSchemaValidator = try! XMLSchemaValidator(
+        path: directory.appendingPathComponent("validation/ews-2010sp2-envelope.xsd").path)
+}
+
+/// Calls the simulator's service directly (no HTTP), checking every request against Microsoft's
+/// schema on the way, and recording the operations sent.
+final class InProcessTransport: EWSTransport, @unchecked Sendable {
+    let service: SimService
+    let account: String
+    let sent = Mutex<[String]>([])
+    let invalid = Mutex<[String]>([])
+
+    init(service: SimService, account: String) {
+        self.service = service
+        self.account = account
+    }
+
+    func post(url: String, mailbox: String, body: Data, onBody: @escaping @Sendable (Data) -> Void) async throws -> (
+        status: Int, headers: [String: String]
+    ) {
+        let errors = Schemas.validator.validate(body)
+        if !errors.isEmpty { invalid.withLock { $0.append("\(errors) in \(String(decoding: body, as: UTF8.self))") } }
+        let root = try XMLStreamParser.parse(body)
+        sent.withLock { $0.append(root.child("Body")?.children.first?.name ?? "?") }
+        let (status, response) = service.handle(body: body, account: account)
+        let responseErrors = Schemas.validator.validate(response)
+        if !responseErrors.isEmpty {
+            invalid.withLock {
+                $0.append("response: \(responseErrors) in \(String(decoding: response, as: UTF8.self))")
+            }
+        }
+        onBody(response)
+        return (status, [:])
+    }
+
+    func reduceConcurrency() {}
+
+    var operations: [String] { sent.withLock { $0 } }
+}
+
+/// A simulator with mailboxes and an EWS endpoint factory over the in-process transport.
+struct SimFixture {
+    let service: SimService
+    let transport: InProcessTransport
+
+    init(
+        mailboxes: [String] = ["mm@example.test", "js@example.test"], busyRate: Double = 0, impersonation: Bool = true
+    ) throws {
+        var options = SimOptions(schemaDirectory: Schemas.directory)
+        options.mailboxes = mailboxes
+        options.accounts = [SimAccount(name: "svc@example.test", password: "secret")]
+        if impersonation { options.impersonation = ["svc@example.test"] }
+        options.busyRate = busyRate
+        options.backOffMilliseconds = 1
+        service = try SimService(options: options)
+        transport = InProcessTransport(service: service, account: "svc@example.test")
+    }
+
+    func endpoint(_ kind: DataKind, mailbox: String = "mm@example.test", folder: String? = nil) -> EWSEndpoint {
+        let client = EWSClient(
+            transport: transport, url: "http://sim/EWS/Exchange.asmx", mailbox: mailbox, access: .impersonation,
+            version: "Exchange2010_SP2", throttle: EWSThrottle(), log: { _, _ in })
+        return EWSEndpoint(
+            client: client, kind: kind, codec: EWSRecordCodec(zone: TimeZone(identifier: "Europe/Berlin")!),
+            folder: EWSFolderResolver(client: client, kind: kind, subfolder: folder), maxBatchSize: 50,
+            readBatchSize: 50,
+            deleteType: "MoveToDeletedItems")
+    }
+}
