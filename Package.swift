@@ -62,6 +62,8 @@ let package = Package(
         .executableTarget(
             name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
             path: "Benchmarks/odbc-read-bench"),
+        // Server side of NTLM (NTLMv2) authentication over HTTP.
+        .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
         .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
@@ -81,5 +83,6 @@ let package = Package(
             name: "ConnectorHostTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI"]
         ),
+        .testTarget(name: "NTLMTests", dependencies: ["NTLM"]),
     ]
 )
