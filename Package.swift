@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "connector-host", targets: ["connector-host"]),
+        .executable(name: "exchange-sim", targets: ["exchange-sim"]),
         .library(name: "ConnectorAPI", targets: ["ConnectorAPI"]),
         .library(name: "ConnectorHost", targets: ["ConnectorHost"]),
     ],
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Records and protocols shared by the host and every adapter. Foundation only.
@@ -31,7 +33,19 @@ let package = Package(
         // EWS protocol pieces shared by the Exchange adapter and the simulator.
         .target(name: "EWS", dependencies: ["XML"]),
         // The Exchange simulator: an EWS server that behaves like Exchange 2010 SP2.
-        .target(name: "ExchangeSim", dependencies: ["EWS", "XML"]),
+        .target(
+            name: "ExchangeSim",
+            dependencies: [
+                "EWS", "XML", "NTLM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "exchange-sim",
+            dependencies: ["ExchangeSim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
@@ -73,6 +87,7 @@ let package = Package(
             dependencies: [
                 "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,0 +1,222 @@
+import EWS
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NTLM
+import Synchronization
+
+/// The simulator's HTTP/1.1 front: `POST /EWS/Exchange.asmx` with Basic or NTLM authentication,
+/// keep-alive, and the switchable faults (latency, per-account concurrency limit, HTTP 503,
+/// dropped connections). Usable in-process by tests and the demo.
+public final class SimServer: @unchecked Sendable {
+    public let service: SimService
+    let group: MultiThreadedEventLoopGroup
+    var channel: Channel?
+    let ntlm: NTLMServer
+    let passwords: [String: String]
+    let inFlight = Mutex<[String: Int]>([:])
+    let faultRandom: Mutex<SimRandom>
+
+    public init(service: SimService, threads: Int = 2) {
+        self.service = service
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        passwords = Dictionary(
+            service.options.accounts.map { ($0.name.lowercased(), $0.password) }, uniquingKeysWith: { $1 })
+        ntlm = NTLMServer(
+            targetName: "EXAMPLE", dnsDomain: "example.test", computer: "EXSIM",
+            accounts: service.options.accounts.map { NTLMAccount(user: $0.name, domain: "", password: $0.password) })
+        faultRandom = Mutex(SimRandom(seed: service.options.seed &+ 7))
+    }
+
+    /// Starts listening; returns the EWS URL.
+    @discardableResult
+    public func start() async throws -> String {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(SimHTTPHandler(server: self))
+                }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        let channel = try await bootstrap.bind(host: service.options.host, port: service.options.port).get()
+        self.channel = channel
+        return url
+    }
+
+    /// `http://HOST:PORT/EWS/Exchange.asmx`.
+    public var url: String {
+        "http://\(service.options.host):\(channel?.localAddress?.port ?? service.options.port)/EWS/Exchange.asmx"
+    }
+
+    public func stop() async {
+        try? await channel?.close()
+        try? await group.shutdownGracefully()
+    }
+
+    func chance(_ rate: Double) -> Bool { rate > 0 && faultRandom.withLock { $0.unit() } < rate }
+
+    /// Accounts the concurrency of one request; false when the limit is exceeded.
+    func enter(_ account: String) -> Bool {
+        inFlight.withLock { counts in
+            let next = counts[account, default: 0] + 1
+            if service.options.maxConcurrency > 0 && next > service.options.maxConcurrency { return false }
+            counts[account] = next
+            return true
+        }
+    }
+
+    func leave(_ account: String) { inFlight.withLock { $0[account, default: 1] -= 1 } }
+}
+
+/// One connection: collects a request, authenticates it (NTLM authenticates the connection),
+/// and answers from the service.
+final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let server: SimServer
+    var head: HTTPRequestHead?
+    var body = ByteBuffer()
+    var ntlmState: NTLMChallengeState?
+    var ntlmAccount: String?
+
+    init(server: SimServer) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+        case .body(var part):
+            body.writeBuffer(&part)
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            handle(context: context, head: head, body: Data(body.readableBytesView))
+        }
+    }
+
+    func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
+        let options = server.service.options
+        guard head.uri.lowercased().hasPrefix("/ews/exchange.asmx") else {
+            respond(context, head, status: .notFound, headers: [], body: Data("not found".utf8))
+            return
+        }
+        guard head.method == .POST else {
+            respond(context, head, status: .methodNotAllowed, headers: [("Allow", "POST")], body: Data())
+            return
+        }
+        if server.chance(options.dropRate) {
+            context.close(promise: nil)
+            return
+        }
+        if server.chance(options.unavailableRate) {
+            respond(
+                context, head, status: .serviceUnavailable, headers: [("Retry-After", "1")],
+                body: Data("Service Unavailable".utf8))
+            return
+        }
+        guard let account = authenticate(context, head) else { return }
+        guard server.enter(account) else {
+            let fault = SimWriter.fault(
+                SimFault(
+                    code: "ErrorExceededConnectionCount",
+                    message:
+                        "You have exceeded the available concurrent connections for your account. Try again once your other requests have completed."
+                ))
+            respond(
+                context, head, status: .internalServerError, headers: [("Content-Type", "text/xml; charset=utf-8")],
+                body: fault)
+            return
+        }
+        let service = server.service
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(context, eventLoop: loop)
+        let delay = options.latency
+        // Schema validation and the operation run off the event loop.
+        DispatchQueue.global().async {
+            if delay > .zero {
+                Thread.sleep(
+                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            }
+            let (status, response) = service.handle(body: body, account: account)
+            self.server.leave(account)
+            loop.execute {
+                self.respond(
+                    bound.value, head, status: HTTPResponseStatus(statusCode: status),
+                    headers: [("Content-Type", "text/xml; charset=utf-8")],
+                    body: response)
+            }
+        }
+    }
+
+    /// The authenticated account, or nil after answering 401.
+    func authenticate(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) -> String? {
+        let options = server.service.options
+        let authorization = head.headers.first(name: "Authorization") ?? ""
+        switch options.auth {
+        case .basic:
+            if authorization.lowercased().hasPrefix("basic "),
+                let decoded = Data(
+                    base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+                let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+            {
+                let user = String(text[..<colon]).lowercased()
+                if let password = server.passwords[user], password == String(text[text.index(after: colon)...]) {
+                    return user
+                }
+            }
+            unauthorized(context, head, challenge: "Basic realm=\"exchange-sim\"")
+            return nil
+        case .ntlm:
+            if let account = ntlmAccount { return account }
+            guard authorization.lowercased().hasPrefix("ntlm ") else {
+                unauthorized(context, head, challenge: "NTLM")
+                return nil
+            }
+            do {
+                switch try server.ntlm.handle(authorization: authorization, state: ntlmState) {
+                case .challenge(let header, let state):
+                    ntlmState = state
+                    unauthorized(context, head, challenge: header)
+                    return nil
+                case .authenticated(let account):
+                    ntlmState = nil
+                    ntlmAccount = account.user.lowercased()
+                    return ntlmAccount
+                }
+            } catch {
+                ntlmState = nil
+                unauthorized(context, head, challenge: "NTLM")
+                return nil
+            }
+        }
+    }
+
+    func unauthorized(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, challenge: String) {
+        respond(context, head, status: .unauthorized, headers: [("WWW-Authenticate", challenge)], body: Data())
+    }
+
+    func respond(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: HTTPResponseStatus,
+        headers: [(String, String)], body: Data
+    ) {
+        var fields = HTTPHeaders(headers)
+        fields.add(name: "Content-Length", value: "\(body.count)")
+        fields.add(name: "Server", value: "exchange-sim")
+        let keepAlive = head.isKeepAlive
+        fields.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: fields))),
+            promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { context.close(promise: nil) }
+        }
+    }
+}

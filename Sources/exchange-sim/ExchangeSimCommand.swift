@@ -1,0 +1,84 @@
+import ArgumentParser
+import ExchangeSim
+import Foundation
+
+/// `exchange-sim`: an EWS server that behaves like Exchange 2010 SP2, for tests and demos.
+@main
+struct ExchangeSimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exchange-sim",
+        abstract:
+            "An Exchange Web Services simulator (Exchange 2010 SP2): mailboxes, Basic/NTLM, impersonation, throttling faults."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port; 0 picks a free one.") var port = 0
+    @Option(name: .customLong("mailbox"), help: "A mailbox (repeat for more).") var mailboxes: [String] = []
+    @Option(name: .customLong("account"), help: "A login as NAME:PASSWORD (repeat for more).") var accounts: [String] =
+        []
+    @Option(help: "Authentication: basic or ntlm.") var auth = "basic"
+    @Option(name: .customLong("impersonation"), help: "An account that may impersonate every mailbox (repeat).")
+    var impersonation: [String] = []
+    @Option(name: .customLong("delegate"), help: "An account with delegate access to every mailbox (repeat).")
+    var delegates: [String] = []
+    @Option(help: "Folder with Microsoft's EWS schemas (types.xsd, validation/…).") var schemas = "../shared/ews-schema"
+    @Option(name: .customLong("latency-ms"), help: "Latency added to every request.") var latency = 0
+    @Option(name: .customLong("busy-rate"), help: "Share of requests answered with ErrorServerBusy (0–1).")
+    var busyRate = 0.0
+    @Option(name: .customLong("backoff-ms"), help: "BackOffMilliseconds sent with ErrorServerBusy.") var backOff = 100
+    @Option(
+        name: .customLong("max-concurrency"),
+        help: "Parallel requests per account before ErrorExceededConnectionCount (0: no limit).")
+    var maxConcurrency = 0
+    @Option(name: .customLong("unavailable-rate"), help: "Share of requests answered with HTTP 503.")
+    var unavailableRate = 0.0
+    @Option(name: .customLong("drop-rate"), help: "Share of requests whose connection is dropped.") var dropRate = 0.0
+    @Option(help: "Save the mailboxes to this file and load them from it.") var state: String?
+
+    func run() async throws {
+        var options = SimOptions(schemaDirectory: URL(fileURLWithPath: schemas))
+        options.host = host
+        options.port = port
+        options.mailboxes = mailboxes
+        options.accounts = try accounts.map { entry in
+            guard let colon = entry.firstIndex(of: ":") else {
+                throw ValidationError("--account needs NAME:PASSWORD, got '\(entry.prefix(40))'")
+            }
+            return SimAccount(name: String(entry[..<colon]), password: String(entry[entry.index(after: colon)...]))
+        }
+        guard let mode = SimOptions.Auth(rawValue: auth) else { throw ValidationError("--auth must be basic or ntlm") }
+        options.auth = mode
+        options.impersonation = Set(impersonation.map { $0.lowercased() })
+        options.delegates = Set(delegates.map { $0.lowercased() })
+        options.latency = .milliseconds(latency)
+        options.busyRate = busyRate
+        options.backOffMilliseconds = backOff
+        options.maxConcurrency = maxConcurrency
+        options.unavailableRate = unavailableRate
+        options.dropRate = dropRate
+        options.statePath = state.map { URL(fileURLWithPath: $0) }
+        let service: SimService
+        do {
+            service = try SimService(options: options)
+        } catch {
+            FileHandle.standardError.write(Data("exchange-sim: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let server = SimServer(service: service)
+        let url = try await server.start()
+        FileHandle.standardOutput.write(Data("listening on \(url)\n".utf8))
+        let signals = AsyncStream<Void> { continuation in
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
+                source.setEventHandler { continuation.yield() }
+                source.resume()
+                sources.append(source)
+            }
+        }
+        for await _ in signals { break }
+        await server.stop()
+    }
+}
+
+nonisolated(unsafe) var sources: [DispatchSourceSignal] = []
