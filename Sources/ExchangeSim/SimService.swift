@@ -7,7 +7,12 @@ import XML
 /// resolves rights, and runs the operation on the in-memory mailboxes. Transport-independent:
 /// `handle(body:account:)` takes the request bytes and returns the status and response bytes.
 public final class SimService: @unchecked Sendable {
-    public let options: SimOptions
+    var currentOptions: SimOptions
+    /// The options in force (faults can be switched while running with `update`).
+    public var options: SimOptions { lock.withLock { currentOptions } }
+
+    /// Changes options while running, e.g. to switch a fault on or off.
+    public func update(_ change: (inout SimOptions) -> Void) { lock.withLock { change(&currentOptions) } }
     let catalog: SchemaCatalog
     let validator: XMLSchemaValidator
     let lock = NSRecursiveLock()
@@ -18,7 +23,7 @@ public final class SimService: @unchecked Sendable {
     var operationCounts: [String: Int] = [:]
 
     public init(options: SimOptions) throws {
-        self.options = options
+        currentOptions = options
         catalog = try SchemaCatalog(
             typesXSD: options.schemaDirectory.appendingPathComponent("exchange2010_sp2/types.xsd"))
         validator = try XMLSchemaValidator(
@@ -60,6 +65,7 @@ public final class SimService: @unchecked Sendable {
         return lock.withLock {
             operationCounts[operation.name, default: 0] += 1
             if options.busyRate > 0, random.unit() < options.busyRate {
+                operationCounts["ErrorServerBusy", default: 0] += 1
                 return (
                     500,
                     SimWriter.fault(
@@ -214,6 +220,7 @@ public final class SimService: @unchecked Sendable {
                 continue
             }
             if inputs.count > 1, options.busyRate > 0, random.unit() < options.busyRate / 2 {
+                operationCounts["ErrorServerBusy", default: 0] += 1
                 messages.append(
                     SimWriter.error(
                         operation,

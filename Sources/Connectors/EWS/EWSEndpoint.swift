@@ -104,53 +104,72 @@ struct EWSEndpoint: SyncEndpoint {
         return ChangeSet(changes: changes, cursor: next, isFullScan: fullScan, unreadable: unreadable)
     }
 
-    /// GetItem in batches; ids that are gone map to nil.
+    /// GetItem in batches; ids that are gone map to nil. Items refused for a transient reason
+    /// (ErrorServerBusy, ErrorBatchProcessingStopped) are asked for again after the advised pause.
     func get(_ ids: [String], unreadable: inout [UnreadableItem]) async throws -> [(String, ItemState?)] {
         var result: [(String, ItemState?)] = []
-        for start in stride(from: 0, to: ids.count, by: readBatchSize) {
-            let batch = Array(ids[start..<min(start + readBatchSize, ids.count)])
-            let messages = try await client.call("GetItem") { w in
-                w.element("m:GetItem") { w in
-                    w.element("m:ItemShape") { w in
-                        w.element("t:BaseShape", "IdOnly")
-                        w.element("t:BodyType", "Text")
-                        EWSRecordCodec.writeAdditionalProperties(kind, &w)
-                    }
-                    w.element("m:ItemIds") { w in
-                        for id in batch {
-                            w.start("t:ItemId", [("Id", id)])
-                            w.end()
+        var pending = ids
+        var attempt = 0
+        while !pending.isEmpty {
+            attempt += 1
+            var retry: [String] = []
+            var pause: Duration?
+            for start in stride(from: 0, to: pending.count, by: readBatchSize) {
+                let batch = Array(pending[start..<min(start + readBatchSize, pending.count)])
+                let messages = try await client.call("GetItem") { w in
+                    w.element("m:GetItem") { w in
+                        w.element("m:ItemShape") { w in
+                            w.element("t:BaseShape", "IdOnly")
+                            w.element("t:BodyType", "Text")
+                            EWSRecordCodec.writeAdditionalProperties(kind, &w)
+                        }
+                        w.element("m:ItemIds") { w in
+                            for id in batch {
+                                w.start("t:ItemId", [("Id", id)])
+                                w.end()
+                            }
                         }
                     }
                 }
-            }
-            for (id, message) in zip(batch, messages) {
-                guard message.success, let element = message.element.child("Items")?.children.first else {
-                    if message.code == "ErrorItemNotFound" {
-                        result.append((id, nil))
-                    } else {
-                        throw EWSFault(
-                            code: message.code, message: "GetItem of \(id) failed: \(message.text)",
-                            backOff: message.backOff, httpStatus: 200)
+                for (id, message) in zip(batch, padded(messages, batch.count)) {
+                    guard let message else {
+                        retry.append(id)
+                        continue
                     }
-                    continue
-                }
-                do {
-                    let item = try codec.decode(element, kind: kind)
-                    result.append(
-                        (
-                            id,
-                            ItemState(
-                                id: item.id, version: item.changeKey, record: item.record, modifiedAt: item.modified,
-                                syncKey: item.syncKey)
-                        ))
-                } catch {
-                    unreadable.append(
-                        UnreadableItem(
-                            id: id, name: element.string("Subject") ?? element.string("DisplayName") ?? id,
-                            reason: "\(error)"))
+                    guard message.success, let element = message.element.child("Items")?.children.first else {
+                        if message.code == "ErrorItemNotFound" {
+                            result.append((id, nil))
+                        } else if Self.transientCodes.contains(message.code) && attempt < client.maxAttempts {
+                            retry.append(id)
+                            pause = message.backOff ?? pause
+                        } else {
+                            throw EWSFault(
+                                code: message.code, message: "GetItem of \(id) failed: \(message.text)",
+                                backOff: message.backOff, httpStatus: 200)
+                        }
+                        continue
+                    }
+                    do {
+                        let item = try codec.decode(element, kind: kind)
+                        result.append(
+                            (
+                                id,
+                                ItemState(
+                                    id: item.id, version: item.changeKey, record: item.record,
+                                    modifiedAt: item.modified, syncKey: item.syncKey)
+                            ))
+                    } catch {
+                        unreadable.append(
+                            UnreadableItem(
+                                id: id, name: element.string("Subject") ?? element.string("DisplayName") ?? id,
+                                reason: "\(error)"))
+                    }
                 }
             }
+            if !retry.isEmpty {
+                await client.throttle.pause(for: pause ?? .milliseconds(200 * attempt))
+            }
+            pending = retry
         }
         return result
     }
