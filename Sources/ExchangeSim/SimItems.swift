@@ -31,6 +31,7 @@ extension SimService {
         properties.append(element("DateTimeCreated", EWSDate.format(item.created)))
         properties.append(element("LastModifiedTime", EWSDate.format(item.modified)))
         if item.elementName == "CalendarItem" {
+            properties += occurrenceProperties(item)
             let recurring = item.properties.contains { $0.name == "Recurrence" }
             properties.append(element("IsRecurring", recurring ? "true" : "false"))
             properties.append(element("CalendarItemType", recurring ? "RecurringMaster" : "Single"))
@@ -192,6 +193,14 @@ extension SimService {
         return SimWriter.operation(
             "GetItem",
             perItem(ids, operation: "GetItem") { reference, _ in
+                if let (_, master, original) = try self.occurrence(reference, context) {
+                    let properties = self.occurrenceElement(master, original)
+                    return { w in
+                        w.element("m:Items") { w in
+                            w.element("t:CalendarItem") { w in for p in properties { SimWriter.write(p, &w) } }
+                        }
+                    }
+                }
                 let (mailbox, item) = try self.item(reference.attributes["Id"], context)
                 return { w in w.element("m:Items") { w in self.writeItem(item, mailbox, shape: shape, &w) } }
             })
@@ -272,6 +281,22 @@ extension SimService {
         return SimWriter.operation(
             "UpdateItem",
             perItem(changes, operation: "UpdateItem") { change, _ in
+                if let target = change.child("OccurrenceItemId") ?? change.child("ItemId"),
+                    let (mailbox, master, original) = try self.occurrence(target, context)
+                {
+                    let id = try self.updateOccurrence(
+                        mailbox, master, original, change.child("Updates")?.children ?? [])
+                    let changeKey = mailbox.items[master.id]?.changeKey ?? ""
+                    return { w in
+                        w.element("m:Items") { w in
+                            w.element("t:CalendarItem") { w in
+                                w.start("t:ItemId", [("Id", id), ("ChangeKey", changeKey)])
+                                w.end()
+                            }
+                        }
+                        w.element("m:ConflictResults") { w in w.element("t:Count", "0") }
+                    }
+                }
                 guard let reference = change.child("ItemId") else {
                     throw SimItemError(
                         code: "ErrorInvalidRequest", message: "Only ItemId targets are supported by the simulator.")
@@ -367,6 +392,10 @@ extension SimService {
         return SimWriter.operation(
             "DeleteItem",
             perItem(ids, operation: "DeleteItem", container: nil) { reference, _ in
+                if let (mailbox, master, original) = try self.occurrence(reference, context) {
+                    self.deleteOccurrence(mailbox, master, original)
+                    return { _ in }
+                }
                 let (mailbox, item) = try self.item(reference.attributes["Id"], context)
                 if deleteType == "MoveToDeletedItems", let trash = mailbox.folder(distinguished: "deleteditems"),
                     item.folderID != trash.id

@@ -38,6 +38,18 @@ struct SimItem: Sendable {
     var changeKeyVersions: [String: Int]
     var created: Date
     var modified: Date
+    /// Occurrences of a series that were changed, by original start.
+    var exceptions: [Date: SimOccurrence] = [:]
+    /// Original starts of occurrences deleted from a series.
+    var deletedOccurrences: [Date] = []
+}
+
+/// A changed occurrence of a recurring calendar item.
+struct SimOccurrence: Sendable {
+    var id: String
+    var originalStart: Date
+    /// Its own properties (Start, End, Subject, Location, Body …), in schema order.
+    var properties: [XMLElement]
 }
 
 /// A simulated mailbox: folders, items and per-folder change logs.

@@ -15,6 +15,14 @@ extension SimService {
         var propertyVersions: [String: Int]
         var created: Date
         var modified: Date
+        var exceptions: [StoredOccurrence]?
+        var deletedOccurrences: [Date]?
+    }
+
+    struct StoredOccurrence: Codable {
+        var id: String
+        var originalStart: Date
+        var xml: String
     }
 
     struct StoredMailbox: Codable {
@@ -38,7 +46,14 @@ extension SimService {
                         ).xml,
                         createdSequence: item.createdSequence, version: item.version,
                         propertyVersions: item.propertyVersions,
-                        created: item.created, modified: item.modified)
+                        created: item.created, modified: item.modified,
+                        exceptions: item.exceptions.values.map { exception in
+                            StoredOccurrence(
+                                id: exception.id, originalStart: exception.originalStart,
+                                xml: XMLElement(
+                                    name: "CalendarItem", namespace: EWSNamespace.types, children: exception.properties
+                                ).xml)
+                        }, deletedOccurrences: item.deletedOccurrences)
                 }, logs: mailbox.logs, sequence: mailbox.sequence)
         }
         if let data = try? JSONEncoder().encode(stored) { try? data.write(to: path, options: .atomic) }
@@ -60,6 +75,13 @@ extension SimService {
                     created: item.created,
                     modified: item.modified)
                 itemIndex[item.id] = box.address
+                for stored in item.exceptions ?? [] {
+                    let properties = try XMLStreamParser.parse(stored.xml).children
+                    mailbox.items[item.id]?.exceptions[stored.originalStart] = SimOccurrence(
+                        id: stored.id, originalStart: stored.originalStart, properties: properties)
+                    occurrenceIndex[stored.id] = item.id
+                }
+                mailbox.items[item.id]?.deletedOccurrences = item.deletedOccurrences ?? []
             }
             mailboxes[box.address] = mailbox
         }

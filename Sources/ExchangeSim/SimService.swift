@@ -18,6 +18,8 @@ public final class SimService: @unchecked Sendable {
     let lock = NSRecursiveLock()
     var mailboxes: [String: SimMailbox] = [:]
     var itemIndex: [String: String] = [:]
+    /// Exception (occurrence) id → its master's id.
+    var occurrenceIndex: [String: String] = [:]
     var random: SimRandom
     /// Requests handled per operation (for tests and benchmarks).
     var operationCounts: [String: Int] = [:]

@@ -226,3 +226,44 @@ struct SimulatorTests {
         }
     }
 }
+
+@Suite("Simulator state file")
+struct SimPersistenceTests {
+    @Test("mailboxes survive a restart from the state file, series exceptions included")
+    func persistence() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        var options = SimOptions(schemaDirectory: Schemas.directory)
+        options.mailboxes = ["mm@example.test"]
+        options.accounts = [SimAccount(name: "svc@example.test", password: "x")]
+        options.impersonation = ["svc@example.test"]
+        options.statePath = file
+        let first = try SimService(options: options)
+        let transport = InProcessTransport(service: first, account: "svc@example.test")
+        func endpoint(_ transport: InProcessTransport) -> EWSEndpoint {
+            let client = EWSClient(
+                transport: transport, url: "x", mailbox: "mm@example.test", access: .impersonation,
+                version: "Exchange2010_SP2",
+                throttle: EWSThrottle(), log: { _, _ in })
+            return EWSEndpoint(
+                client: client, kind: .calendar, codec: EWSRecordCodec(zone: TimeZone(identifier: "Europe/Berlin")!),
+                folder: EWSFolderResolver(client: client, kind: .calendar, subfolder: nil), maxBatchSize: 50,
+                readBatchSize: 50,
+                deleteType: "HardDelete")
+        }
+        var event = RecurrenceTests.series
+        event.recurrence?.deletedOccurrences = [RecurrenceTests.occurrence(2)]
+        let original = RecurrenceTests.occurrence(3)
+        event.recurrence?.modifiedOccurrences = [
+            OccurrenceException(
+                originalStart: original, start: original, end: original.addingTimeInterval(600), subject: "Kurz")
+        ]
+        _ = try await endpoint(transport).apply([.create(syncKey: SyncKey(rawValue: "s"), record: .calendar(event))])
+        let before = try await endpoint(transport).changes(ChangeRequest(cursor: nil, known: [:]))
+        let second = try SimService(options: options)
+        let after = try await endpoint(InProcessTransport(service: second, account: "svc@example.test")).changes(
+            ChangeRequest(cursor: nil, known: [:]))
+        #expect(after.changes == before.changes)
+        #expect(after.changes.count == 1)
+    }
+}

@@ -96,9 +96,8 @@ struct EWSEndpoint: SyncEndpoint {
         let wanted = order.filter { id in upserts[id] != nil && request.known[id] != upserts[id] }
         var changes: [Change] = deleted.map { .deleted($0) }
         var unreadable: [UnreadableItem] = []
-        for (id, item) in try await get(wanted, unreadable: &unreadable) where item != nil {
-            changes.append(.upsert(item!))
-            _ = id
+        for (_, item) in try await get(wanted, unreadable: &unreadable) {
+            if let item { changes.append(.upsert(item.state)) }
         }
         let next = try JSONEncoder().encode(EWSCursor(folderID: folderID, syncState: state ?? ""))
         return ChangeSet(changes: changes, cursor: next, isFullScan: fullScan, unreadable: unreadable)
@@ -106,8 +105,8 @@ struct EWSEndpoint: SyncEndpoint {
 
     /// GetItem in batches; ids that are gone map to nil. Items refused for a transient reason
     /// (ErrorServerBusy, ErrorBatchProcessingStopped) are asked for again after the advised pause.
-    func get(_ ids: [String], unreadable: inout [UnreadableItem]) async throws -> [(String, ItemState?)] {
-        var result: [(String, ItemState?)] = []
+    func get(_ ids: [String], unreadable: inout [UnreadableItem]) async throws -> [(String, EWSItem?)] {
+        var result: [(String, EWSItem?)] = []
         var pending = ids
         var attempt = 0
         while !pending.isEmpty {
@@ -150,14 +149,7 @@ struct EWSEndpoint: SyncEndpoint {
                         continue
                     }
                     do {
-                        let item = try codec.decode(element, kind: kind)
-                        result.append(
-                            (
-                                id,
-                                ItemState(
-                                    id: item.id, version: item.changeKey, record: item.record,
-                                    modifiedAt: item.modified, syncKey: item.syncKey)
-                            ))
+                        result.append((id, try codec.decode(element, kind: kind)))
                     } catch {
                         unreadable.append(
                             UnreadableItem(
@@ -171,13 +163,15 @@ struct EWSEndpoint: SyncEndpoint {
             }
             pending = retry
         }
-        return result
+        let complete = try await completeExceptions(result.compactMap(\.1))
+        let byID = Dictionary(complete.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        return result.map { id, item in (id, item.flatMap { byID[$0.id] }) }
     }
 
     func read(ids: [ItemID]) async throws -> [ItemID: ItemState] {
         var ignored: [UnreadableItem] = []
         var result: [ItemID: ItemState] = [:]
-        for (id, state) in try await get(ids, unreadable: &ignored) { if let state { result[id] = state } }
+        for (id, item) in try await get(ids, unreadable: &ignored) { if let item { result[id] = item.state } }
         return result
     }
 
@@ -228,10 +222,59 @@ struct EWSEndpoint: SyncEndpoint {
                     }
                 }
             }
-            return results(messages, count: operations.count)
+            var created = results(messages, count: operations.count)
+            // Series with changed or deleted occurrences: make the occurrences match.
+            for (index, operation) in operations.enumerated() {
+                guard kind == .calendar, case .create(_, let record) = operation,
+                    case .success(let id, _, _) = created[index]
+                else { continue }
+                do {
+                    if let changeKey = try await writeExceptions(masterID: id, record: record, current: nil) {
+                        created[index] = .success(id: id, version: changeKey, stored: nil)
+                    }
+                } catch {
+                    created[index] = .failure(
+                        WriteError(.transient, "the series \(id) was created but its occurrences were not: \(error)"))
+                }
+            }
+            return created
         case .update:
             var skipped: [Int: WriteResult] = [:]
             var sent: [Int] = []
+            var operations = operations
+            // A series keeps its occurrences when only they change: compare with the current pattern first.
+            var currentSeries: [Int: CalendarEvent] = [:]
+            if kind == .calendar {
+                let series = operations.enumerated().compactMap { index, operation -> (Int, String)? in
+                    if case .update(let id, _, _, let fields) = operation, fields.contains("recurrence") {
+                        return (index, id)
+                    }
+                    return nil
+                }
+                if !series.isEmpty {
+                    var ignored: [UnreadableItem] = []
+                    let current = Dictionary(
+                        try await get(series.map(\.1), unreadable: &ignored).compactMap { id, item in
+                            item.map { (id, $0) }
+                        }, uniquingKeysWith: { $1 })
+                    for (index, id) in series {
+                        guard case .calendar(let event)? = current[id]?.record,
+                            case .update(_, let version, let record, var fields) = operations[index],
+                            case .calendar(let wanted) = record
+                        else { continue }
+                        currentSeries[index] = event
+                        if let have = event.recurrence, let want = wanted.recurrence, have.pattern == want.pattern,
+                            have.range == want.range
+                        {
+                            fields.remove("recurrence")
+                            operations[index] = .update(
+                                id: id, expectedVersion: version, record: record, fields: fields)
+                        } else {
+                            currentSeries[index] = nil
+                        }
+                    }
+                }
+            }
             for (index, operation) in operations.enumerated() {
                 guard case .update(let id, let version, _, let fields) = operation else { continue }
                 if fields.isDisjoint(with: EWSRecordCodec.writable(kind)) {
@@ -264,6 +307,22 @@ struct EWSEndpoint: SyncEndpoint {
                     }
                 }
                 for (index, result) in zip(sent, results(messages, count: sent.count)) { outcome[index] = result }
+            }
+            for (index, operation) in operations.enumerated() {
+                guard kind == .calendar, case .update(let id, _, let record, let fields) = operation,
+                    case .success(let newID, _, _)? = outcome[index],
+                    fields.contains("recurrence") || currentSeries[index] != nil
+                else { continue }
+                do {
+                    if let changeKey = try await writeExceptions(
+                        masterID: newID, record: record, current: currentSeries[index])
+                    {
+                        outcome[index] = .success(id: newID, version: changeKey, stored: nil)
+                    }
+                } catch {
+                    outcome[index] = .failure(
+                        WriteError(.transient, "the occurrences of series \(id) were not updated: \(error)"))
+                }
             }
             return outcome.map { $0 ?? .failure(WriteError(.transient, "no result")) }
         case .delete:

@@ -10,6 +10,12 @@ struct EWSItem: Sendable {
     var record: Record
     var modified: Date?
     var syncKey: SyncKey?
+    /// For a series: its changed occurrences' ids and original starts.
+    var occurrences: [(id: String, original: Date)] = []
+
+    var state: ItemState {
+        ItemState(id: id, version: changeKey, record: record, modifiedAt: modified, syncKey: syncKey)
+    }
 }
 
 extension EWSRecordCodec {
@@ -166,10 +172,17 @@ extension EWSRecordCodec {
                     htmlBody: html ? body : nil,
                     isRead: item.string("IsRead") == "true"))
         }
+        let occurrences = (item.child("ModifiedOccurrences")?.children("Occurrence") ?? []).compactMap {
+            occurrence -> (id: String, original: Date)? in
+            guard let occurrenceID = occurrence.child("ItemId")?.attributes["Id"],
+                let original = date(occurrence, "OriginalStart")
+            else { return nil }
+            return (occurrenceID, original)
+        }
         return EWSItem(
             id: id, changeKey: reference.attributes["ChangeKey"] ?? "", record: record,
             modified: date(item, "LastModifiedTime"),
-            syncKey: extended(item, Self.syncKey).map(SyncKey.init(rawValue:)))
+            syncKey: extended(item, Self.syncKey).map(SyncKey.init(rawValue:)), occurrences: occurrences)
     }
 }
 
