@@ -23,6 +23,11 @@ let package = Package(
         .systemLibrary(name: "CODBC", path: "Sources/CODBC", providers: [.apt(["unixodbc-dev"])]),
         // A small Swift layer over ODBC: connections, prepared statements, typed values, diagnostics.
         .target(name: "ODBC", dependencies: ["CODBC"]),
+        // libcurl's C API, with typed wrappers for its variadic calls.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // An HTTP client over libcurl for Exchange (EWS): pooled keep-alive connections per credential, Basic/NTLM/
+        // Negotiate, TLS options, bounded concurrency, streamed bodies, cancellation.
+        .target(name: "HTTP", dependencies: ["CCurl"]),
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
@@ -56,6 +61,7 @@ let package = Package(
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
         .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
         .testTarget(
             name: "FlowFactTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport"]
