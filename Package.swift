@@ -46,10 +46,15 @@ let package = Package(
             name: "exchange-sim",
             dependencies: ["ExchangeSim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // libcurl's C API, with typed wrappers for its variadic calls.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // An HTTP client over libcurl for Exchange (EWS): pooled keep-alive connections per credential, Basic/NTLM/
+        // Negotiate, TLS options, bounded concurrency, streamed bodies, cancellation.
+        .target(name: "HTTP", dependencies: ["CCurl"]),
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
-            dependencies: ["ConnectorAPI", "ODBC", "EWS", "XML"]
+            dependencies: ["ConnectorAPI", "ODBC", "EWS", "XML", "HTTP"]
         ),
         // Config loading and validation, adapter registry, sync engine, state store.
         .target(
@@ -85,11 +90,12 @@ let package = Package(
         .testTarget(
             name: "EWSTests",
             dependencies: [
-                "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML",
+                "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML", "ODBC", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
         .testTarget(
             name: "FlowFactTests",
             dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport"]

@@ -12,6 +12,7 @@ packages=(
   libsqliteodbc    # SQLite3 ODBC driver: the embedded FlowFact-like database
   odbc-postgresql  # psqlODBC: PostgreSQL through ODBC in the tests
   postgresql       # the PostgreSQL server the tests use
+  libcurl4-openssl-dev  # libcurl: the HTTP client for Exchange (EWS)
 )
 
 missing=()

@@ -6,5 +6,6 @@ public enum BuiltinAdapters {
     public static let all: [AdapterType] = [
         MemoryAdapter.type,
         FlowFactAdapter.type,
+        EWSAdapter.type,
     ]
 }

@@ -20,6 +20,8 @@ public struct SimOptions: Sendable {
     public var auth: Auth = .basic
     /// Accounts holding the ApplicationImpersonation right (for every mailbox).
     public var impersonation: Set<String> = []
+    /// Mailboxes outside the impersonation right's management scope (impersonating them is denied).
+    public var impersonationDenied: Set<String> = []
     /// Accounts with full (delegate) access to every mailbox.
     public var delegates: Set<String> = []
     /// Folder with Microsoft's schema files (`types.xsd`, `validation/…`).

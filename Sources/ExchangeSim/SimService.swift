@@ -109,7 +109,7 @@ public final class SimService: @unchecked Sendable {
                     code: "ErrorImpersonationFailed",
                     message: "Impersonation failed: no usable address in ConnectingSID.")
             }
-            guard options.impersonation.contains(context.account) else {
+            guard options.impersonation.contains(context.account), !options.impersonationDenied.contains(address) else {
                 throw SimFault(
                     code: "ErrorImpersonateUserDenied",
                     message: "The account does not have permission to impersonate the requested user.")

@@ -19,6 +19,8 @@ struct ExchangeSimCommand: AsyncParsableCommand {
     @Option(help: "Authentication: basic or ntlm.") var auth = "basic"
     @Option(name: .customLong("impersonation"), help: "An account that may impersonate every mailbox (repeat).")
     var impersonation: [String] = []
+    @Option(name: .customLong("deny-impersonation"), help: "A mailbox outside the impersonation scope (repeat).")
+    var impersonationDenied: [String] = []
     @Option(name: .customLong("delegate"), help: "An account with delegate access to every mailbox (repeat).")
     var delegates: [String] = []
     @Option(help: "Folder with Microsoft's EWS schemas (types.xsd, validation/…).") var schemas = "../shared/ews-schema"
@@ -50,6 +52,7 @@ struct ExchangeSimCommand: AsyncParsableCommand {
         options.auth = mode
         options.impersonation = Set(impersonation.map { $0.lowercased() })
         options.delegates = Set(delegates.map { $0.lowercased() })
+        options.impersonationDenied = Set(impersonationDenied.map { $0.lowercased() })
         options.latency = .milliseconds(latency)
         options.busyRate = busyRate
         options.backOffMilliseconds = backOff

@@ -23,7 +23,7 @@ struct EngineTests {
         #expect(f.mappings.count == 3)
         // Every copy carries the key that names its origin.
         let copy = try #require(f.target.items(named: "Jürgen Müller").first)
-        #expect(copy.syncKey?.rawValue == "ch1:contacts:s:\(f.source.id(named: "Jürgen Müller")!)")
+        #expect(copy.syncKey?.rawValue == "ch1:contacts:MM:s:\(f.source.id(named: "Jürgen Müller")!)")
     }
 
     @Test("a second run right after a sync changes nothing anywhere")

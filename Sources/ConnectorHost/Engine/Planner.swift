@@ -19,9 +19,12 @@ struct Planner {
     let toSource: Set<String>
     let sourceCaps: Capabilities
     let targetCaps: Capabilities
+    /// The job part of sync keys (connector and user).
+    let keyScope: String
 
-    init(definition: ConnectorDefinition, sourceCaps: Capabilities, targetCaps: Capabilities) {
+    init(definition: ConnectorDefinition, user: String, sourceCaps: Capabilities, targetCaps: Capabilities) {
         self.definition = definition
+        keyScope = SyncKeys.scope(connector: definition.name, user: user)
         self.sourceCaps = sourceCaps
         self.targetCaps = targetCaps
         toTarget = definition.fieldsToTarget(source: sourceCaps, target: targetCaps)
@@ -246,7 +249,7 @@ struct Planner {
         plan.actions.append(
             .create(
                 on: side, origin: survivor,
-                key: SyncKeys.make(connector: definition.name, origin: origin, id: survivor.id)))
+                key: SyncKeys.make(scope: keyScope, origin: origin, id: survivor.id)))
     }
 
     /// The item on `deletedSide` was deleted; `other` is the mapped item's state when known.
@@ -260,7 +263,7 @@ struct Planner {
                 plan.actions.append(
                     .create(
                         on: deletedSide, origin: other,
-                        key: SyncKeys.make(connector: definition.name, origin: otherSide, id: other.id)))
+                        key: SyncKeys.make(scope: keyScope, origin: otherSide, id: other.id)))
             } else {
                 plan.actions.append(.unlink(mapping, detach: false, reason: "the sending side's item is gone too"))
             }
@@ -285,7 +288,6 @@ struct Planner {
     // MARK: Unmapped items
 
     func planUnmapped(source: [ItemState], target: [ItemState], _ plan: inout SyncPlan) {
-        let connector = definition.name
         var targetByStamp: [SyncKey: ItemState] = [:]
         for item in target { if let key = item.syncKey { targetByStamp[key] = item } }
         var sourceByStamp: [SyncKey: ItemState] = [:]
@@ -295,7 +297,7 @@ struct Planner {
 
         // Copies whose origin is in the other delta: pair them (state lost, or a crash after a create).
         for item in source {
-            let key = SyncKeys.make(connector: connector, origin: .source, id: item.id)
+            let key = SyncKeys.make(scope: keyScope, origin: .source, id: item.id)
             if let copy = targetByStamp[key] {
                 adopt(source: item, target: copy, key: key, &plan)
                 pairedSource.insert(item.id)
@@ -303,7 +305,7 @@ struct Planner {
             }
         }
         for item in target where !pairedTarget.contains(item.id) {
-            let key = SyncKeys.make(connector: connector, origin: .target, id: item.id)
+            let key = SyncKeys.make(scope: keyScope, origin: .target, id: item.id)
             if let copy = sourceByStamp[key], !pairedSource.contains(copy.id) {
                 adopt(source: copy, target: item, key: key, &plan)
                 pairedSource.insert(copy.id)
@@ -325,7 +327,7 @@ struct Planner {
 
     /// Whether `item` was stamped by this connector as a copy of an item on `origin`.
     func isCopy(_ item: ItemState, madeFrom origin: EndpointRole) -> Bool {
-        guard let key = item.syncKey, let parsed = SyncKeys.origin(of: key, connector: definition.name) else {
+        guard let key = item.syncKey, let parsed = SyncKeys.origin(of: key, scope: keyScope) else {
             return false
         }
         return parsed.role == origin
@@ -339,7 +341,7 @@ struct Planner {
             return
         }
         plan.actions.append(
-            .create(on: side, origin: item, key: SyncKeys.make(connector: definition.name, origin: origin, id: item.id))
+            .create(on: side, origin: item, key: SyncKeys.make(scope: keyScope, origin: origin, id: item.id))
         )
     }
 

@@ -87,7 +87,8 @@ struct Run {
         self.logger = logger
         self.dryRun = dryRun
         planner = Planner(
-            definition: job.definition, sourceCaps: job.sourceCapabilities, targetCaps: job.targetCapabilities)
+            definition: job.definition, user: job.key.user, sourceCaps: job.sourceCapabilities,
+            targetCaps: job.targetCapabilities)
     }
 
     var store: StateStore { engine.store }
@@ -291,7 +292,7 @@ struct Run {
             var lookups: [ItemID: [Int]] = [:]
             for (index, change) in (changes[side] ?? []).enumerated() {
                 guard case .upsert(let state) = change, !mapped[side]!.contains(state.id), let key = state.syncKey,
-                    let origin = SyncKeys.origin(of: key, connector: job.definition.name), origin.role == other,
+                    let origin = SyncKeys.origin(of: key, scope: planner.keyScope), origin.role == other,
                     !present.contains(origin.id), !mapped[other]!.contains(origin.id)
                 else { continue }
                 lookups[origin.id, default: []].append(index)

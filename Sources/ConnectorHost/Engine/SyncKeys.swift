@@ -2,16 +2,20 @@ import ConnectorAPI
 import Crypto
 import Foundation
 
-/// Sync keys name the connector and the item a copy was made from: `ch1:<connector>:<s|t>:<origin id>`.
-/// They are deterministic, so a copy is recognised even when all state was lost.
+/// Sync keys name the connector, the user (each user's mailbox holds its own copies) and the item a
+/// copy was made from: `ch1:<connector>:<user>:<s|t>:<origin id>`. They are deterministic, so a
+/// copy is recognised even when all state was lost.
 enum SyncKeys {
-    static func make(connector: String, origin: EndpointRole, id: ItemID) -> SyncKey {
-        SyncKey(rawValue: "ch1:\(connector):\(origin == .source ? "s" : "t"):\(id)")
+    /// The part of a key that names the job: `<connector>:<user>`.
+    static func scope(connector: String, user: String) -> String { "\(connector):\(user.uppercased())" }
+
+    static func make(scope: String, origin: EndpointRole, id: ItemID) -> SyncKey {
+        SyncKey(rawValue: "ch1:\(scope):\(origin == .source ? "s" : "t"):\(id)")
     }
 
-    /// The origin side and id a key names, when it belongs to `connector`.
-    static func origin(of key: SyncKey, connector: String) -> (role: EndpointRole, id: ItemID)? {
-        let prefix = "ch1:\(connector):"
+    /// The origin side and id a key names, when it belongs to this job's scope.
+    static func origin(of key: SyncKey, scope: String) -> (role: EndpointRole, id: ItemID)? {
+        let prefix = "ch1:\(scope):"
         guard key.rawValue.hasPrefix(prefix) else { return nil }
         let rest = key.rawValue.dropFirst(prefix.count)
         guard rest.count > 2, rest.dropFirst().first == ":" else { return nil }

@@ -1,0 +1,45 @@
+// libcurl's easy API. curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call,
+// so each argument type gets a small typed wrapper; bit-mask macros Swift does not import get constants.
+#ifndef CCURL_SHIM_H
+#define CCURL_SHIM_H
+
+#include <curl/curl.h>
+
+typedef size_t (*ch_data_callback)(char *data, size_t size, size_t count, void *context);
+
+static inline CURLcode ch_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ch_setopt_off(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ch_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ch_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ch_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/// CURLOPT_WRITEFUNCTION or CURLOPT_HEADERFUNCTION.
+static inline CURLcode ch_setopt_datafunction(CURL *handle, CURLoption option, ch_data_callback callback) {
+    return curl_easy_setopt(handle, option, callback);
+}
+
+static inline CURLcode ch_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static const long ch_auth_basic = (long)CURLAUTH_BASIC;
+static const long ch_auth_ntlm = (long)CURLAUTH_NTLM;
+static const long ch_auth_negotiate = (long)CURLAUTH_NEGOTIATE;
+static const long ch_global_default = CURL_GLOBAL_DEFAULT;
+static const long ch_http_version_1_1 = CURL_HTTP_VERSION_1_1;
+
+#endif

@@ -1,0 +1,161 @@
+import ConnectorAPI
+import EWS
+import Foundation
+import HTTP
+import Synchronization
+
+/// The `ews` adapter: Exchange 2010 SP2 and later over Exchange Web Services. One service account
+/// reaches every mapped mailbox by impersonation or delegate access; a user's `ews_url` puts
+/// that mailbox on another server.
+public final class EWSAdapter: Adapter {
+    /// The registration of the `ews` type.
+    public static let type = AdapterType(
+        name: "ews",
+        summary:
+            "Microsoft Exchange 2010 SP2 and later over EWS: contacts, calendar, tasks and mail of the mapped mailboxes.",
+        settings: ConfigSpec([
+            SettingSpec(
+                "url", .string, required: true, doc: "EWS endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx."),
+            SettingSpec(
+                "auth", .oneOf(["ntlm", "basic", "negotiate"]), default: "ntlm",
+                doc: "HTTP authentication of the service account."),
+            SettingSpec(
+                "username", .string, required: true,
+                doc: "Service account, e.g. EXAMPLE\\svc-sync or svc-sync@example.com."),
+            SettingSpec("password", .secret, doc: "Service account password: ${ENV_VAR} or password_file."),
+            SettingSpec(
+                "access", .oneOf(["impersonation", "delegate"]), default: "impersonation",
+                doc: "How the account reaches the mailboxes."),
+            SettingSpec(
+                "version", .oneOf(["Exchange2010_SP2", "Exchange2013", "Exchange2013_SP1", "Exchange2016"]),
+                default: "Exchange2010_SP2", doc: "RequestServerVersion sent with every request."),
+            SettingSpec("timezone", .string, default: "Europe/Berlin", doc: "Zone for all-day events and task dates."),
+            SettingSpec(
+                "ca_file", .string, doc: "CA certificates (PEM) to verify the server with, instead of the system's."),
+            SettingSpec(
+                "insecure", .boolean, default: "false",
+                doc: "Do not verify the server's TLS certificate (logged as a warning on every start)."),
+            SettingSpec("proxy", .string, doc: "HTTP proxy, e.g. http://proxy:3128."),
+            SettingSpec("connect_timeout", .duration, default: "15s", doc: "Connect timeout."),
+            SettingSpec("timeout", .duration, default: "120s", doc: "Total timeout per request."),
+            SettingSpec(
+                "max_concurrency", .integer(1...64), default: "8", doc: "Parallel requests per Exchange server."),
+            SettingSpec(
+                "batch_size", .integer(1...500), default: "50", doc: "Items per CreateItem/UpdateItem/DeleteItem."),
+            SettingSpec("read_batch_size", .integer(1...500), default: "100", doc: "Items per GetItem."),
+            SettingSpec(
+                "delete_type", .oneOf(["MoveToDeletedItems", "SoftDelete", "HardDelete"]),
+                default: "MoveToDeletedItems",
+                doc: "How deletions are made (MoveToDeletedItems keeps them recoverable)."),
+        ]),
+        endpointOptions: ConfigSpec([
+            SettingSpec(
+                "folder", .string, doc: "A subfolder of the kind's default folder to sync instead (created on demand).")
+        ]),
+        capabilities: { _ in
+            var fields: [DataKind: Set<String>] = [:]
+            fields[.calendar] = Set(RecordFields.names(for: .calendar)).subtracting(["organizer"])
+            return Capabilities(
+                kinds: Set(DataKind.allCases), mailStateChanges: Set(MailStateChange.allCases), fields: fields)
+        },
+        make: { settings, context in try EWSAdapter(settings: settings, context: context) })
+
+    let settings: Settings
+    let context: AdapterContext
+    let auth: HTTPAuth
+    let zone: TimeZone
+    let clients = Mutex<[String: HTTPClient]>([:])
+    let throttles = Mutex<[String: EWSThrottle]>([:])
+
+    init(settings: Settings, context: AdapterContext) throws {
+        self.settings = settings
+        self.context = context
+        let user = settings.string("username") ?? ""
+        let password = settings.secret("password")?.value ?? ""
+        switch settings.string("auth") ?? "ntlm" {
+        case "basic": auth = .basic(user: user, password: password)
+        case "negotiate":
+            auth = .negotiate(user: user.isEmpty ? nil : user, password: password.isEmpty ? nil : password)
+        default: auth = .ntlm(user: user, password: password)
+        }
+        let zoneName = settings.string("timezone") ?? "Europe/Berlin"
+        guard let zone = TimeZone(identifier: zoneName) else {
+            throw EWSError.protocolError("unknown time zone '\(zoneName)' in 'timezone'")
+        }
+        self.zone = zone
+        if settings.boolean("insecure") == true {
+            context.log(
+                .warning,
+                "TLS certificate verification is OFF for \(settings.string("url") ?? "the EWS server") ('insecure: true')"
+            )
+        }
+    }
+
+    func client(for url: String) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[url] { return client }
+            var configuration = HTTPClientConfiguration()
+            configuration.maxConcurrency = settings.integer("max_concurrency") ?? 8
+            configuration.caFile = settings.string("ca_file")
+            configuration.insecure = settings.boolean("insecure") ?? false
+            configuration.proxy = settings.string("proxy")
+            configuration.connectTimeout = settings.duration("connect_timeout") ?? .seconds(15)
+            configuration.totalTimeout = settings.duration("timeout") ?? .seconds(120)
+            configuration.userAgent = "connector-host (EWS)"
+            let client = HTTPClient(configuration: configuration)
+            clients[url] = client
+            return client
+        }
+    }
+
+    func throttle(for url: String) -> EWSThrottle {
+        throttles.withLock { throttles in
+            if let throttle = throttles[url] { return throttle }
+            let throttle = EWSThrottle()
+            throttles[url] = throttle
+            return throttle
+        }
+    }
+
+    public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
+        let url = scope.user.settings["ews_url"] ?? settings.string("url") ?? ""
+        let client = EWSClient(
+            transport: HTTPTransport(client: client(for: url), auth: auth), url: url, mailbox: scope.user.mailbox,
+            access: EWSAccess(rawValue: settings.string("access") ?? "impersonation") ?? .impersonation,
+            version: settings.string("version") ?? "Exchange2010_SP2", throttle: throttle(for: url), log: context.log)
+        let batch = settings.integer("batch_size") ?? 50
+        return EWSEndpoint(
+            client: client, kind: scope.kind, codec: EWSRecordCodec(zone: zone),
+            folder: EWSFolderResolver(client: client, kind: scope.kind, subfolder: scope.options.string("folder")),
+            maxBatchSize: batch,
+            readBatchSize: settings.integer("read_batch_size") ?? 100,
+            deleteType: settings.string("delete_type") ?? "MoveToDeletedItems")
+    }
+
+    public func shutdown() async {
+        for client in clients.withLock({ Array($0.values) }) { client.shutdown() }
+    }
+}
+
+/// EWS over the libcurl HTTP client.
+struct HTTPTransport: EWSTransport {
+    let client: HTTPClient
+    let auth: HTTPAuth
+
+    func post(url: String, mailbox: String, body: Data, onBody: @escaping @Sendable (Data) -> Void) async throws -> (
+        status: Int, headers: [String: String]
+    ) {
+        let request = HTTPRequest(
+            url: url, method: "POST",
+            headers: [
+                ("Content-Type", "text/xml; charset=utf-8"), ("X-AnchorMailbox", mailbox), ("Accept", "text/xml"),
+            ], body: body,
+            auth: auth)
+        let head = try await client.send(request, onBody: onBody)
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        return (head.status, headers)
+    }
+
+    func reduceConcurrency() { client.setConcurrencyLimit(max(1, client.concurrencyLimit - 1)) }
+}
