@@ -13,6 +13,8 @@ packages=(
   odbc-postgresql  # psqlODBC: PostgreSQL through ODBC in the tests
   postgresql       # the PostgreSQL server the tests use
   libcurl4-openssl-dev  # libcurl: the HTTP client for Exchange (EWS)
+  curl             # an independent HTTP/NTLM client the simulator's tests log in with
+  python3          # the HTTP client tests' local test server
 )
 
 missing=()
