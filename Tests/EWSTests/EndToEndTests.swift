@@ -166,3 +166,114 @@ struct EndToEndTests {
         #expect(reports.allSatisfy { !($0.message ?? "").contains("Falsch-7x") })
     }
 }
+
+@Suite("EWS adapter over HTTP: access modes, servers and throttling", .serialized)
+struct EWSAdapterHTTPTests {
+    func start(_ configure: (inout SimOptions) -> Void) async throws -> SimServer {
+        var options = SimOptions(schemaDirectory: Schemas.directory)
+        options.mailboxes = ["mm@example.test", "js@example.test"]
+        options.accounts = [SimAccount(name: "svc@example.test", password: "pw")]
+        configure(&options)
+        let server = SimServer(service: try SimService(options: options))
+        try await server.start()
+        return server
+    }
+
+    func makeAdapter(
+        url: String, access: String = "impersonation", mailbox: String = "mm@example.test", userURL: String? = nil,
+        auth: String = "basic"
+    )
+        throws -> (Adapter, EndpointScope)
+    {
+        let settings = Settings([
+            "url": .string(url), "auth": .string(auth), "username": .string("svc@example.test"),
+            "password": .secret(Secret("pw")),
+            "access": .string(access), "max_concurrency": .integer(4),
+        ])
+        let adapter = try EWSAdapter.type.make(
+            settings, AdapterContext(instanceName: "ex", baseDirectory: URL(fileURLWithPath: "/"), log: { _, _ in }))
+        var user = UserBinding(crmUser: "MM", mailbox: mailbox)
+        if let userURL { user.settings["ews_url"] = userURL }
+        return (adapter, EndpointScope(connector: "c", kind: .address, role: .target, user: user))
+    }
+
+    @Test("delegate access names the mailbox in the folder ids instead of impersonating")
+    func delegate() async throws {
+        let server = try await start { $0.delegates = ["svc@example.test"] }
+        defer { Task { await server.stop() } }
+        let (adapter, scope) = try makeAdapter(url: server.url, access: "delegate", mailbox: "js@example.test")
+        let endpoint = try await adapter.endpoint(for: scope)
+        let created = try await endpoint.apply([
+            .create(syncKey: SyncKey(rawValue: "d"), record: .address(Address(givenName: "Delegiert")))
+        ])
+        #expect(created.allSatisfy { if case .success = $0 { true } else { false } }, "\(created)")
+        #expect(try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.count == 1)
+        await adapter.shutdown()
+        // Without delegate rights the same request is refused.
+        let plain = try await start { _ in }
+        defer { Task { await plain.stop() } }
+        let (other, otherScope) = try makeAdapter(url: plain.url, access: "delegate", mailbox: "js@example.test")
+        do {
+            _ = try await other.endpoint(for: otherScope).changes(ChangeRequest(cursor: nil, known: [:]))
+            Issue.record("expected access to be denied")
+        } catch {
+            #expect("\(error)".contains("ErrorAccessDenied"), "\(error)")
+            #expect("\(error)".contains("js@example.test"), "\(error)")
+        }
+        await other.shutdown()
+    }
+
+    @Test("a user's ews_url puts that mailbox on another Exchange server")
+    func twoServers() async throws {
+        let first = try await start { $0.impersonation = ["svc@example.test"] }
+        let second = try await start { $0.impersonation = ["svc@example.test"] }
+        defer {
+            Task {
+                await first.stop()
+                await second.stop()
+            }
+        }
+        let (adapter, scope) = try makeAdapter(url: first.url, userURL: second.url)
+        let endpoint = try await adapter.endpoint(for: scope)
+        _ = try await endpoint.apply([
+            .create(syncKey: SyncKey(rawValue: "s"), record: .address(Address(givenName: "Zweiter")))
+        ])
+        await adapter.shutdown()
+        #expect(second.service.counts["CreateItem"] == 1)
+        #expect(first.service.counts["CreateItem"] == nil)
+    }
+
+    @Test("HTTP 503 with Retry-After and ErrorServerBusy are waited out; the request succeeds")
+    func throttled() async throws {
+        let server = try await start {
+            $0.impersonation = ["svc@example.test"]
+            $0.unavailableRate = 0.4
+            $0.busyRate = 0.3
+            $0.backOffMilliseconds = 10
+        }
+        defer { Task { await server.stop() } }
+        let (adapter, scope) = try makeAdapter(url: server.url)
+        let endpoint = try await adapter.endpoint(for: scope)
+        let changes = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        #expect(changes.isFullScan)
+        await adapter.shutdown()
+    }
+
+    @Test("NTLM through the adapter's libcurl client against the simulator's NTLMv2 check")
+    func ntlm() async throws {
+        let server = try await start {
+            $0.impersonation = ["svc@example.test"]
+            $0.auth = .ntlm
+        }
+        defer { Task { await server.stop() } }
+        let (adapter, scope) = try makeAdapter(url: server.url, auth: "ntlm")
+        let endpoint = try await adapter.endpoint(for: scope)
+        for i in 0..<3 {
+            _ = try await endpoint.apply([
+                .create(syncKey: SyncKey(rawValue: "n\(i)"), record: .address(Address(givenName: "N\(i)")))
+            ])
+        }
+        #expect(try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.count == 3)
+        await adapter.shutdown()
+    }
+}
