@@ -84,9 +84,9 @@ let package = Package(
         // Server side of NTLM (NTLMv2) authentication over HTTP.
         .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
-        .target(name: "TestSupport", dependencies: ["ODBC"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
-        .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(name: "XMLTests", dependencies: ["XML", "TestSupport"]),
         .testTarget(
             name: "EWSTests",
             dependencies: [

@@ -2,6 +2,7 @@ import ConnectorAPI
 import EWS
 import ExchangeSim
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Connectors

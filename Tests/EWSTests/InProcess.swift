@@ -4,22 +4,11 @@ import ExchangeSim
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import XML
 
 @testable import ConnectorHost
 @testable import Connectors
-
-/// The schema set beside the project.
-enum Schemas {
-    static var directory: URL {
-        if let path = ProcessInfo.processInfo.environment["EWS_SCHEMAS"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/ews-schema")
-    }
-    static let validator: XMLSchemaValidator = try! XMLSchemaValidator(
-        path: directory.appendingPathComponent("validation/ews-2010sp2-envelope.xsd").path)
-}
 
 /// Calls the simulator's service directly (no HTTP), checking every request against Microsoft's
 /// schema on the way, and recording the operations sent.

@@ -1,5 +1,6 @@
 import ExchangeSim
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the real `curl` client against the simulator over loopback.

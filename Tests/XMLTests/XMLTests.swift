@@ -1,16 +1,7 @@
 import Foundation
+import TestSupport
 import Testing
 import XML
-
-/// The schema set shipped beside the project (never copied into it).
-enum Schemas {
-    static var directory: URL {
-        if let path = ProcessInfo.processInfo.environment["EWS_SCHEMAS"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/ews-schema")
-    }
-}
 
 @Suite("XML over libxml2")
 struct XMLTests {
