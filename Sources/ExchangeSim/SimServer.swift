@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NTLM
 import Synchronization
+import XML
 
 /// The simulator's HTTP/1.1 front: `POST /EWS/Exchange.asmx` with Basic or NTLM authentication,
 /// keep-alive, and the switchable faults (latency, per-account concurrency limit, HTTP 503,
@@ -101,6 +102,15 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func handle(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
         let options = server.service.options
+        if head.uri.lowercased().hasPrefix("/autodiscover/autodiscover.xml"), head.method == .POST {
+            guard authenticate(context, head) != nil else { return }
+            let email = (try? XMLStreamParser.parse(body))?.descendant("EMailAddress")?.text.lowercased() ?? ""
+            let known = options.mailboxes.map { $0.lowercased() }.contains(email)
+            respond(
+                context, head, status: .ok, headers: [("Content-Type", "text/xml; charset=utf-8")],
+                body: Autodiscover.response(email: email, ewsURL: known ? server.url : nil))
+            return
+        }
         guard head.uri.lowercased().hasPrefix("/ews/exchange.asmx") else {
             respond(context, head, status: .notFound, headers: [], body: Data("not found".utf8))
             return

@@ -1,12 +1,13 @@
 import ConnectorAPI
 import ConnectorHost
-import Connectors
 import ExchangeSim
 import Foundation
 import Logging
 import ODBC
 import TestSupport
 import Testing
+
+@testable import Connectors
 
 /// FlowFact on SQLite through ODBC ↔ the `ews` adapter over HTTP (libcurl, NTLM) ↔ exchange-sim,
 /// wired by YAML and run by the host: the product end to end.
@@ -241,6 +242,33 @@ struct EWSAdapterHTTPTests {
         await adapter.shutdown()
         #expect(second.service.counts["CreateItem"] == 1)
         #expect(first.service.counts["CreateItem"] == nil)
+    }
+
+    @Test("POX Autodiscover finds each mailbox's EWS URL; an unknown mailbox falls back to 'url'")
+    func autodiscover() async throws {
+        let server = try await start { $0.impersonation = ["svc@example.test"] }
+        defer { Task { await server.stop() } }
+        let discovery = server.url.replacingOccurrences(
+            of: "/EWS/Exchange.asmx", with: "/autodiscover/autodiscover.xml")
+        let settings = Settings([
+            "url": .string("http://127.0.0.1:9/EWS/Exchange.asmx"), "autodiscover_url": .string(discovery),
+            "auth": .string("basic"),
+            "username": .string("svc@example.test"), "password": .secret(Secret("pw")),
+        ])
+        let adapter = try EWSAdapter.type.make(
+            settings, AdapterContext(instanceName: "ex", baseDirectory: URL(fileURLWithPath: "/"), log: { _, _ in }))
+        let ews = try #require(adapter as? EWSAdapter)
+        #expect(await ews.ewsURL(for: UserBinding(crmUser: "MM", mailbox: "mm@example.test")) == server.url)
+        #expect(
+            await ews.ewsURL(for: UserBinding(crmUser: "XX", mailbox: "nobody@example.test"))
+                == "http://127.0.0.1:9/EWS/Exchange.asmx")
+        // The discovered URL is used: the endpoint reaches the simulator although 'url' is dead.
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "c", kind: .task, role: .target, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")
+            ))
+        #expect(try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).isFullScan)
+        await adapter.shutdown()
     }
 
     @Test("HTTP 503 with Retry-After and ErrorServerBusy are waited out; the request succeeds")

@@ -3,6 +3,7 @@ import EWS
 import Foundation
 import HTTP
 import Synchronization
+import XML
 
 /// The `ews` adapter: Exchange 2010 SP2 and later over Exchange Web Services. One service account
 /// reaches every mapped mailbox by impersonation or delegate access; a user's `ews_url` puts
@@ -66,6 +67,7 @@ public final class EWSAdapter: Adapter {
     let zone: TimeZone
     let clients = Mutex<[String: HTTPClient]>([:])
     let throttles = Mutex<[String: EWSThrottle]>([:])
+    let discovered = Mutex<[String: String]>([:])
 
     init(settings: Settings, context: AdapterContext) throws {
         self.settings = settings
@@ -117,8 +119,48 @@ public final class EWSAdapter: Adapter {
         }
     }
 
+    /// The EWS URL of a mailbox: the user's `ews_url`, else Autodiscover's answer, else `url`.
+    func ewsURL(for user: UserBinding) async -> String {
+        if let url = user.settings["ews_url"] { return url }
+        let fallback = settings.string("url") ?? ""
+        guard let autodiscover = settings.string("autodiscover_url") else { return fallback }
+        let mailbox = user.mailbox.lowercased()
+        if let known = discovered.withLock({ $0[mailbox] }) { return known }
+        var address = mailbox
+        var endpoint = autodiscover
+        for _ in 0..<3 {
+            do {
+                let response = try await client(for: endpoint).send(
+                    HTTPRequest(
+                        url: endpoint, method: "POST", headers: [("Content-Type", "text/xml; charset=utf-8")],
+                        body: Autodiscover.request(email: address), auth: auth))
+                guard response.head.status == 200 else {
+                    context.log(
+                        .warning, "Autodiscover for \(mailbox) answered HTTP \(response.head.status); using \(fallback)"
+                    )
+                    return fallback
+                }
+                switch Autodiscover.parse(try XMLStreamParser.parse(response.body)) {
+                case .ewsURL(let url):
+                    discovered.withLock { $0[mailbox] = url }
+                    context.log(.info, "Autodiscover: \(mailbox) is served by \(url)")
+                    return url
+                case .redirectAddress(let next): address = next
+                case .redirectURL(let next): endpoint = next
+                case .error(let code, let message):
+                    context.log(.warning, "Autodiscover for \(mailbox) failed (\(code): \(message)); using \(fallback)")
+                    return fallback
+                }
+            } catch {
+                context.log(.warning, "Autodiscover for \(mailbox) failed (\(error)); using \(fallback)")
+                return fallback
+            }
+        }
+        return fallback
+    }
+
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
-        let url = scope.user.settings["ews_url"] ?? settings.string("url") ?? ""
+        let url = await ewsURL(for: scope.user)
         let client = EWSClient(
             transport: HTTPTransport(client: client(for: url), auth: auth), url: url, mailbox: scope.user.mailbox,
             access: EWSAccess(rawValue: settings.string("access") ?? "impersonation") ?? .impersonation,
