@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Records and protocols shared by the host and every adapter. Foundation only.
@@ -54,7 +57,9 @@ let package = Package(
         // Adapters, one folder each; `Connectors.swift` registers them.
         .target(
             name: "Connectors",
-            dependencies: ["ConnectorAPI", "ODBC", "EWS", "XML", "HTTP"]
+            dependencies: [
+                "ConnectorAPI", "ODBC", "EWS", "XML", "HTTP", .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         // Config loading and validation, adapter registry, sync engine, state store.
         .target(
@@ -65,6 +70,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -73,7 +84,11 @@ let package = Package(
                 "ConnectorHost",
                 "Connectors",
                 "ODBC",
+                "ExchangeSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: builds connector-host, creates and seeds the embedded
-# FlowFact-like database (SQLite through ODBC) if it is not there yet, validates connectors.yaml,
-# runs one sync of every connector and shows the status.
+# The main job on embedded defaults: builds connector-host and runs `connector-host demo`, which
+# starts the Exchange simulator with two mailboxes, creates and seeds a FlowFact-like database on
+# SQLite through ODBC, writes a demo connectors.yaml, runs a full two-way sync, changes records on
+# both sides, syncs again and prints the summary. Everything lands in state/demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --product connector-host
 bin=$(swift build --show-bin-path)/connector-host
-if [ ! -f state/flowfact.sqlite ]; then
-  "$bin" flowfact init
-  "$bin" flowfact seed --users 2 --addresses 40 --appointments 15 --tasks 8 --mails 6
-fi
-"$bin" validate connectors.yaml
-"$bin" sync --once --config connectors.yaml
-"$bin" status --config connectors.yaml
-echo
-echo "state: $(pwd)/state (connector-host.sqlite: sync state; flowfact.sqlite: the FlowFact database; demo/: the mailbox stand-in)"
+schemas="${EWS_SCHEMAS:-../shared/ews-schema}"
+"$bin" demo --directory state/demo --schemas "$schemas"

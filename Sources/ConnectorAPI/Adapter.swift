@@ -106,3 +106,22 @@ public struct AdapterType: Sendable {
         self.make = make
     }
 }
+
+/// One line of `connector-host check`: what was checked, whether it worked, and what to do if not.
+public struct AdapterCheck: Sendable, Hashable {
+    public var name: String
+    public var ok: Bool
+    public var message: String
+
+    public init(name: String, ok: Bool, message: String) {
+        self.name = name
+        self.ok = ok
+        self.message = message
+    }
+}
+
+/// Adapters that can test their access for a scope more precisely than by opening an endpoint.
+public protocol CheckableAdapter: Adapter {
+    /// Checks reachability, authentication, rights and folder access for one scope.
+    func check(for scope: EndpointScope) async -> [AdapterCheck]
+}

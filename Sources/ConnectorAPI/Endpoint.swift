@@ -173,3 +173,12 @@ public protocol TargetEndpoint: Sendable {
 
 /// An endpoint that can be read and written: both sides of a two-way connector.
 public typealias SyncEndpoint = SourceEndpoint & TargetEndpoint
+
+/// An error that says whether retrying can help. Adapters throw these so the service can tell
+/// a mailbox that is briefly unreachable (retried with backoff) from one that cannot work until an
+/// administrator fixes something (bad credentials, missing rights, a mailbox that does not exist),
+/// which is disabled after repeated failures.
+public protocol ClassifiedError: Error {
+    /// True when the same call will keep failing until the configuration or rights change.
+    var isPermanent: Bool { get }
+}

@@ -6,7 +6,7 @@ import Logging
 /// user, and runs them with bounded concurrency. It knows adapters only through `AdapterType`.
 public actor SyncHost {
     public let deployment: Deployment
-    public let store: StateStore
+    public nonisolated let store: StateStore
     let logger: Logger
     let hooks: EngineHooks
     var instances: [String: any Adapter] = [:]
@@ -90,6 +90,28 @@ public actor SyncHost {
             sourceCapabilities: config.sourceCapabilities, targetCapabilities: config.targetCapabilities)
     }
 
+    /// Runs one connector for one user now.
+    public func runJob(_ config: ConnectorConfig, _ entry: UserEntry, dryRun: Bool = false, force: Bool = false) async
+        -> RunReport
+    {
+        let engine = SyncEngine(store: store, settings: deployment.engine, logger: logger, hooks: hooks)
+        do {
+            return await engine.run(try await job(config, entry, force: force), dryRun: dryRun)
+        } catch {
+            logger.error(
+                "cannot open the endpoints",
+                metadata: [
+                    "connector": "\(config.definition.name)", "user": "\(entry.binding.crmUser)",
+                    "mailbox": "\(entry.binding.mailbox)", "error": "\(error)",
+                ])
+            return RunReport(
+                job: JobKey(connector: config.definition.name, user: entry.binding.crmUser),
+                mailbox: entry.binding.mailbox, status: .failed,
+                counts: [:], plan: nil, failures: [], message: "cannot open the endpoints: \(error)",
+                permanent: (error as? ClassifiedError)?.isPermanent ?? false)
+        }
+    }
+
     /// Runs the selected jobs once, at most `concurrency` at a time; one report per job.
     public func syncOnce(
         connector: String? = nil, user: String? = nil, dryRun: Bool = false, force: Bool = false, concurrency: Int = 4
@@ -148,6 +170,53 @@ public actor SyncHost {
             let nextDue = due.values.min() ?? clock.now.advanced(by: .seconds(60))
             try? await Task.sleep(until: nextDue, clock: clock)
         }
+    }
+
+    /// Checks every endpoint the selected jobs use: database, mapping, server, authentication,
+    /// rights and folders. One result per distinct check.
+    public func check(mailbox: String? = nil) async -> [AdapterCheck] {
+        var results: [AdapterCheck] = []
+        var seen: Set<String> = []
+        for (config, entry) in selection() {
+            if let mailbox, entry.binding.mailbox.lowercased() != mailbox.lowercased() { continue }
+            for (role, configured, options) in [
+                (EndpointRole.source, config.source, config.sourceOptions),
+                (.target, config.target, config.targetOptions),
+            ] {
+                var resolved = configured
+                if let name = entry.binding.settings["exchange"], let other = deployment.adapters[name],
+                    other.type.name == configured.type.name
+                {
+                    resolved = other
+                }
+                let key =
+                    "\(resolved.name)|\(entry.binding.crmUser)|\(entry.binding.mailbox)|\(config.definition.kind)|\(options)"
+                guard seen.insert(key).inserted else { continue }
+                let scope = EndpointScope(
+                    connector: config.definition.name, kind: config.definition.kind, role: role, user: entry.binding,
+                    filter: role == .source ? config.filter : Settings(), options: options)
+                do {
+                    let adapter = try instance(resolved)
+                    if let checkable = adapter as? any CheckableAdapter {
+                        for result in await checkable.check(for: scope) where !results.contains(result) {
+                            results.append(result)
+                        }
+                    } else {
+                        _ = try await adapter.endpoint(for: scope)
+                        results.append(
+                            AdapterCheck(
+                                name: "\(resolved.name) for \(entry.binding.crmUser) (\(config.definition.kind))",
+                                ok: true, message: "opened"))
+                    }
+                } catch {
+                    results.append(
+                        AdapterCheck(
+                            name: "\(resolved.name) for \(entry.binding.crmUser) (\(config.definition.kind))",
+                            ok: false, message: "\(error)"))
+                }
+            }
+        }
+        return results
     }
 
     /// Closes every adapter instance.

@@ -4,6 +4,9 @@ import ConnectorHost
 import Connectors
 import Foundation
 import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
 
 /// The registry of every adapter type built into this executable.
 let registry = AdapterRegistry(BuiltinAdapters.all)
@@ -13,7 +16,10 @@ struct ConnectorHostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connector-host",
         abstract: "Keeps FlowFact (CRM) and Microsoft Exchange in step, as wired in connectors.yaml.",
-        subcommands: [Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self, FlowFactCommand.self])
+        subcommands: [
+            Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self, Check.self, Enable.self, Demo.self,
+            FlowFactCommand.self,
+        ])
 }
 
 struct Options: ParsableArguments {
@@ -114,17 +120,166 @@ struct Sync: AsyncParsableCommand {
 
 struct RunLoop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Runs every connector on its interval until stopped (Ctrl-C).")
+        commandName: "run",
+        abstract: "Runs the service: every connector for every mailbox on its schedule, until SIGTERM or SIGINT.",
+        discussion: """
+            The first SIGTERM/SIGINT lets running jobs finish their current batch, stores the state and exits 0 \
+            (within service.shutdown_timeout); a second one exits at once. /metrics and /health are served on \
+            service.metrics_address.
+            """)
+
+    @Option(name: .shortAndLong, help: "The configuration file.")
+    var config = "connectors.yaml"
+
+    func run() async throws {
+        let deployment: Deployment
+        do {
+            deployment = try ConfigLoader(registry: registry).load(path: config)
+        } catch let error as ConfigError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        let settings = deployment.service
+        let format = StructuredLogHandler.Format(rawValue: settings.logFormat) ?? .logfmt
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { StructuredLogHandler(label: $0, format: format, level: level) }
+        let logger = Logger(label: "connector-host")
+        let prometheus = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+
+        let stop = StopFlag()
+        var hooks = EngineHooks()
+        hooks.shouldStop = { stop.isRaised }
+        let host = try SyncHost(deployment: deployment, logger: logger, hooks: hooks)
+        let scheduler = Scheduler(host: host, settings: settings, logger: logger, stop: stop)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: SyncService(scheduler: scheduler, stop: stop),
+                successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let address = settings.metricsAddress {
+            let store = host.store
+            let server = MetricsServer(address: address, registry: prometheus) {
+                let states = (try? store.mailboxStates()) ?? []
+                let counts = Dictionary(grouping: states, by: \.status.rawValue).mapValues(\.count)
+                let ok = !stop.isRaised
+                let body =
+                    "{\"status\":\"\(ok ? "ok" : "stopping")\",\"mailboxes\":{"
+                    + ["enabled", "failing", "disabled"].map { "\"\($0)\":\(counts[$0] ?? 0)" }.joined(separator: ",")
+                    + "}}\n"
+                return (ok, body)
+            }
+            do {
+                let port = try await server.start()
+                logger.notice(
+                    "metrics and health are served",
+                    metadata: ["address": "http://\(address.split(separator: ":")[0]):\(port)/metrics"])
+            } catch {
+                printError("cannot serve /metrics on \(address): \(error)")
+                throw ExitCode(1)
+            }
+            services.append(.init(service: server))
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        let signals = SignalHandling(group: group, timeout: settings.shutdownTimeout, logger: logger)
+        signals.install()
+        logger.notice(
+            "service started",
+            metadata: [
+                "connectors": "\(deployment.connectors.count)",
+                "mailboxes": "\(deployment.users.filter(\.enabled).count)", "state": "\(deployment.statePath.path)",
+            ])
+        try await group.run()
+        await host.shutdown()
+        logger.notice("service stopped; state saved")
+    }
+}
+
+/// First SIGTERM/SIGINT: graceful shutdown (bounded by the timeout). Second: exit at once.
+final class SignalHandling: @unchecked Sendable {
+    let group: ServiceGroup
+    let timeout: Duration
+    let logger: Logger
+    var sources: [DispatchSourceSignal] = []
+    let lock = NSLock()
+    var received = 0
+
+    init(group: ServiceGroup, timeout: Duration, logger: Logger) {
+        self.group = group
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    func install() {
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in handle(number) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func handle(_ number: Int32) {
+        let count = lock.withLock {
+            received += 1
+            return received
+        }
+        if count > 1 {
+            logger.warning("second stop signal: exiting now (committed state is consistent; the next start resumes)")
+            exit(130)
+        }
+        logger.notice(
+            "stop signal received: finishing the batches in flight",
+            metadata: ["signal": "\(number)", "timeout": "\(timeout)"])
+        let group = self.group
+        Task { await group.triggerGracefulShutdown() }
+        let logger = self.logger
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            logger.warning("shutdown timeout reached: exiting with the committed state")
+            exit(0)
+        }
+    }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Checks the database, the mapping and, for each mailbox, the server, authentication, rights and folders.")
 
     @OptionGroup var options: Options
+    @Option(help: "Only this mailbox.") var mailbox: String?
 
     func run() async throws {
         let logger = options.bootstrap()
         let deployment = try options.load()
         let host = try SyncHost(deployment: deployment, logger: logger)
-        logger.notice("scheduled sync started", metadata: ["connectors": "\(deployment.connectors.count)"])
-        await host.runScheduled()
+        let results = await host.check(mailbox: mailbox)
         await host.shutdown()
+        for result in results { print("\(result.ok ? "ok  " : "FAIL") \(result.name): \(result.message)") }
+        if results.isEmpty { print("nothing to check: no enabled user matches") }
+        if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+    }
+}
+
+struct Enable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-enables a mailbox the service disabled after repeated permanent errors.")
+
+    @OptionGroup var options: Options
+    @Option(help: "The mailbox's SMTP address.") var mailbox: String
+
+    func run() throws {
+        let deployment = try options.load()
+        let store = try StateStore(path: deployment.statePath)
+        let before = try store.mailboxState(mailbox)
+        guard try store.enable(mailbox) else {
+            printError("no state for mailbox \(mailbox) in \(deployment.statePath.path); it has never been synced")
+            throw ExitCode(1)
+        }
+        print(
+            "\(mailbox.lowercased()): enabled (was \(before.status.rawValue)\(before.reason.map { ": \($0)" } ?? ""))")
     }
 }
 
@@ -145,6 +300,11 @@ struct Status: AsyncParsableCommand {
             }
         }
         print(try ReportFormatter.status(store: store, jobs: jobs))
+        for state in try store.mailboxStates() where state.status != .enabled {
+            print(
+                "mailbox \(state.address): \(state.status.rawValue) after \(state.failures) failed runs: \(state.reason ?? "")"
+            )
+        }
         let disabled = deployment.users.filter { !$0.enabled }.map { $0.binding.crmUser }
         if !disabled.isEmpty { print("disabled in users: \(disabled.joined(separator: ", "))") }
     }

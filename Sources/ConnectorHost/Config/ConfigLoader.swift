@@ -65,7 +65,7 @@ public struct ConfigLoader: Sendable {
 struct Validation {
     let registry: AdapterRegistry
 
-    static let topLevelKeys = ["state", "engine", "adapters", "users", "profiles", "connectors"]
+    static let topLevelKeys = ["state", "engine", "service", "adapters", "users", "profiles", "connectors"]
     static let userKeys = ["flowfact", "mailbox", "enabled", "exchange", "ews_url", "display_name"]
     static let connectorKeys = [
         "name", "kind", "source", "target", "direction", "filter", "source_options", "target_options", "fields",
@@ -103,6 +103,11 @@ struct Validation {
                 default: break
                 }
             }
+        }
+
+        var service = ServiceSettings()
+        if let section = section("service"), let pairs = reader.mapping(section.value, "service") {
+            service = serviceSettings(pairs, &reader)
         }
 
         var adapters: [String: AdapterInstance] = [:]
@@ -152,7 +157,66 @@ struct Validation {
         guard reader.diagnostics.isEmpty else { return nil }
         return Deployment(
             file: file, baseDirectory: base, statePath: statePath, adapters: adapters, users: users,
-            profiles: profiles, connectors: connectors, engine: engine)
+            profiles: profiles, connectors: connectors, engine: engine, service: service)
+    }
+
+    func serviceSettings(_ pairs: [(key: String, keyNode: Node, value: Node)], _ reader: inout YAMLReader)
+        -> ServiceSettings
+    {
+        var result = ServiceSettings()
+        reader.checkKeys(
+            pairs,
+            allowed: [
+                "concurrency", "max_idle_interval", "failure_backoff", "max_failure_backoff", "disable_after",
+                "shutdown_timeout",
+                "log_format", "log_level", "metrics_address",
+            ], "service")
+        for pair in pairs {
+            let what = "service: \(pair.key)"
+            switch pair.key {
+            case "concurrency": result.concurrency = reader.integer(pair.value, what, in: 1...64) ?? result.concurrency
+            case "max_idle_interval":
+                result.maxIdleInterval = reader.duration(pair.value, what) ?? result.maxIdleInterval
+            case "failure_backoff": result.failureBackoff = reader.duration(pair.value, what) ?? result.failureBackoff
+            case "max_failure_backoff":
+                result.maxFailureBackoff = reader.duration(pair.value, what) ?? result.maxFailureBackoff
+            case "disable_after":
+                result.disableAfter = reader.integer(pair.value, what, in: 1...100) ?? result.disableAfter
+            case "shutdown_timeout":
+                result.shutdownTimeout = reader.duration(pair.value, what) ?? result.shutdownTimeout
+            case "log_format":
+                if let text = reader.string(pair.value, what) {
+                    if ["text", "logfmt", "json"].contains(text) {
+                        result.logFormat = text
+                    } else {
+                        reader.error(pair.value, "\(what) must be one of text, logfmt, json, not '\(text)'")
+                    }
+                }
+            case "log_level":
+                if let text = reader.string(pair.value, what) {
+                    if ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(text) {
+                        result.logLevel = text
+                    } else {
+                        reader.error(
+                            pair.value,
+                            "\(what) must be one of trace, debug, info, notice, warning, error, critical, not '\(text)'"
+                        )
+                    }
+                }
+            case "metrics_address":
+                if let text = reader.string(pair.value, what) {
+                    if text.isEmpty || text == "off" {
+                        result.metricsAddress = nil
+                    } else if text.split(separator: ":").count == 2, Int(text.split(separator: ":")[1]) != nil {
+                        result.metricsAddress = text
+                    } else {
+                        reader.error(pair.value, "\(what) must be HOST:PORT (or off), not '\(text)'")
+                    }
+                }
+            default: break
+            }
+        }
+        return result
     }
 
     func adapter(_ pair: (key: String, keyNode: Node, value: Node), _ reader: inout YAMLReader) -> AdapterInstance? {

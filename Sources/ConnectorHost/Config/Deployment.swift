@@ -53,6 +53,27 @@ public struct EngineSettings: Sendable, Hashable {
     public init() {}
 }
 
+/// How the long-running service behaves, from `service:`.
+public struct ServiceSettings: Sendable, Hashable {
+    /// Jobs (connector × user) running at the same time.
+    public var concurrency = 4
+    /// Longest pause for an idle mailbox (its interval doubles while nothing changes, up to this).
+    public var maxIdleInterval: Duration = .seconds(900)
+    /// First pause after a failed run; doubles per failure up to `maxFailureBackoff`.
+    public var failureBackoff: Duration = .seconds(60)
+    public var maxFailureBackoff: Duration = .seconds(1800)
+    /// Consecutive permanent failures (credentials, rights, mailbox gone) before a mailbox is disabled.
+    public var disableAfter = 3
+    /// How long a graceful stop may take before the process exits anyway.
+    public var shutdownTimeout: Duration = .seconds(30)
+    /// `text`, `logfmt` or `json`.
+    public var logFormat = "logfmt"
+    public var logLevel = "info"
+    /// `host:port` for /metrics and /health; nil switches them off.
+    public var metricsAddress: String? = "127.0.0.1:9464"
+    public init() {}
+}
+
 /// A validated `connectors.yaml`.
 public struct Deployment: Sendable {
     /// The file it was read from.
@@ -65,4 +86,5 @@ public struct Deployment: Sendable {
     public var profiles: [String: Profile]
     public var connectors: [ConnectorConfig]
     public var engine: EngineSettings
+    public var service: ServiceSettings
 }

@@ -148,6 +148,7 @@ extension Run {
             var retry: [Int] = []
             var wait: Duration = .zero
             for start in stride(from: 0, to: open.count, by: batchSize) {
+                if engine.hooks.shouldStop?() == true { throw RunError.shutdown }
                 let chunk = Array(open[start..<min(start + batchSize, open.count)])
                 let operations = chunk.map { writes[$0].operation }
                 var results: [WriteResult]

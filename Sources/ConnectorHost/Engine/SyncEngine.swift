@@ -41,10 +41,17 @@ public struct SyncEngine: Sendable {
         do {
             report = try await run.execute()
         } catch {
-            logger.error("sync run failed; nothing further was committed", metadata: ["error": "\(error)"])
+            let runError = error as? RunError
+            if runError?.stopped == true {
+                logger.notice("sync run stopped for shutdown; finished batches are committed")
+            } else {
+                logger.error("sync run failed; nothing further was committed", metadata: ["error": "\(error)"])
+            }
             report = RunReport(
-                job: job.key, mailbox: job.user.mailbox, status: .failed, counts: run.counts, plan: nil,
-                failures: run.newFailures, message: "\(error)")
+                job: job.key, mailbox: job.user.mailbox, status: runError?.stopped == true ? .stopped : .failed,
+                counts: run.counts,
+                plan: nil, failures: run.newFailures, message: "\(error)",
+                permanent: runError?.permanent ?? (error as? ClassifiedError)?.isPermanent ?? false)
         }
         if !dryRun {
             let summary = RunSummary(
@@ -65,6 +72,22 @@ public struct SyncEngine: Sendable {
 /// An error that stops a run as a whole (a side unreachable), naming the side and cause.
 struct RunError: Error, CustomStringConvertible {
     var description: String
+    /// Whether the cause needs an administrator (bad credentials, missing rights, unknown mailbox).
+    var permanent = false
+    /// The run was stopped on purpose (shutdown) after a finished batch.
+    var stopped = false
+
+    init(description: String, cause: Error? = nil) {
+        self.description = description
+        permanent = (cause as? ClassifiedError)?.isPermanent ?? false
+    }
+
+    static let shutdown: RunError = {
+        var error = RunError(
+            description: "stopped for shutdown after the last finished batch; the rest follows on the next start")
+        error.stopped = true
+        return error
+    }()
 }
 
 /// The state of one run in progress.

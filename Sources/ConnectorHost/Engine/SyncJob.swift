@@ -37,6 +37,8 @@ public enum RunStatus: String, Sendable {
     case failed
     /// A dry run: the plan was computed, nothing was changed.
     case planned
+    /// Stopped for shutdown between batches; what was applied is committed, the rest follows.
+    case stopped
 }
 
 /// What a run did (or, for a dry run, would do).
@@ -52,6 +54,8 @@ public struct RunReport: Sendable {
     public var failures: [FailureRecord]
     /// Why the run stopped (guard, unreachable side), if it did.
     public var message: String?
+    /// For a failed run: whether the cause needs an administrator (credentials, rights, mailbox).
+    public var permanent: Bool = false
 }
 
 /// Test hooks: fault injection points inside a run.
@@ -59,5 +63,8 @@ public struct EngineHooks: Sendable {
     /// Called after a batch was applied on a side and before its mapping commit; a throw here
     /// simulates a crash at the worst moment.
     public var afterApply: (@Sendable (EndpointRole, [WriteOperation]) throws -> Void)?
+    /// Asked before every write batch; when it answers true the run stops after the finished
+    /// batches (graceful shutdown).
+    public var shouldStop: (@Sendable () -> Bool)?
     public init() {}
 }

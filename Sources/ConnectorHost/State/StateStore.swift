@@ -152,6 +152,15 @@ public final class StateStore: Sendable {
                     CREATE INDEX run_job ON run(connector, user, id);
                     """)
         }
+        migrator.registerMigration("v2-mailbox-state") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE mailbox (
+                      address TEXT PRIMARY KEY, status TEXT NOT NULL, failures INTEGER NOT NULL,
+                      permanent_failures INTEGER NOT NULL, reason TEXT, last_success REAL, last_error REAL,
+                      updated_at REAL NOT NULL);
+                    """)
+        }
         return migrator
     }
 

@@ -23,12 +23,20 @@ enum EWSAccess: String, Sendable {
 }
 
 /// A whole-request failure (SOAP fault or HTTP error), with what the caller should do.
-struct EWSFault: Error, CustomStringConvertible, Sendable {
+struct EWSFault: ClassifiedError, CustomStringConvertible, Sendable {
     var code: String
     var message: String
     /// Suggested pause (BackOffMilliseconds or Retry-After).
     var backOff: Duration?
     var httpStatus: Int
+
+    /// Credentials, rights and missing mailboxes do not fix themselves.
+    var isPermanent: Bool {
+        [
+            "HTTP401", "HTTP403", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox", "ErrorAccessDenied",
+            "ErrorInvalidServerVersion", "ErrorSchemaValidation",
+        ].contains(code)
+    }
 
     var isThrottling: Bool {
         ["ErrorServerBusy", "ErrorExceededConnectionCount", "HTTP503", "HTTP429"].contains(code)

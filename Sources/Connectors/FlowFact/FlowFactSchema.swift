@@ -140,7 +140,7 @@ struct SQLNames {
 }
 
 /// Errors of the FlowFact adapter, each naming what to fix.
-public enum FlowFactError: Error, CustomStringConvertible, Sendable {
+public enum FlowFactError: ClassifiedError, CustomStringConvertible, Sendable {
     /// A table or column of the mapping does not work with the database.
     case mapping(key: String, message: String)
     /// The FlowFact user of a binding is not in the users table.
@@ -152,6 +152,14 @@ public enum FlowFactError: Error, CustomStringConvertible, Sendable {
     /// A value in the database cannot be read as a record.
     case invalidData(table: String, id: String, message: String)
     case database(String)
+
+    /// Mapping mistakes and unknown names need an administrator; database trouble may pass.
+    public var isPermanent: Bool {
+        switch self {
+        case .mapping, .unknownUser, .unknownMerkmal, .unknownActivityType: true
+        case .invalidData, .database: false
+        }
+    }
 
     public var description: String {
         switch self {

@@ -1,0 +1,155 @@
+import ConnectorAPI
+import Foundation
+import Logging
+import Synchronization
+
+/// A flag raised once when the service is asked to stop.
+public final class StopFlag: Sendable {
+    private let raised = Mutex(false)
+    public init() {}
+    public func raise() { raised.withLock { $0 = true } }
+    public var isRaised: Bool { raised.withLock { $0 } }
+}
+
+/// Runs every connector for every mailbox on its interval, as the long-running service does.
+///
+/// - A mailbox whose runs change nothing is polled less often (its interval doubles, up to
+///   `max_idle_interval`), and as often as configured again once something changes.
+/// - A failed run is retried with backoff; a mailbox failing for a permanent reason
+///   (credentials, rights, mailbox gone) `disable_after` times in a row is disabled with the reason
+///   until `connector-host enable --mailbox` is run. Throttling is waited out inside a run and
+///   never counts as a failure.
+/// - At most `concurrency` jobs run at once and never two of one mailbox, so one slow or failing
+///   mailbox does not stall the others.
+/// - When `stop` is raised no job starts; running jobs stop after their current batch.
+public actor Scheduler {
+    let host: SyncHost
+    let settings: ServiceSettings
+    let logger: Logger
+    let stop: StopFlag
+    let clock = ContinuousClock()
+    let metrics: SyncMetrics
+
+    struct Slot {
+        var config: ConnectorConfig
+        var entry: UserEntry
+        var due: ContinuousClock.Instant
+        var idleRuns = 0
+        var mailbox: String { entry.binding.mailbox.lowercased() }
+    }
+
+    public init(
+        host: SyncHost, settings: ServiceSettings, logger: Logger, stop: StopFlag, metrics: SyncMetrics = SyncMetrics()
+    ) {
+        self.host = host
+        self.settings = settings
+        self.logger = logger
+        self.stop = stop
+        self.metrics = metrics
+    }
+
+    /// Runs until `stop` is raised and the running jobs have finished. `rounds` limits the number
+    /// of started runs (for tests); nil runs forever.
+    public func run(rounds: Int? = nil) async {
+        var slots = await host.selection().map { Slot(config: $0.0, entry: $0.1, due: clock.now) }
+        var started = 0
+        var busyMailboxes: Set<String> = []
+        enum Event: Sendable {
+            case finished(Int, RunReport)
+            case tick
+        }
+        await withTaskGroup(of: Event.self) { group in
+            var running = 0
+            var ticking = false
+            while true {
+                let stopping = stop.isRaised || rounds.map { started >= $0 } == true
+                if !stopping {
+                    let now = clock.now
+                    for index in slots.indices where running < settings.concurrency && slots[index].due <= now {
+                        let slot = slots[index]
+                        guard !busyMailboxes.contains(slot.mailbox) else { continue }
+                        if (try? host.store.mailboxState(slot.mailbox).status) == .disabled {
+                            // Looked at again shortly, so `enable` takes effect while the service runs.
+                            slots[index].due = now.advanced(by: .seconds(30))
+                            continue
+                        }
+                        if let rounds, started >= rounds { break }
+                        busyMailboxes.insert(slot.mailbox)
+                        running += 1
+                        started += 1
+                        let host = self.host
+                        group.addTask { .finished(index, await host.runJob(slot.config, slot.entry)) }
+                    }
+                }
+                if stopping && running == 0 { break }
+                if !ticking && !stopping {
+                    let next =
+                        slots.filter { !busyMailboxes.contains($0.mailbox) }.map(\.due).min()
+                        ?? clock.now.advanced(by: .seconds(60))
+                    let wake = min(next, clock.now.advanced(by: .seconds(1)))
+                    ticking = true
+                    group.addTask {
+                        try? await Task.sleep(until: wake, clock: .continuous)
+                        return .tick
+                    }
+                }
+                guard let event = await group.next() else { break }
+                switch event {
+                case .tick:
+                    ticking = false
+                case .finished(let index, let report):
+                    running -= 1
+                    busyMailboxes.remove(slots[index].mailbox)
+                    slots[index] = finished(slots[index], report)
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Books a finished run and decides when the job is due again.
+    func finished(_ slot: Slot, _ report: RunReport) -> Slot {
+        var slot = slot
+        let now = clock.now
+        metrics.record(report, kind: slot.config.definition.kind)
+        switch report.status {
+        case .ok, .partial, .planned:
+            _ = try? host.store.recordSuccess(slot.mailbox)
+            metrics.succeeded(mailbox: slot.mailbox)
+            slot.idleRuns = report.counts.isEmpty ? slot.idleRuns + 1 : 0
+            let factor = 1 << min(slot.idleRuns, 10)
+            let interval = min(slot.config.interval * factor, max(settings.maxIdleInterval, slot.config.interval))
+            slot.due = now.advanced(by: interval)
+        case .guarded:
+            logger.warning(
+                "connector stopped by the mass-deletion guard",
+                metadata: [
+                    "connector": "\(report.job.connector)", "mailbox": "\(slot.mailbox)",
+                    "reason": "\(report.message ?? "")",
+                ])
+            slot.due = now.advanced(by: slot.config.interval)
+        case .stopped:
+            slot.due = now
+        case .failed:
+            let state = try? host.store.recordFailure(
+                slot.mailbox, reason: report.message ?? "unknown error", permanent: report.permanent,
+                disableAfter: settings.disableAfter)
+            let failures = max(1, state?.failures ?? 1)
+            let backoff = min(settings.failureBackoff * (1 << min(failures - 1, 12)), settings.maxFailureBackoff)
+            slot.due = now.advanced(by: backoff)
+            var metadata: Logger.Metadata = [
+                "connector": "\(report.job.connector)", "user": "\(report.job.user)", "mailbox": "\(slot.mailbox)",
+                "error": "\(report.message ?? "")", "failures": "\(failures)",
+            ]
+            if state?.status == .disabled {
+                metadata["action"] = "fix the cause, then run: connector-host enable --mailbox \(slot.mailbox)"
+                logger.error("mailbox disabled after repeated permanent errors", metadata: metadata)
+            } else {
+                metadata["retryIn"] = "\(backoff)"
+                logger.warning("sync run failed; retrying with backoff", metadata: metadata)
+            }
+        }
+        metrics.mailboxStatus(slot.mailbox, (try? host.store.mailboxState(slot.mailbox).status) ?? .enabled)
+        return slot
+    }
+}
