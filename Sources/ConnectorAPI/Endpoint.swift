@@ -80,12 +80,19 @@ public struct ChangeSet: Sendable {
     /// Items the source could not turn into records (invalid data). They are skipped and reported
     /// by id and reason; the rest of the changes are applied.
     public var unreadable: [UnreadableItem]
+    /// Items the source saw in scope but did not fetch because their version equals the known one
+    /// (they count as present for the empty-side guard).
+    public var unchanged: Set<ItemID>
 
-    public init(changes: [Change], cursor: Data?, isFullScan: Bool, unreadable: [UnreadableItem] = []) {
+    public init(
+        changes: [Change], cursor: Data?, isFullScan: Bool, unreadable: [UnreadableItem] = [],
+        unchanged: Set<ItemID> = []
+    ) {
         self.changes = changes
         self.cursor = cursor
         self.isFullScan = isFullScan
         self.unreadable = unreadable
+        self.unchanged = unchanged
     }
 }
 

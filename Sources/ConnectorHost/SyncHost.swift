@@ -116,59 +116,22 @@ public actor SyncHost {
     public func syncOnce(
         connector: String? = nil, user: String? = nil, dryRun: Bool = false, force: Bool = false, concurrency: Int = 4
     ) async -> [RunReport] {
-        let engine = SyncEngine(store: store, settings: deployment.engine, logger: logger, hooks: hooks)
         let selected = selection(connector: connector, user: user)
-        var reports: [RunReport] = []
-        var jobs: [SyncJob] = []
-        for (config, entry) in selected {
-            do {
-                jobs.append(try await job(config, entry, force: force))
-            } catch {
-                logger.error(
-                    "cannot open the endpoints",
-                    metadata: [
-                        "connector": "\(config.definition.name)", "user": "\(entry.binding.crmUser)",
-                        "error": "\(error)",
-                    ])
-                reports.append(
-                    RunReport(
-                        job: JobKey(connector: config.definition.name, user: entry.binding.crmUser),
-                        mailbox: entry.binding.mailbox,
-                        status: .failed, counts: [:], plan: nil, failures: [],
-                        message: "cannot open the endpoints: \(error)"))
-            }
-        }
-        await withTaskGroup(of: (Int, RunReport).self) { group in
+        return await withTaskGroup(of: (Int, RunReport).self) { group in
             var next = 0
             var done: [(Int, RunReport)] = []
             func start(_ group: inout TaskGroup<(Int, RunReport)>) {
                 let index = next
-                let job = jobs[index]
+                let (config, entry) = selected[index]
                 next += 1
-                group.addTask { (index, await engine.run(job, dryRun: dryRun)) }
+                group.addTask { (index, await self.runJob(config, entry, dryRun: dryRun, force: force)) }
             }
-            while next < jobs.count && next < max(1, concurrency) { start(&group) }
+            while next < selected.count && next < max(1, concurrency) { start(&group) }
             while let finished = await group.next() {
                 done.append(finished)
-                if next < jobs.count { start(&group) }
+                if next < selected.count { start(&group) }
             }
-            reports.append(contentsOf: done.sorted { $0.0 < $1.0 }.map(\.1))
-        }
-        return reports
-    }
-
-    /// Runs every connector on its interval until the task is cancelled.
-    public func runScheduled(concurrency: Int = 4) async {
-        var due: [String: ContinuousClock.Instant] = [:]
-        let clock = ContinuousClock()
-        while !Task.isCancelled {
-            let now = clock.now
-            for config in deployment.connectors where (due[config.definition.name] ?? now) <= now {
-                _ = await syncOnce(connector: config.definition.name, concurrency: concurrency)
-                due[config.definition.name] = clock.now.advanced(by: config.interval)
-            }
-            let nextDue = due.values.min() ?? clock.now.advanced(by: .seconds(60))
-            try? await Task.sleep(until: nextDue, clock: clock)
+            return done.sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
 

@@ -35,6 +35,16 @@ public final class SimService: @unchecked Sendable {
         if let path = options.statePath, FileManager.default.fileExists(atPath: path.path) { try load(from: path) }
     }
 
+    /// The number of items in a mailbox's distinguished folder (for tests and the demo).
+    public func itemCount(mailbox: String, folder: String) -> Int {
+        lock.withLock {
+            guard let box = mailboxes[mailbox.lowercased()], let target = box.folder(distinguished: folder) else {
+                return 0
+            }
+            return box.items.values.filter { $0.folderID == target.id }.count
+        }
+    }
+
     /// How many requests of each operation were served.
     public var counts: [String: Int] { lock.withLock { operationCounts } }
 

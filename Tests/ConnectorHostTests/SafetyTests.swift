@@ -32,6 +32,25 @@ struct SafetyTests {
         #expect(await f.sync().counts.isEmpty)
     }
 
+    @Test("a run stopped for shutdown between batches keeps its cursor; the next run finishes the rest")
+    func stoppedRun() async throws {
+        let f = try Fixture()
+        for i in 0..<250 { f.source.insert(contact("P\(i)", "Müller")) }
+        let applied = Counter()
+        f.hooks.afterApply = { _, _ in applied.increment() }
+        f.hooks.shouldStop = { applied.value >= 1 }
+        let stopped = await f.sync()
+        #expect(stopped.status == .stopped)
+        #expect(f.target.items.count == 100)  // one batch of the memory store's 100
+        #expect(try f.store.cursor(f.jobKey, side: .source) == nil)
+        f.hooks = EngineHooks()
+        let rest = await f.sync()
+        #expect(rest.status == .ok)
+        #expect(rest.counts["source→target create"] == 150)
+        #expect(f.target.items.count == 250)
+        #expect(Set(f.target.items.compactMap(\.syncKey)).count == 250)
+    }
+
     @Test("losing all sync state re-matches existing copies instead of duplicating them")
     func stateLoss() async throws {
         let f = try Fixture()
@@ -209,4 +228,11 @@ extension Fixture {
     func reopenStateAfterCursorReset() throws {
         try store.database.write { try $0.execute(sql: "DELETE FROM cursor") }
     }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

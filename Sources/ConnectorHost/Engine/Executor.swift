@@ -108,7 +108,8 @@ extension Run {
                 } catch {
                     throw RunError(
                         description:
-                            "cannot look up existing copies on the \(side.rawValue) side (\(job.user.mailbox)): \(error)"
+                            "cannot look up existing copies on the \(side.rawValue) side (\(job.user.mailbox)): \(error)",
+                        cause: error
                     )
                 }
             }

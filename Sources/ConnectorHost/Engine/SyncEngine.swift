@@ -59,7 +59,8 @@ public struct SyncEngine: Sendable {
                 counts: report.counts, message: report.message)
             do {
                 try store.finishRun(
-                    job.key, cursors: report.status == .failed || report.status == .guarded ? [:] : run.newCursors,
+                    // A failed, guarded or stopped run keeps the old cursors: its changes are read again.
+                    job.key, cursors: [.failed, .guarded, .stopped].contains(report.status) ? [:] : run.newCursors,
                     summary: summary)
             } catch {
                 logger.error("could not record the run in the state database", metadata: ["error": "\(error)"])
@@ -142,13 +143,15 @@ struct Run {
                 set = try await endpoint(role).changes(ChangeRequest(cursor: cursor, known: known))
             } catch {
                 throw RunError(
-                    description: "cannot read changes from the \(role.rawValue) side (\(job.user.mailbox)): \(error)")
+                    description: "cannot read changes from the \(role.rawValue) side (\(job.user.mailbox)): \(error)",
+                    cause: error)
             }
             changes[role] = set.changes
             unreadable[role] = set.unreadable
             newCursors[role] = set.cursor
             fullScan[role] = set.isFullScan
-            if set.isFullScan, !set.changes.contains(where: { if case .upsert = $0 { true } else { false } }),
+            if set.isFullScan, set.unchanged.isEmpty,
+                !set.changes.contains(where: { if case .upsert = $0 { true } else { false } }),
                 !known.isEmpty, !job.definition.force
             {
                 return guarded(
@@ -341,7 +344,8 @@ struct Run {
         } catch {
             throw RunError(
                 description:
-                    "cannot read \(ids.count) items from the \(side.rawValue) side (\(job.user.mailbox)): \(error)")
+                    "cannot read \(ids.count) items from the \(side.rawValue) side (\(job.user.mailbox)): \(error)",
+                cause: error)
         }
     }
 }

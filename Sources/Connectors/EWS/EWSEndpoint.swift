@@ -100,7 +100,9 @@ struct EWSEndpoint: SyncEndpoint {
             if let item { changes.append(.upsert(item.state)) }
         }
         let next = try JSONEncoder().encode(EWSCursor(folderID: folderID, syncState: state ?? ""))
-        return ChangeSet(changes: changes, cursor: next, isFullScan: fullScan, unreadable: unreadable)
+        let unchanged = Set(order.filter { id in upserts[id] != nil && request.known[id] == upserts[id] })
+        return ChangeSet(
+            changes: changes, cursor: next, isFullScan: fullScan, unreadable: unreadable, unchanged: unchanged)
     }
 
     /// GetItem in batches; ids that are gone map to nil. Items refused for a transient reason

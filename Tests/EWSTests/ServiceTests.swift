@@ -1,0 +1,293 @@
+import ConnectorAPI
+import ConnectorHost
+import Connectors
+import ExchangeSim
+import Foundation
+import Logging
+import ODBC
+import TestSupport
+import Testing
+
+/// A FlowFact database, an Exchange simulator and a configuration for the service tests.
+final class ServiceFixture: @unchecked Sendable {
+    let directory: URL
+    let db: ODBCConnection
+    let connection: String
+    let server: SimServer
+
+    init(addresses: Int = 5, latency: Duration = .zero) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("svc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        connection = "Driver=SQLite3;Database=\(directory.path)/flowfact.sqlite"
+        db = try ODBCConnection(connectionString: connection)
+        let seeder = FlowFactSeeder(connection: db)
+        try seeder.initialize()
+        var counts = FlowFactSeeder.Counts()
+        counts.users = 2
+        counts.addresses = addresses
+        counts.appointments = 2
+        counts.tasks = 1
+        counts.mails = 0
+        counts.syncShare = 1
+        try seeder.seed(counts)
+        var options = SimOptions(schemaDirectory: Schemas.directory)
+        options.mailboxes = ["mm@example.test", "js@example.test"]
+        options.accounts = [SimAccount(name: "svc@example.test", password: "right")]
+        options.impersonation = ["svc@example.test"]
+        options.latency = latency
+        server = SimServer(service: try SimService(options: options))
+        try await server.start()
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func yaml(
+        service: String = "", extraAdapters: String = "", users: String? = nil, batch: Int = 50,
+        interval: String = "50ms"
+    ) -> String {
+        """
+        state: { path: \(directory.path)/state.sqlite }
+        engine: { retry_backoff: 1ms }
+        service: {\(service.split(separator: "\n").joined(separator: ", "))}
+        adapters:
+          flowfact: { type: flowfact-odbc, connection: "\(connection)" }
+          exchange: { type: ews, url: "\(server.url)", auth: basic, username: svc@example.test, password: right, batch_size: \(batch) }
+        \(extraAdapters)
+        users:
+        \(users ?? "  - { flowfact: MM, mailbox: mm@example.test }\n  - { flowfact: JS, mailbox: js@example.test }")
+        connectors:
+          - { name: contacts, kind: address, source: flowfact, target: exchange, interval: \(interval) }
+        """
+    }
+
+    func deployment(_ yaml: String) throws -> Deployment {
+        try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+            yaml: yaml, file: "svc.yaml", baseDirectory: directory)
+    }
+
+    /// Contacts in a mailbox's contacts folder.
+    func exchangeContacts(_ mailbox: String) async throws -> [ItemState] {
+        let settings = try deployment(yaml()).adapters["exchange"]!.settings
+        let adapter = try EWSAdapter.type.make(
+            settings, AdapterContext(instanceName: "t", baseDirectory: directory, log: { _, _ in }))
+        defer { Task { await adapter.shutdown() } }
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "t", kind: .address, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
+        let set = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        return set.changes.compactMap {
+            if case .upsert(let state) = $0 { state } else { nil }
+        }
+    }
+}
+
+@Suite("Running as a service", .serialized)
+struct ServiceTests {
+    var quietLogger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    @Test(
+        "a mailbox with wrong credentials is disabled with its reason while the others keep syncing; enable brings it back"
+    )
+    func disabledMailbox() async throws {
+        let f = try await ServiceFixture()
+        defer { Task { await f.server.stop() } }
+        let yaml = f.yaml(
+            service:
+                "disable_after: 2\nfailure_backoff: 10ms\nmax_failure_backoff: 20ms\nmax_idle_interval: 100ms\nconcurrency: 2",
+            extraAdapters:
+                "  stale: { type: ews, url: \"\(f.server.url)\", auth: basic, username: svc@example.test, password: outdated }",
+            users:
+                "  - { flowfact: MM, mailbox: mm@example.test }\n  - { flowfact: JS, mailbox: js@example.test, exchange: stale }"
+        )
+        let deployment = try f.deployment(yaml)
+        let host = try SyncHost(deployment: deployment, logger: quietLogger)
+        let scheduler = Scheduler(host: host, settings: deployment.service, logger: quietLogger, stop: StopFlag())
+        await scheduler.run(rounds: 6)
+        await host.shutdown()
+        let js = try host.store.mailboxState("js@example.test")
+        #expect(js.status == .disabled)
+        #expect(js.reason?.contains("HTTP 401") == true)
+        #expect(js.permanentFailures == 2)
+        let mm = try host.store.mailboxState("mm@example.test")
+        #expect(mm.status == .enabled)
+        #expect(mm.lastSuccess != nil)
+        #expect(try await f.exchangeContacts("mm@example.test").count == 10)
+        // Disabled: no further attempts for JS while MM keeps being synced.
+        let runsBefore = try host.store.lastRuns().first { $0.job.user == "JS" }?.finishedAt
+        let again = Scheduler(host: host, settings: deployment.service, logger: quietLogger, stop: StopFlag())
+        await again.run(rounds: 2)
+        #expect(try host.store.lastRuns().first { $0.job.user == "JS" }?.finishedAt == runsBefore)
+        #expect(try host.store.enable("js@example.test"))
+        #expect(try host.store.mailboxState("js@example.test").status == .enabled)
+    }
+
+    @Test("check names each failure: authentication, impersonation, missing mailbox, database mapping")
+    func check() async throws {
+        let f = try await ServiceFixture()
+        defer { Task { await f.server.stop() } }
+        f.server.service.update { $0.impersonationDenied = ["js@example.test"] }
+        let yaml = f.yaml(
+            extraAdapters:
+                "  stale: { type: ews, url: \"\(f.server.url)\", auth: basic, username: svc@example.test, password: outdated }",
+            users: """
+                  - { flowfact: MM, mailbox: mm@example.test }
+                  - { flowfact: JS, mailbox: js@example.test }
+                  - { flowfact: AZ, mailbox: gone@example.test }
+                  - { flowfact: KB, mailbox: mm@example.test, exchange: stale }
+                """)
+        let host = try SyncHost(deployment: try f.deployment(yaml), logger: quietLogger)
+        let results = await host.check()
+        await host.shutdown()
+        #expect(results.contains { $0.ok && $0.name == "FlowFact database and mapping" })
+        #expect(results.contains { $0.ok && $0.name.hasPrefix("mm@example.test address folder") })
+        #expect(results.contains { !$0.ok && $0.message.contains("may not impersonate js@example.test") })
+        #expect(results.contains { !$0.ok && $0.message.contains("no mailbox gone@example.test") })
+        #expect(results.contains { !$0.ok && $0.message.contains("authentication failed") })
+        #expect(results.contains { !$0.ok && $0.name.contains("FlowFact user AZ") })
+        #expect(!results.map(\.message).joined().contains("outdated"))
+    }
+}
+
+/// The built `connector-host` executable.
+enum Binary {
+    static var connectorHost: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "connector-host")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/connector-host")
+    }
+}
+
+final class Output: @unchecked Sendable {
+    let lock = NSLock()
+    var text = ""
+    func append(_ data: Data) { lock.withLock { text += String(decoding: data, as: UTF8.self) } }
+    var value: String { lock.withLock { text } }
+}
+
+@Suite("connector-host run as a process", .serialized)
+struct ServiceProcessTests {
+    @Test("run syncs on schedule, serves /metrics and /health, and stops on SIGTERM mid-run with state intact")
+    func sigtermMidBatch() async throws {
+        let f = try await ServiceFixture(addresses: 120, latency: .milliseconds(60))
+        defer { Task { await f.server.stop() } }
+        let config = f.directory.appendingPathComponent("connectors.yaml")
+        try f.yaml(
+            service: "metrics_address: 127.0.0.1:0\nlog_format: json\nshutdown_timeout: 20s\nconcurrency: 1", batch: 10,
+            interval: "1s"
+        )
+        .write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = Binary.connectorHost
+        process.arguments = ["run", "--config", config.path]
+        let errors = Pipe()
+        let output = Output()
+        errors.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+
+        // Wait until the first write batches went through.
+        let deadline = Date().addingTimeInterval(30)
+        while (f.server.service.counts["CreateItem"] ?? 0) < 2 && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect((f.server.service.counts["CreateItem"] ?? 0) >= 2)
+
+        // /metrics and /health while it runs.
+        let port = try #require(
+            output.value.range(of: #"127\.0\.0\.1:(\d+)/metrics"#, options: .regularExpression).map {
+                String(output.value[$0]).split(separator: ":")[1].split(separator: "/")[0]
+            })
+        let health = try curlGet("http://127.0.0.1:\(port)/health")
+        #expect(health.contains("\"status\":\"ok\""))
+
+        // SIGINT starts the graceful stop; a second signal while it runs exits at once. Either way
+        // the committed state must be consistent.
+        process.interrupt()
+        let signalDeadline = Date().addingTimeInterval(10)
+        while !output.value.contains("stop signal received") && Date() < signalDeadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(output.value.contains("stop signal received"))
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let stopDeadline = Date().addingTimeInterval(25)
+        while process.isRunning && Date() < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0 || process.terminationStatus == 130)
+        errors.fileHandleForReading.readabilityHandler = nil
+
+        // State intact: a restart finishes the work with no duplicates.
+        let deployment = try f.deployment(f.yaml())
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let host = try SyncHost(deployment: deployment, logger: logger)
+        let reports = await host.syncOnce()
+        await host.shutdown()
+        #expect(reports.allSatisfy { $0.status == .ok }, "\(reports.map { $0.message ?? "" })")
+        for mailbox in ["mm@example.test", "js@example.test"] {
+            let contacts = try await f.exchangeContacts(mailbox)
+            #expect(contacts.count == 240, "\(mailbox)")
+            #expect(Set(contacts.compactMap(\.syncKey)).count == 240, "\(mailbox)")
+        }
+    }
+
+    @Test("a graceful stop lets the batch in flight finish; /metrics shows the counters")
+    func gracefulStopAndMetrics() async throws {
+        let f = try await ServiceFixture(addresses: 60, latency: .milliseconds(40))
+        defer { Task { await f.server.stop() } }
+        let config = f.directory.appendingPathComponent("connectors.yaml")
+        try f.yaml(
+            service: "metrics_address: 127.0.0.1:0\nlog_format: logfmt\nconcurrency: 2", batch: 10, interval: "200ms"
+        )
+        .write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = Binary.connectorHost
+        process.arguments = ["run", "--config", config.path]
+        let errors = Pipe()
+        let output = Output()
+        errors.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait for a complete first run of both mailboxes.
+        let deadline = Date().addingTimeInterval(40)
+        while output.value.components(separatedBy: "sync run finished").count < 3 && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let port = try #require(
+            output.value.range(of: #"127\.0\.0\.1:(\d+)/metrics"#, options: .regularExpression).map {
+                String(output.value[$0]).split(separator: ":")[1].split(separator: "/")[0]
+            })
+        let metrics = try curlGet("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics.contains("connector_items_total"), "\(metrics.prefix(500))")
+        #expect(metrics.contains("direction=\"source→target\"") || metrics.contains("source→target"))
+        #expect(metrics.contains("connector_runs_total"))
+        #expect(metrics.contains("connector_last_success_timestamp_seconds"))
+        kill(process.processIdentifier, SIGTERM)
+        let stopDeadline = Date().addingTimeInterval(25)
+        while process.isRunning && Date() < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        errors.fileHandleForReading.readabilityHandler = nil
+        #expect(output.value.contains("service stopped; state saved"))
+    }
+}
+
+func curlGet(_ url: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "-m", "10", url]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
