@@ -270,6 +270,7 @@ struct ServiceProcessTests {
         #expect(metrics.contains("direction=\"source→target\"") || metrics.contains("source→target"))
         #expect(metrics.contains("connector_runs_total"))
         #expect(metrics.contains("connector_last_success_timestamp_seconds"))
+        #expect(metrics.contains("connector_ews_requests_total{operation=\"CreateItem\"}"), "\(metrics.prefix(2000))")
         kill(process.processIdentifier, SIGTERM)
         let stopDeadline = Date().addingTimeInterval(25)
         while process.isRunning && Date() < stopDeadline { try await Task.sleep(for: .milliseconds(20)) }

@@ -1,6 +1,7 @@
 import ConnectorAPI
 import EWS
 import Foundation
+import Metrics
 import XML
 
 /// Sends one EWS request and returns the HTTP status, headers and body parts as they arrive.
@@ -106,9 +107,11 @@ struct EWSClient: Sendable {
         while true {
             attempt += 1
             try await throttle.waitIfPaused()
+            Counter(label: "connector_ews_requests_total", dimensions: [("operation", operation)]).increment()
             do {
                 return try await send(request)
             } catch let fault as EWSFault where fault.isThrottling && attempt < maxAttempts {
+                Counter(label: "connector_ews_throttling_total", dimensions: [("code", fault.code)]).increment()
                 let pause = fault.backOff ?? .milliseconds(500 * (1 << min(attempt, 6)))
                 if fault.code == "ErrorExceededConnectionCount" { transport.reduceConcurrency() }
                 log(.notice, "\(operation) for \(mailbox) throttled (\(fault.code)); pausing the account for \(pause)")
