@@ -69,6 +69,57 @@ struct RecordTests {
         }
     }
 
+    @Test("the direct field map equals the map through JSON text, so hashes stay as they were")
+    func directMapMatchesJSON() {
+        var records = Self.full
+        records.append(.address(Address(givenName: "Nur", emails: [], phones: [:])))
+        records.append(
+            .calendar(
+                CalendarEvent(
+                    subject: "Ganztägig",
+                    timing: .allDay(
+                        start: LocalDate(year: 2026, month: 5, day: 1),
+                        endExclusive: LocalDate(year: 2026, month: 5, day: 2))
+                )))
+        records.append(.task(TaskItem(subject: "leer")))
+        for record in records {
+            let direct = RecordFields.map(record)
+            #expect(direct == RecordFields.mapThroughJSON(record), "\(record.kind)")
+            #expect(RecordFields.canonicalBytes(of: record, fields: Set(direct.keys)).count > 2)
+        }
+    }
+
+    @Test("canonical bytes are written exactly as JSONEncoder writes them")
+    func canonicalMatchesEncoder() {
+        var records = Self.full
+        records.append(
+            .address(
+                Address(
+                    givenName: "Quote \" Backslash \\ Slash / Tab \t Bell \u{07} Unit \u{1f} Zeilen\r\nEnde ✓",
+                    notes: "Ümlaut 🏠")))
+        records.append(
+            .calendar(
+                CalendarEvent(
+                    subject: "Bruchteil",
+                    timing: .timed(
+                        start: Date(timeIntervalSince1970: 1_700_000_000.125),
+                        end: Date(timeIntervalSince1970: -86_400.5),
+                        timeZone: "UTC"), reminderMinutes: 0)))
+        for record in records {
+            let names = Set(RecordFields.names(for: record.kind))
+            let direct = RecordFields.canonicalBytes(of: record, fields: names)
+            let reference = RecordFields.canonicalBytesThroughEncoder(of: record, fields: names)
+            #expect(
+                direct == reference,
+                "\(String(decoding: direct, as: UTF8.self)) vs \(String(decoding: reference, as: UTF8.self))")
+        }
+        for number in [0, 1, -1, 0.5, 1e15, 9e15, 1e17, 1e20, 123_456_789.987_654_3, -0.000_1] {
+            let direct = CanonicalJSON.format(number)
+            let reference = String(decoding: try! JSONEncoder().encode(number), as: UTF8.self)
+            #expect(direct == reference, "\(number)")
+        }
+    }
+
     @Test("records survive the field-map round trip unchanged")
     func roundTrip() throws {
         for record in Self.full {

@@ -31,6 +31,13 @@ enum SyncKeys {
 enum ContentHash {
     static func of(_ record: Record, fields: Set<String>) -> String {
         let digest = SHA256.hash(data: RecordFields.canonicalBytes(of: record, fields: fields))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
