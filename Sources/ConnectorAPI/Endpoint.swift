@@ -176,6 +176,14 @@ public protocol TargetEndpoint: Sendable {
     func apply(_ batch: [WriteOperation]) async throws -> [WriteResult]
     /// Items stamped with the given sync keys, by key. Keys with no item are absent.
     func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState]
+    /// How many `apply` calls the engine may have in flight at once for this endpoint; 1 (the
+    /// default) sends batches one after another. Batches in flight together never touch the same item.
+    var maxParallelBatches: Int { get }
+}
+
+extension TargetEndpoint {
+    /// One batch at a time unless the endpoint says otherwise.
+    public var maxParallelBatches: Int { 1 }
 }
 
 /// An endpoint that can be read and written: both sides of a two-way connector.

@@ -236,3 +236,76 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+/// A target that lets up to three batches run at once and records how many overlapped.
+final class ParallelProbe: SyncEndpoint, @unchecked Sendable {
+    let inner: any SyncEndpoint
+    let lock = NSLock()
+    var inFlight = 0
+    var peak = 0
+    var calls = 0
+    var maxBatchSize: Int { inner.maxBatchSize }
+    var maxParallelBatches: Int { 3 }
+
+    init(_ inner: any SyncEndpoint) { self.inner = inner }
+
+    func changes(_ request: ChangeRequest) async throws -> ChangeSet { try await inner.changes(request) }
+    func read(ids: [ItemID]) async throws -> [ItemID: ItemState] { try await inner.read(ids: ids) }
+    func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState] { try await inner.find(syncKeys: syncKeys) }
+
+    func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] {
+        lock.withLock {
+            inFlight += 1
+            calls += 1
+            peak = max(peak, inFlight)
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        let results = try await inner.apply(batch)
+        lock.withLock { inFlight -= 1 }
+        return results
+    }
+}
+
+@Suite("Parallel write batches")
+struct ParallelBatchTests {
+    func job(_ f: Fixture, _ probe: ParallelProbe) -> SyncJob {
+        SyncJob(
+            definition: f.definition, user: f.user, source: f.source.endpoint(kind: .address), target: probe,
+            sourceCapabilities: f.sourceCapabilities, targetCapabilities: f.targetCapabilities)
+    }
+
+    @Test("an endpoint that allows it gets several batches at once; every item is booked exactly once")
+    func overlapping() async throws {
+        let f = try Fixture()
+        for i in 0..<95 { f.source.insert(contact("P\(i)", "Parallel")) }
+        let probe = ParallelProbe(f.target.endpoint(kind: .address, maxBatchSize: 10))
+        let report = await f.engine.run(job(f, probe))
+        #expect(report.status == .ok)
+        #expect(report.counts["source→target create"] == 95)
+        #expect(probe.calls == 10)
+        #expect(probe.peak == 3)
+        #expect(f.target.items.count == 95)
+        #expect(f.mappings.count == 95)
+        #expect(Set(f.mappings.map(\.syncKey)).count == 95)
+        let again = await f.engine.run(job(f, probe))
+        #expect(again.counts.isEmpty)
+    }
+
+    @Test("a stop request sends no further batch but books those in flight; the next run finishes")
+    func stopWhileInFlight() async throws {
+        let f = try Fixture()
+        for i in 0..<95 { f.source.insert(contact("P\(i)", "Parallel")) }
+        let probe = ParallelProbe(f.target.endpoint(kind: .address, maxBatchSize: 10))
+        f.hooks.shouldStop = { probe.lock.withLock { probe.calls >= 3 } }
+        let stopped = await f.engine.run(job(f, probe))
+        #expect(stopped.status == .stopped)
+        #expect(probe.calls == 3)
+        #expect(f.target.items.count == 30)
+        #expect(f.mappings.count == 30)  // the three batches in flight were booked, not left to adoption
+        f.hooks = EngineHooks()
+        let rest = await f.engine.run(job(f, probe))
+        #expect(rest.status == .ok)
+        #expect(rest.counts["source→target create"] == 65)
+        #expect(f.target.items.count == 95)
+    }
+}

@@ -71,6 +71,7 @@ struct SimFixture {
         return EWSEndpoint(
             client: client, kind: kind, codec: EWSRecordCodec(zone: TimeZone(identifier: "Europe/Berlin")!),
             folder: EWSFolderResolver(client: client, kind: kind, subfolder: folder), maxBatchSize: 50,
+            maxParallelBatches: 4,
             readBatchSize: 50,
             deleteType: "MoveToDeletedItems")
     }

@@ -139,55 +139,82 @@ extension Run {
     }
 
     /// Applies writes in batches with in-run retries for transient failures, committing each batch.
+    /// Up to the endpoint's `maxParallelBatches` batches are in flight at once; each is booked as it
+    /// completes. A stop request launches no further batch but books those already sent.
     mutating func send(_ writes: inout [PendingWrite], on side: EndpointRole) async throws {
         guard !writes.isEmpty else { return }
         let target = endpoint(side)
         let batchSize = max(1, target.maxBatchSize)
+        let parallel = max(1, target.maxParallelBatches)
         var open = Array(writes.indices)
         var delay = engine.settings.retryBackoff
         for attempt in 1...engine.settings.retryAttempts {
             var retry: [Int] = []
             var wait: Duration = .zero
-            for start in stride(from: 0, to: open.count, by: batchSize) {
-                if engine.hooks.shouldStop?() == true { throw RunError.shutdown }
-                let chunk = Array(open[start..<min(start + batchSize, open.count)])
-                let operations = chunk.map { writes[$0].operation }
-                var results: [WriteResult]
-                do {
-                    results = try await target.apply(operations)
-                    if results.count != operations.count {
-                        results = Array(
-                            repeating: .failure(
-                                WriteError(
-                                    .transient,
-                                    "the \(side.rawValue) side answered \(results.count) results for \(operations.count) writes"
-                                )),
-                            count: operations.count)
-                    }
-                } catch {
-                    results = Array(repeating: .failure(WriteError(.transient, "\(error)")), count: operations.count)
-                }
-                try engine.hooks.afterApply?(side, operations)
-                var changes = StateChanges()
-                for (index, result) in zip(chunk, results) {
-                    writes[index].result = result
-                    if case .failure(let error) = result, error.kind == .transient,
-                        attempt < engine.settings.retryAttempts
-                    {
-                        retry.append(index)
-                        if let after = error.retryAfter, after > wait { wait = after }
-                        continue
-                    }
-                    book(writes[index], on: side, into: &changes)
-                }
-                try store.commit(job.key, changes)
+            var stopped = false
+            let chunks = stride(from: 0, to: open.count, by: batchSize).map {
+                Array(open[$0..<min($0 + batchSize, open.count)])
             }
+            try await withThrowingTaskGroup(of: (Int, [WriteResult]).self) { group in
+                var launched = 0
+                var inFlight = 0
+                while true {
+                    while !stopped, inFlight < parallel, launched < chunks.count {
+                        if engine.hooks.shouldStop?() == true {
+                            stopped = true
+                            break
+                        }
+                        let operations = chunks[launched].map { writes[$0].operation }
+                        group.addTask { [launched] in
+                            (launched, await Self.apply(operations, to: target, side: side))
+                        }
+                        launched += 1
+                        inFlight += 1
+                    }
+                    guard let (index, results) = try await group.next() else { break }
+                    inFlight -= 1
+                    let chunk = chunks[index]
+                    try engine.hooks.afterApply?(side, chunk.map { writes[$0].operation })
+                    var changes = StateChanges()
+                    for (slot, result) in zip(chunk, results) {
+                        writes[slot].result = result
+                        if case .failure(let error) = result, error.kind == .transient,
+                            attempt < engine.settings.retryAttempts
+                        {
+                            retry.append(slot)
+                            if let after = error.retryAfter, after > wait { wait = after }
+                            continue
+                        }
+                        book(writes[slot], on: side, into: &changes)
+                    }
+                    try store.commit(job.key, changes)
+                }
+            }
+            if stopped { throw RunError.shutdown }
             guard !retry.isEmpty else { break }
             logger.notice(
                 "retrying transient failures", metadata: ["items": "\(retry.count)", "attempt": "\(attempt + 1)"])
             try await Task.sleep(for: max(delay, wait))
             delay *= 2
-            open = retry
+            open = retry.sorted()
+        }
+    }
+
+    /// One batch's results, one per operation; a batch that did not reach the side is transient.
+    static func apply(_ operations: [WriteOperation], to target: any TargetEndpoint, side: EndpointRole) async
+        -> [WriteResult]
+    {
+        do {
+            let results = try await target.apply(operations)
+            if results.count == operations.count { return results }
+            return Array(
+                repeating: .failure(
+                    WriteError(
+                        .transient,
+                        "the \(side.rawValue) side answered \(results.count) results for \(operations.count) writes")),
+                count: operations.count)
+        } catch {
+            return Array(repeating: .failure(WriteError(.transient, "\(error)")), count: operations.count)
         }
     }
 

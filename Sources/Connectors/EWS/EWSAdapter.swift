@@ -45,6 +45,9 @@ public final class EWSAdapter: Adapter {
                 "batch_size", .integer(1...500), default: "50", doc: "Items per CreateItem/UpdateItem/DeleteItem."),
             SettingSpec("read_batch_size", .integer(1...500), default: "100", doc: "Items per GetItem."),
             SettingSpec(
+                "parallel_batches", .integer(1...16), default: "4",
+                doc: "Write batches one mailbox folder may have in flight at once (within max_concurrency)."),
+            SettingSpec(
                 "delete_type", .oneOf(["MoveToDeletedItems", "SoftDelete", "HardDelete"]),
                 default: "MoveToDeletedItems",
                 doc: "How deletions are made (MoveToDeletedItems keeps them recoverable)."),
@@ -170,6 +173,7 @@ public final class EWSAdapter: Adapter {
             client: client, kind: scope.kind, codec: EWSRecordCodec(zone: zone),
             folder: EWSFolderResolver(client: client, kind: scope.kind, subfolder: scope.options.string("folder")),
             maxBatchSize: batch,
+            maxParallelBatches: settings.integer("parallel_batches") ?? 4,
             readBatchSize: settings.integer("read_batch_size") ?? 100,
             deleteType: settings.string("delete_type") ?? "MoveToDeletedItems")
     }
