@@ -166,6 +166,33 @@ struct EWSEndpointTests {
         #expect(resync.isFullScan)
         #expect(resync.changes.count == 1100)
     }
+
+    @Test("an incremental run takes the folder from its cursor (no GetFolder); a vanished folder is found again")
+    func folderFromCursor() async throws {
+        let sim = try SimFixture()
+        let first = sim.endpoint(.address, folder: "CRM")
+        _ = try await first.apply([.create(syncKey: SyncKey(rawValue: "a"), record: .address(Address(givenName: "A")))])
+        let initial = try await sim.endpoint(.address, folder: "CRM").changes(ChangeRequest(cursor: nil, known: [:]))
+        let before = sim.transport.operations.count
+        // A new endpoint, as in the next run of the service: only SyncFolderItems.
+        let next = try await sim.endpoint(.address, folder: "CRM").changes(
+            ChangeRequest(cursor: initial.cursor, known: [:]))
+        #expect(Array(sim.transport.operations.dropFirst(before)) == ["SyncFolderItems"])
+        #expect(!next.isFullScan)
+        #expect(next.changes.isEmpty)
+        // Another folder option does not reuse the id.
+        let other = try await sim.endpoint(.address, folder: "Andere").changes(
+            ChangeRequest(cursor: initial.cursor, known: [:]))
+        #expect(other.isFullScan)
+        #expect(other.changes.isEmpty)
+        // An id that no longer exists: found again by name and read in full.
+        var gone = try JSONDecoder().decode(EWSCursor.self, from: initial.cursor!)
+        gone.folderID = Data("AQMkF:mm@example.test:deleted-folder".utf8).base64EncodedString()
+        let recovered = try await sim.endpoint(.address, folder: "CRM").changes(
+            ChangeRequest(cursor: try JSONEncoder().encode(gone), known: [:]))
+        #expect(recovered.isFullScan)
+        #expect(recovered.changes.count == 1)
+    }
 }
 
 @Suite("Exchange simulator behaves like Exchange")
@@ -249,6 +276,7 @@ struct SimPersistenceTests {
             return EWSEndpoint(
                 client: client, kind: .calendar, codec: EWSRecordCodec(zone: TimeZone(identifier: "Europe/Berlin")!),
                 folder: EWSFolderResolver(client: client, kind: .calendar, subfolder: nil), maxBatchSize: 50,
+                maxParallelBatches: 4,
                 readBatchSize: 50,
                 deleteType: "HardDelete")
         }

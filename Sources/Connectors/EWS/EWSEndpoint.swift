@@ -7,6 +7,9 @@ import XML
 struct EWSCursor: Codable {
     var folderID: String
     var syncState: String
+    /// Which folder the id was resolved for (the configured subfolder, or the default folder), so a
+    /// changed `folder` option resolves again instead of reusing the old id.
+    var folderSpec: String?
 }
 
 /// One folder of one mailbox as a sync endpoint: SyncFolderItems for changes, batched GetItem,
@@ -17,6 +20,7 @@ struct EWSEndpoint: SyncEndpoint {
     let codec: EWSRecordCodec
     let folder: EWSFolderResolver
     let maxBatchSize: Int
+    let maxParallelBatches: Int
     let readBatchSize: Int
     let deleteType: String
 
@@ -25,10 +29,29 @@ struct EWSEndpoint: SyncEndpoint {
     // MARK: Reading
 
     func changes(_ request: ChangeRequest) async throws -> ChangeSet {
+        // A cursor carries the folder id: an incremental run needs no GetFolder, only SyncFolderItems.
+        let cursor = request.cursor.flatMap { try? JSONDecoder().decode(EWSCursor.self, from: $0) }
+        if let cursor, cursor.folderSpec == folder.spec {
+            do {
+                return try await changes(
+                    request, folderID: await folder.prime(cursor.folderID), state: cursor.syncState)
+            } catch let fault as EWSFault where fault.code == "ErrorFolderNotFound" || fault.code == "ErrorItemNotFound"
+            {
+                // The folder was deleted or re-created since: find it again and read it in full.
+                client.log(
+                    .warning, "the \(kind) folder of \(client.mailbox) is gone; finding it again and reading it in full"
+                )
+                await folder.forget()
+            }
+        }
         let folderID = try await folder.id()
-        var cursor = request.cursor.flatMap { try? JSONDecoder().decode(EWSCursor.self, from: $0) }
-        if cursor?.folderID != folderID { cursor = nil }
-        var state = cursor?.syncState
+        // A cursor from before folder specs were stored still holds when its folder is the one found.
+        let state = cursor.flatMap { $0.folderSpec == nil && $0.folderID == folderID ? $0.syncState : nil }
+        return try await changes(request, folderID: folderID, state: state)
+    }
+
+    func changes(_ request: ChangeRequest, folderID: String, state initialState: String?) async throws -> ChangeSet {
+        var state = initialState
         var fullScan = state == nil
         var upserts: [String: String] = [:]  // id → change key
         var order: [String] = []
@@ -99,7 +122,8 @@ struct EWSEndpoint: SyncEndpoint {
         for (_, item) in try await get(wanted, unreadable: &unreadable) {
             if let item { changes.append(.upsert(item.state)) }
         }
-        let next = try JSONEncoder().encode(EWSCursor(folderID: folderID, syncState: state ?? ""))
+        let next = try JSONEncoder().encode(
+            EWSCursor(folderID: folderID, syncState: state ?? "", folderSpec: folder.spec))
         let unchanged = Set(order.filter { id in upserts[id] != nil && request.known[id] == upserts[id] })
         return ChangeSet(
             changes: changes, cursor: next, isFullScan: fullScan, unreadable: unreadable, unchanged: unchanged)
@@ -463,7 +487,22 @@ actor EWSFolderResolver {
         self.client = client
         self.kind = kind
         self.subfolder = subfolder
+        spec =
+            subfolder.map { "\(EWSRecordCodec.distinguishedFolder(kind))/\($0)" }
+            ?? EWSRecordCodec.distinguishedFolder(kind)
     }
+
+    /// The folder this resolver finds, as stored in cursors.
+    nonisolated let spec: String
+
+    /// Takes an id remembered from an earlier run (unless one was resolved already) and returns the id in use.
+    func prime(_ id: String) -> String {
+        if cached == nil { cached = id }
+        return cached!
+    }
+
+    /// Drops the remembered id, so the next ``id()`` asks Exchange again.
+    func forget() { cached = nil }
 
     func id() async throws -> String {
         if let cached { return cached }
