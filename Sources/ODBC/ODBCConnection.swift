@@ -264,6 +264,18 @@ public final class ODBCConnection: @unchecked Sendable {
 
     /// Validates an identifier taken from configuration.
     public static func checkIdentifier(_ identifier: String) throws {
+        // Plain ASCII names (nearly all of them) are checked without Foundation's character sets.
+        let utf8 = identifier.utf8
+        if !utf8.isEmpty, utf8.count <= 128, let first = utf8.first,
+            !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+            utf8.allSatisfy({ byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+            })
+        {
+            return
+        }
         let valid =
             !identifier.isEmpty && identifier.count <= 128
             && identifier.unicodeScalars.allSatisfy {

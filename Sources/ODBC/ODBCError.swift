@@ -86,3 +86,14 @@ enum WideString {
 }
 
 @inline(__always) func succeeded(_ rc: SQLRETURN) -> Bool { rc == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO }
+
+/// Process-wide counts of ODBC work, for benchmarks.
+public enum ODBCStatistics {
+    nonisolated(unsafe) private static var executions = 0
+    private static let lock = NSLock()
+
+    static func count() { lock.withLock { executions += 1 } }
+
+    /// Statements executed (queries and updates) since the process started.
+    public static var statements: Int { lock.withLock { executions } }
+}

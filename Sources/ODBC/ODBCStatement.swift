@@ -52,6 +52,7 @@ final class ODBCStatement {
                 bound.digits, bound.pointer, bound.bufferLength, bound.indicator)
             guard succeeded(rc) else { throw fail("bind parameter \(index + 1)") }
         }
+        ODBCStatistics.count()
         let rc = SQLExecute(handle)
         guard succeeded(rc) || rc == SQL_NO_DATA else { throw fail("execute") }
     }

@@ -102,8 +102,9 @@ public final class XMLStreamParser {
                 else { continue }
                 let bytes = UnsafeBufferPointer(start: value, count: end - value)
                 // Without entity substitution libxml2 hands `&` in attribute values over as `&#38;`.
-                element.attributes[String(cString: key)] = String(decoding: bytes, as: UTF8.self)
-                    .replacingOccurrences(of: "&#38;", with: "&")
+                let text = String(decoding: bytes, as: UTF8.self)
+                element.attributes[String(cString: key)] =
+                    bytes.contains(UInt8(ascii: "&")) ? text.replacingOccurrences(of: "&#38;", with: "&") : text
             }
         }
         path.append(name)

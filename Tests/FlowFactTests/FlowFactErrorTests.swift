@@ -2,6 +2,7 @@ import ConnectorAPI
 import ConnectorHost
 import Connectors
 import Foundation
+import Logging
 import ODBC
 import TestSupport
 import Testing
@@ -126,4 +127,26 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func add(_ n: Int) { lock.withLock { count += n } }
     var value: Int { lock.withLock { count } }
+}
+
+@Suite("FlowFact lookups across runs")
+struct FlowFactLookupTests {
+    @Test("a long-running host remembers the user and Merkmal ids between runs; a new host looks them up again")
+    func scopeRemembered() async throws {
+        let h = try Harness(.sqlite, seed: Harness.counts(addresses: 4))
+        h.connectors =
+            "  - { name: contacts, kind: address, source: flowfact, target: \(h.exchange), filter: { merkmale: [Outlook-Sync] } }"
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let host = try SyncHost(deployment: try h.deployment(), logger: logger)
+        #expect(await host.syncOnce().first?.status == .ok)
+        // Renamed in FlowFact: the running service keeps the resolved id for a few minutes.
+        try h.db.execute(
+            "UPDATE \"MKM\" SET \"NAME\" = 'Outlook-Abgleich' WHERE \"ID\" = ?", [.text(Harness.syncMerkmal)])
+        #expect(await host.syncOnce().first?.status == .ok)
+        await host.shutdown()
+        let fresh = try await h.sync()
+        #expect(fresh.first?.status == .failed)
+        #expect(fresh.first?.message?.contains("Merkmal 'Outlook-Sync' does not exist") == true)
+    }
 }

@@ -54,6 +54,10 @@ actor FlowFactDatabase {
     var names: SQLNames?
     var dialect = SQLDialect.sqlite
     var verified = false
+    /// Resolved scopes with the time they were resolved; a scope is looked up again after
+    /// ``scopeLifetime`` so renamed users or Merkmale are noticed without a query on every run.
+    var scopes: [String: (scope: FlowFactScope, at: Date)] = [:]
+    static let scopeLifetime: TimeInterval = 300
 
     init(connectionString: Secret, options: FlowFactOptions, log: @escaping @Sendable (AdapterLogLevel, String) -> Void)
     {
@@ -163,8 +167,22 @@ actor FlowFactDatabase {
 
     // MARK: Lookups
 
-    /// Resolves a binding's user, the filter's Merkmale and the kind's activity types.
-    func scope(kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool) throws
+    /// Resolves a binding's user, the filter's Merkmale and the kind's activity types (remembered
+    /// for a few minutes, so a service running every minute does not look them up each time).
+    func scope(kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool, now: Date = Date())
+        throws -> FlowFactScope
+    {
+        let key = "\(kind)|\(user.uppercased())|\(merkmale.joined(separator: "\u{1f}"))|\(matchAll)|\(userMerkmal)"
+        if let cached = scopes[key], now.timeIntervalSince(cached.at) < Self.scopeLifetime, now >= cached.at {
+            return cached.scope
+        }
+        let scope = try resolveScope(
+            kind: kind, user: user, merkmale: merkmale, matchAll: matchAll, userMerkmal: userMerkmal)
+        scopes[key] = (scope, now)
+        return scope
+    }
+
+    func resolveScope(kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool) throws
         -> FlowFactScope
     {
         let (db, n) = try open()
@@ -457,7 +475,8 @@ actor FlowFactDatabase {
             if let stamp, watermark.map({ stamp > $0 }) ?? true { watermark = stamp }
         }
 
-        let dellogStart = options.useDellog ? try maxDellogID(db, n) : 0
+        // Only a full read needs the log's position up front; an incremental read follows its own rows.
+        let dellogStart = options.useDellog && cursor == nil ? try maxDellogID(db, n) : 0
         var unreadable: [UnreadableItem] = []
         guard let existing = cursor else {
             var changes: [Change] = []

@@ -191,6 +191,8 @@ public struct FlowFactSeeder {
             values["archived"] = .integer(0)
             try names.insert("addresses", values, into: connection)
             if random.unit() < counts.syncShare { try link("address_merkmale", id, syncMerkmal, at: created) }
+            // The owner's user Merkmal marks whose address it is.
+            try link("address_merkmale", id, userMerkmal, at: created)
             if random.next(below: 3) == 0 {
                 try link("address_merkmale", id, Self.fixedID("mkm", 1 + random.next(below: 4)), at: created)
             }
