@@ -275,13 +275,13 @@ struct HTTPClientTests {
         let client = HTTPClient(configuration: configuration)
         let started = ContinuousClock.now
         let error = await httpError {
-            try await withDeadline(20) {
-                try await client.send(HTTPRequest(url: server.url("/slow?ms=30000&group=timeout"), method: "GET"))
+            try await withDeadline(50) {
+                try await client.send(HTTPRequest(url: server.url("/slow?ms=60000&group=timeout"), method: "GET"))
             }
         }
         #expect(error?.kind == .timeout)
-        // Well before the server would answer (30 s), with room for a busy machine.
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // Well before the server would answer (60 s), with room for a heavily loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test("a refused connection gives .connect, without credentials in the error")
