@@ -94,6 +94,13 @@ let package = Package(
         ),
         // Benchmarks: programs that print measurements.
         .executableTarget(
+            name: "sync-bench",
+            dependencies: [
+                "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "HTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/sync-bench"),
+        .executableTarget(
             name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
             path: "Benchmarks/odbc-read-bench"),
         // Server side of NTLM (NTLMv2) authentication over HTTP.

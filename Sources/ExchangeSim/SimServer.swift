@@ -111,6 +111,19 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 body: Autodiscover.response(email: email, ewsURL: known ? server.url : nil))
             return
         }
+        if head.uri == "/sim/stats", head.method == .GET {
+            // Not part of Exchange: request counts by operation, bytes and the simulator's CPU time,
+            // so a benchmark running the simulator in its own process can measure it.
+            var stats = server.service.counts.mapValues(Double.init)
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            stats["cpuSeconds"] =
+                Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+                + Double(usage.ru_stime.tv_usec) / 1e6
+            let body = (try? JSONSerialization.data(withJSONObject: stats, options: [.sortedKeys])) ?? Data("{}".utf8)
+            respond(context, head, status: .ok, headers: [("Content-Type", "application/json")], body: body)
+            return
+        }
         guard head.uri.lowercased().hasPrefix("/ews/exchange.asmx") else {
             respond(context, head, status: .notFound, headers: [], body: Data("not found".utf8))
             return

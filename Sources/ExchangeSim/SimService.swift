@@ -50,6 +50,15 @@ public final class SimService: @unchecked Sendable {
 
     /// Answers one request for an authenticated account.
     public func handle(body: Data, account: String) -> (status: Int, body: Data) {
+        let result = respond(body: body, account: account)
+        lock.withLock {
+            operationCounts["bytesIn", default: 0] += body.count
+            operationCounts["bytesOut", default: 0] += result.body.count
+        }
+        return result
+    }
+
+    func respond(body: Data, account: String) -> (status: Int, body: Data) {
         let errors = validator.validate(body)
         if let first = errors.first {
             return (

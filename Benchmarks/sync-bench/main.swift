@@ -1,0 +1,348 @@
+// The sync benchmark: FlowFact (SQLite through ODBC) ↔ the ews adapter ↔ exchange-sim (its own
+// process, with a given latency per request). Seeds U users × (C addresses + A appointments + T
+// tasks), then measures the initial full sync, the first run after it (which reads the service's own
+// writes back once), a run with no changes, and a run after 1 % of the records changed on each side:
+// wall time, EWS requests by operation, items/s, bytes, database statements, peak RSS and CPU per
+// item of connector-host and of the simulator. Optionally runs Python's exchangelib against the same
+// simulator creating the same number of contacts with its bulk operations, so the ratio is measured
+// in one run on one machine. Prints a table and, with --json FILE, JSON.
+//
+//   scripts/bench.sh --users 2 --addresses 500 --appointments 0 --tasks 0 --latency-ms 5 --peer
+import ConnectorAPI
+import ConnectorHost
+import Connectors
+import Foundation
+import HTTP
+import Logging
+import ODBC
+
+func option(_ name: String, _ fallback: String) -> String {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else {
+        return fallback
+    }
+    return CommandLine.arguments[index + 1]
+}
+
+func integer(_ name: String, _ fallback: Int) -> Int {
+    guard let value = Int(option(name, "\(fallback)")), value >= 0 else {
+        FileHandle.standardError.write(Data("sync-bench: \(name) needs a whole number\n".utf8))
+        exit(2)
+    }
+    return value
+}
+
+func usage() -> (cpu: Double, peakMB: Double) {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let cpu =
+        Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+    return (cpu, Double(usage.ru_maxrss) / 1024)
+}
+
+let users = integer("--users", 2)
+let addresses = integer("--addresses", 500)
+let appointments = integer("--appointments", 0)
+let tasks = integer("--tasks", 0)
+let latency = integer("--latency-ms", 5)
+let concurrency = integer("--concurrency", 8)
+let batch = integer("--batch", 100)
+let schemas = option("--schemas", ProcessInfo.processInfo.environment["EWS_SCHEMAS"] ?? "../shared/ews-schema")
+let jsonPath = option("--json", "")
+let runPeer = CommandLine.arguments.contains("--peer")
+let peerCount = integer("--peer-items", min(max(addresses, 100), 2000))
+let executableDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+let simBinary = option("--sim", executableDirectory.appendingPathComponent("exchange-sim").path)
+
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sync-bench-\(getpid())")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: directory) }
+
+// FlowFact: each user's addresses carry the sync Merkmal and the user's own Merkmal; appointments
+// and tasks belong to their user.
+let connection = "Driver=SQLite3;Database=\(directory.path)/flowfact.sqlite"
+let db = try ODBCConnection(connectionString: connection)
+let seeder = FlowFactSeeder(connection: db)
+try seeder.initialize()
+var counts = FlowFactSeeder.Counts()
+counts.users = users
+counts.addresses = addresses
+counts.appointments = appointments
+counts.tasks = tasks
+counts.mails = 0
+counts.syncShare = 1
+let seedStart = Date()
+try seeder.seed(counts)
+print(
+    "seeded \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks) in "
+        + String(format: "%.1f s", Date().timeIntervalSince(seedStart)))
+
+// Exchange: the simulator in its own process, so CPU and memory below are connector-host's alone.
+let mailboxes = (0..<users).map { "\(FlowFactSeeder.shortName($0).lowercased())@example.test" }
+let sim = Process()
+sim.executableURL = URL(fileURLWithPath: simBinary)
+sim.arguments =
+    ["--port", "0", "--schemas", schemas, "--latency-ms", "\(latency)", "--account", "svc@example.test:bench"]
+    + ["--impersonation", "svc@example.test"] + (mailboxes + ["peer@example.test"]).flatMap { ["--mailbox", $0] }
+let simOutput = Pipe()
+sim.standardOutput = simOutput
+do { try sim.run() } catch {
+    FileHandle.standardError.write(
+        Data("sync-bench: cannot start \(simBinary): \(error) (build it: scripts/bench.sh)\n".utf8))
+    exit(1)
+}
+defer { sim.terminate() }
+var banner = ""
+while !banner.contains("\n") {
+    let data = simOutput.fileHandleForReading.availableData
+    if data.isEmpty { break }
+    banner += String(decoding: data, as: UTF8.self)
+}
+guard let urlRange = banner.range(of: "http://") else {
+    FileHandle.standardError.write(Data("sync-bench: exchange-sim did not start: \(banner)\n".utf8))
+    exit(1)
+}
+let url = String(banner[urlRange.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+let statsURL = url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/sim/stats")
+let http = HTTPClient()
+
+@MainActor func simStats() async throws -> [String: Double] {
+    let response = try await http.send(HTTPRequest(url: statsURL, method: "GET"))
+    return (try JSONSerialization.jsonObject(with: response.body) as? [String: Double]) ?? [:]
+}
+
+var connectors = [
+    "  - { name: contacts, kind: address, source: flowfact, target: exchange, filter: { merkmale: [Outlook-Sync], user_merkmal: true, match: all } }"
+]
+if appointments > 0 { connectors.append("  - { name: calendar, kind: calendar, source: flowfact, target: exchange }") }
+if tasks > 0 { connectors.append("  - { name: tasks, kind: task, source: flowfact, target: exchange }") }
+let yaml = """
+    state: { path: \(directory.path)/state.sqlite }
+    adapters:
+      flowfact: { type: flowfact-odbc, connection: "\(connection)", calendar_window: 3650d }
+      exchange: { type: ews, url: "\(url)", auth: basic, username: svc@example.test, password: bench, max_concurrency: \(concurrency), batch_size: \(batch), read_batch_size: \(batch) }
+    users:
+    \((0..<users).map { "  - { flowfact: \(FlowFactSeeder.shortName($0)), mailbox: \(mailboxes[$0]) }" }.joined(separator: "\n"))
+    connectors:
+    \(connectors.joined(separator: "\n"))
+    """
+let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+    yaml: yaml, file: "bench.yaml", baseDirectory: directory)
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let folders = users * connectors.count
+// One host for all runs, as the service keeps one.
+let host = try SyncHost(deployment: deployment, logger: logger)
+
+struct Phase: Codable {
+    var name: String
+    var seconds: Double
+    var items: Int
+    var itemsPerSecond: Double
+    var requests: [String: Int]
+    var bytesSent: Int
+    var bytesReceived: Int
+    var databaseStatements: Int
+    var peakRSSMB: Double
+    var cpuMicrosecondsPerItem: Double?
+    var simulatorCPUSeconds: Double
+    var floorSeconds: Double?
+}
+
+@MainActor func measure(_ name: String, floor: (([String: Int]) -> Int)? = nil, _ body: () async throws -> Int)
+    async throws
+    -> Phase
+{
+    let before = try await simStats()
+    let statements = ODBCStatistics.statements
+    let cpu = usage().cpu
+    let start = Date()
+    let items = try await body()
+    let seconds = Date().timeIntervalSince(start)
+    let after = try await simStats()
+    let delta = after.merging(before) { $0 - $1 }
+    var requests: [String: Int] = [:]
+    for (key, value) in delta where key.first?.isUppercase == true && value > 0 && key != "ErrorServerBusy" {
+        requests[key] = Int(value)
+    }
+    let floorSeconds = floor.map { Double($0(requests)) * Double(latency) / 1000 / Double(concurrency) }
+    let now = usage()
+    return Phase(
+        name: name, seconds: seconds, items: items, itemsPerSecond: items > 0 ? Double(items) / seconds : 0,
+        requests: requests, bytesSent: Int(delta["bytesIn"] ?? 0), bytesReceived: Int(delta["bytesOut"] ?? 0),
+        databaseStatements: ODBCStatistics.statements - statements, peakRSSMB: now.peakMB,
+        cpuMicrosecondsPerItem: items > 0 ? (now.cpu - cpu) / Double(items) * 1e6 : nil,
+        simulatorCPUSeconds: delta["cpuSeconds"] ?? 0, floorSeconds: floorSeconds)
+}
+
+@MainActor func sync() async throws -> Int {
+    let reports = await host.syncOnce(concurrency: concurrency)
+    if ProcessInfo.processInfo.environment["BENCH_VERBOSE"] != nil {
+        for report in reports {
+            FileHandle.standardError.write(Data("  \(report.job): \(report.status) \(report.counts)\n".utf8))
+        }
+    }
+    if let failed = reports.first(where: { $0.status != .ok }) {
+        throw NSError(
+            domain: "sync-bench", code: 1,
+            userInfo: [NSLocalizedDescriptionKey: "\(failed.job): \(failed.status) \(failed.message ?? "")"])
+    }
+    return reports.reduce(0) { total, report in
+        total
+            + report.counts.filter { ["create", "update", "delete"].contains(where: $0.key.hasSuffix) }.values.reduce(
+                0, +)
+    }
+}
+
+var phases: [Phase] = []
+let perFolder = [addresses, appointments, tasks].filter { $0 > 0 }
+// The floor: the requests a perfect client needs (GetFolder and SyncFolderItems per folder, then
+// CreateItem at full batch size), times the latency, divided by the allowed concurrency.
+phases.append(
+    try await measure(
+        "initial full sync",
+        floor: { _ in users * perFolder.reduce(0) { $0 + 2 + ($1 + batch - 1) / batch } }, { try await sync() }))
+phases.append(try await measure("first run after (reads own writes back)") { try await sync() })
+phases.append(try await measure("no changes") { try await sync() })
+
+// 1 % of the records change on each side: FlowFact edits the lowest ids, each mailbox the highest.
+let zone = TimeZone(identifier: "Europe/Berlin")!
+let changedAt = ODBCValue.timestamp(ODBCTimestamp(Date(), in: zone))
+try db.transaction {
+    let addressRows = try db.rows(
+        "SELECT \"ID\" FROM \"AD\" ORDER BY \"ID\" LIMIT ?", [.integer(Int64(max(1, users * addresses / 100)))])
+    for row in addressRows {
+        try db.execute(
+            "UPDATE \"AD\" SET \"POSITION\" = ?, \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+            [.text("geändert \(Int.random(in: 0...9999))"), changedAt, row[0]])
+    }
+    let activities = users * (appointments + tasks) / 100
+    if activities > 0 {
+        let rows = try db.rows("SELECT \"ID\" FROM \"AKT\" ORDER BY \"ID\" LIMIT ?", [.integer(Int64(activities))])
+        for row in rows {
+            try db.execute(
+                "UPDATE \"AKT\" SET \"BETREFF\" = \"BETREFF\" || ' (verschoben)', \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+                [changedAt, row[0]])
+        }
+    }
+}
+let exchange = try EWSAdapter.type.make(
+    deployment.adapters["exchange"]!.settings,
+    AdapterContext(instanceName: "outlook", baseDirectory: directory, log: { _, _ in }))
+for mailbox in mailboxes {
+    for kind in [DataKind.address, .calendar, .task]
+    where (kind == .address || (kind == .calendar ? appointments : tasks) > 0) {
+        let endpoint = try await exchange.endpoint(
+            for: EndpointScope(
+                connector: "outlook", kind: kind, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
+        let all = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.compactMap {
+            change -> ItemState? in
+            if case .upsert(let state) = change { return state } else { return nil }
+        }
+        let edits = all.sorted { ($0.syncKey?.rawValue ?? "") > ($1.syncKey?.rawValue ?? "") }.prefix(
+            max(1, all.count / 100)
+        )
+        .map { state -> WriteOperation in
+            var record = state.record
+            switch record {
+            case .address(var value):
+                value.notes = "in Outlook geändert"
+                record = .address(value)
+            case .calendar(var value):
+                value.body = "in Outlook geändert"
+                record = .calendar(value)
+            case .task(var value):
+                value.body = "in Outlook geändert"
+                record = .task(value)
+            case .mail: break
+            }
+            let field = kind == .address ? "notes" : "body"
+            return .update(id: state.id, expectedVersion: state.version, record: record, fields: [field])
+        }
+        _ = try await endpoint.apply(Array(edits))
+    }
+}
+await exchange.shutdown()
+phases.append(try await measure("1 % changed on each side") { try await sync() })
+await host.shutdown()
+
+// The peer: exchangelib creating contacts with bulk_create at the same concurrency, same simulator.
+var peer: [String: Any]?
+if runPeer {
+    let before = try await simStats()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("peer/exchangelib_peer.py")
+    process.arguments = [
+        "python3", script.path, url, "svc@example.test", "bench", "peer@example.test", "\(peerCount)", "\(concurrency)",
+        "\(batch)",
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let line = data.split(separator: UInt8(ascii: "\n")).last.map { Data($0) } ?? Data()
+    peer = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any]
+    if peer == nil {
+        print("peer: exchangelib did not run (pip install exchangelib): \(String(decoding: data, as: UTF8.self))")
+    } else {
+        let after = try await simStats()
+        peer?["requests"] = after.merging(before) { $0 - $1 }.filter {
+            $0.key.first?.isUppercase == true && $0.value > 0
+        }
+        .mapValues(Int.init)
+        peer?["simulatorCPUSeconds"] = (after["cpuSeconds"] ?? 0) - (before["cpuSeconds"] ?? 0)
+    }
+}
+http.shutdown()
+
+// Report.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+print(
+    "\nsync benchmark: \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks); "
+        + "latency \(latency) ms, concurrency \(concurrency), batch \(batch)")
+print(
+    pad("phase", 40) + pad("seconds", 9) + pad("items", 8) + pad("items/s", 9) + pad("EWS reqs", 9)
+        + pad("MB out/in", 11) + pad("DB stmts", 9) + pad("RSS MB", 8) + pad("µs CPU/item", 12) + pad("sim CPU s", 10)
+        + "floor s")
+for phase in phases {
+    print(
+        pad(phase.name, 40) + pad(String(format: "%.2f", phase.seconds), 9) + pad("\(phase.items)", 8)
+            + pad(String(format: "%.0f", phase.itemsPerSecond), 9) + pad("\(phase.requests.values.reduce(0, +))", 9)
+            + pad(String(format: "%.1f/%.1f", Double(phase.bytesSent) / 1e6, Double(phase.bytesReceived) / 1e6), 11)
+            + pad("\(phase.databaseStatements)", 9) + pad(String(format: "%.0f", phase.peakRSSMB), 8)
+            + pad(phase.cpuMicrosecondsPerItem.map { String(format: "%.0f", $0) } ?? "-", 12)
+            + pad(String(format: "%.2f", phase.simulatorCPUSeconds), 10)
+            + (phase.floorSeconds.map { String(format: "%.2f (×%.1f)", $0, phase.seconds / max($0, 0.000_001)) } ?? "-")
+    )
+    print("    " + phase.requests.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+}
+let quiet = phases[2]
+let writes = ["CreateItem", "UpdateItem", "DeleteItem"].reduce(0) { $0 + (quiet.requests[$1] ?? 0) }
+print(
+    "no-change run: \(quiet.requests["SyncFolderItems"] ?? 0) SyncFolderItems for \(folders) folders, "
+        + "\(quiet.requests["GetItem"] ?? 0) GetItem, \(writes) writes, \(quiet.databaseStatements) database statements "
+        + "for \(folders) jobs")
+if let peer, let rate = peer["itemsPerSecond"] as? Double {
+    let ours = phases[0].itemsPerSecond
+    print(
+        String(
+            format:
+                "peer exchangelib: %d contacts in %.2f s = %.0f items/s; connector-host initial sync %.0f items/s = %.1f× exchangelib",
+            peer["items"] as? Int ?? 0, peer["seconds"] as? Double ?? 0, rate, ours, ours / max(rate, 0.001)))
+}
+if !jsonPath.isEmpty {
+    var object: [String: Any] = [
+        "users": users, "addresses": addresses, "appointments": appointments, "tasks": tasks, "latencyMs": latency,
+        "concurrency": concurrency, "batch": batch,
+        "phases": try JSONSerialization.jsonObject(with: JSONEncoder().encode(phases)),
+    ]
+    if let peer { object["peer"] = peer }
+    try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(
+        to: URL(fileURLWithPath: jsonPath))
+    print("JSON: \(jsonPath)")
+}
