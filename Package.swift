@@ -124,7 +124,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ConnectorHostTests",
-            dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI"]
+            dependencies: [
+                "ConnectorHost", "Connectors", "ConnectorAPI", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "NTLMTests", dependencies: ["NTLM"]),
     ]

@@ -1,6 +1,7 @@
 import ConnectorAPI
 import Connectors
 import Foundation
+import GRDB
 import Testing
 
 @testable import ConnectorHost
@@ -213,5 +214,21 @@ struct EngineTests {
         #expect(try f.store.cursor(f.jobKey, side: .source) == nil)
         f.target.faults.unavailable = nil
         #expect(await f.sync().counts["source→target create"] == 1)
+    }
+}
+
+@Suite("State database")
+struct StateDatabaseTests {
+    @Test("a job's mappings are read through an index, not by scanning every job's rows")
+    func mappingsIndexed() throws {
+        let f = try Fixture()
+        let plan = try f.store.database.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT * FROM mapping WHERE connector = ? AND user = ? ORDER BY id",
+                arguments: ["contacts", "MM"]
+            ).map { $0["detail"] as String }
+        }.joined(separator: " | ")
+        #expect(plan.contains("USING INDEX mapping_job"), "\(plan)")
+        #expect(!plan.contains("SCAN mapping"), "\(plan)")
     }
 }

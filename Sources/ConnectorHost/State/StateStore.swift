@@ -108,6 +108,10 @@ public final class StateStore: Sendable {
             at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        // WAL with synchronous=NORMAL: no fsync per commit. A power cut may lose the last commits,
+        // never consistency; lost bookkeeping is redone safely (sync keys and intents make creates
+        // idempotent), and it saves milliseconds on each of the several commits of every run.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         database = try DatabasePool(path: path.path, configuration: configuration)
         try Self.migrator.migrate(database)
     }
@@ -160,6 +164,11 @@ public final class StateStore: Sendable {
                       permanent_failures INTEGER NOT NULL, reason TEXT, last_success REAL, last_error REAL,
                       updated_at REAL NOT NULL);
                     """)
+        }
+        migrator.registerMigration("v3-mapping-job-index") { db in
+            // The partial unique indexes cannot serve "all mappings of a job"; without this index every
+            // run scanned the whole table (50 mailboxes × 5,000 items: 0.3 s per job).
+            try db.execute(sql: "CREATE INDEX mapping_job ON mapping(connector, user, id)")
         }
         return migrator
     }
