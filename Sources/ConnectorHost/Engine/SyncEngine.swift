@@ -123,8 +123,18 @@ struct Run {
     }
 
     mutating func execute() async throws -> RunReport {
+        let clock = ContinuousClock()
+        var lap = clock.now
+        var timings: [String] = []
+        func time(_ step: String) {
+            let now = clock.now
+            let elapsed = (now - lap).components
+            timings.append("\(step)=\(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)ms")
+            lap = now
+        }
         if !dryRun { try await resolveIntents() }
         var mappings = try store.mappings(job.key)
+        time("state")
         for failure in try store.failures(job.key) {
             previousFailures[FailureKey(side: failure.side, id: failure.itemID)] = failure
         }
@@ -146,6 +156,7 @@ struct Run {
                     description: "cannot read changes from the \(role.rawValue) side (\(job.user.mailbox)): \(error)",
                     cause: error)
             }
+            time("read_\(role.rawValue)")
             changes[role] = set.changes
             unreadable[role] = set.unreadable
             newCursors[role] = set.cursor
@@ -175,12 +186,20 @@ struct Run {
                 job: job.key, mailbox: job.user.mailbox, status: .planned, counts: plan.counts, plan: plan,
                 failures: [], message: nil)
         }
+        time("plan")
         try recordUnreadable()
         try await apply(plan)
+        time("apply")
         let status: RunStatus = newFailures.isEmpty ? .ok : .partial
-        logger.info("sync run finished", metadata: ["status": "\(status.rawValue)", "counts": "\(counts)"])
+        logger.info(
+            "sync run finished",
+            metadata: [
+                "status": "\(status.rawValue)", "counts": "\(counts)", "timings": "\(timings.joined(separator: " "))",
+            ])
         return RunReport(
-            job: job.key, mailbox: job.user.mailbox, status: status, counts: counts, plan: plan, failures: newFailures,
+            // No plan in the report of a real run: it holds every record written, and a host syncing
+            // many mailboxes would keep them all until the last job ends. Dry runs carry it.
+            job: job.key, mailbox: job.user.mailbox, status: status, counts: counts, plan: nil, failures: newFailures,
             message: nil)
     }
 

@@ -48,7 +48,7 @@ public struct RunReport: Sendable {
     public var status: RunStatus
     /// Counts by direction and operation: `source→target create`, `target→source update`, `conflicts`, …
     public var counts: [String: Int]
-    /// The plan, for dry runs and logs.
+    /// The plan of a dry run (nil after a real run, whose records are not kept).
     public var plan: SyncPlan?
     /// Items that failed in this run, with the reason.
     public var failures: [FailureRecord]
