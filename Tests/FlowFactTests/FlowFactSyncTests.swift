@@ -170,6 +170,18 @@ struct FlowFactSyncTests {
         let report = try await h.sync()
         #expect(report.of("contacts")?.counts["source→target create"] == 1)
         #expect(try await h.sync().of("contacts")?.counts.isEmpty == true)
+        #expect(try await h.sync().of("contacts")?.counts.isEmpty == true)
+        // After quiet runs, a late row still shows.
+        try h.insertAddress(given: "Noch", family: "Später", changed: Date().addingTimeInterval(-60))
+        #expect(try await h.sync().of("contacts")?.counts["source→target create"] == 1)
+        // A Merkmal linked late, to a record stamped long ago, shows too.
+        let old = try h.insertAddress(
+            given: "Alt", family: "Verknüpft", merkmale: [], changed: Date().addingTimeInterval(-86_400))
+        #expect(try await h.sync().of("contacts")?.counts.isEmpty == true)
+        try h.db.execute(
+            "INSERT INTO \"ADMKM\" (\"AD_ID\", \"MKM_ID\", \"AKTIV\", \"ERFDATUM\") VALUES (?, ?, 1, ?)",
+            [.text(old), .text(Harness.syncMerkmal), h.stamp(Date().addingTimeInterval(-30))])
+        #expect(try await h.sync().of("contacts")?.counts["source→target create"] == 1)
     }
 
     @Test("updates and deletions from Exchange are written the way FlowFact does", arguments: TestDatabase.allCases)

@@ -141,6 +141,7 @@ public enum FlowFactDDL {
         ("addresses", ["changed", "id"]), ("activities", ["changed", "id"]), ("activities", ["owner", "type"]),
         ("activities", ["date"]), ("address_merkmale", ["merkmal"]), ("activity_merkmale", ["merkmal"]),
         ("attachments", ["table", "record"]), ("deletions", ["deleted_at"]),
+        ("address_merkmale", ["created"]), ("activity_merkmale", ["created"]),
     ]
 
     /// CREATE TABLE and CREATE INDEX statements for `dialect`, with the schema's names.

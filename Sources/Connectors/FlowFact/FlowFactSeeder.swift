@@ -208,7 +208,8 @@ public struct FlowFactSeeder {
             let start = calendar.date(
                 bySettingHour: 8 + random.next(below: 10), minute: [0, 15, 30, 45][random.next(below: 4)], second: 0,
                 of: startDay)!
-            var values = bookkeeping(now.addingTimeInterval(-Double(random.next(below: 30 * 86400)) - 3600))
+            let created = now.addingTimeInterval(-Double(random.next(below: 30 * 86400)) - 3600)
+            var values = bookkeeping(created)
             values["id"] = .text(id)
             values["type"] = .text(Self.fixedID("type", 0))
             values["subject"] = .text("\(random.pick(Self.appointmentSubjects)) \(random.pick(Self.familyNames))")
@@ -238,14 +239,16 @@ public struct FlowFactSeeder {
                 values["recurrence"] = .text(String(decoding: try encoder.encode(recurrence), as: UTF8.self))
             }
             try names.insert("activities", values, into: connection)
-            try link("activity_merkmale", id, userMerkmal, at: now)
+            // Linked when entered, as in a database that has been in use for a while.
+            try link("activity_merkmale", id, userMerkmal, at: created)
             summary.appointments += 1
         }
 
         // Tasks: with and without due dates, some done.
         for i in 0..<counts.tasks {
             let id = random.uuid()
-            var values = bookkeeping(now.addingTimeInterval(-Double(random.next(below: 30 * 86400)) - 3600))
+            let created = now.addingTimeInterval(-Double(random.next(below: 30 * 86400)) - 3600)
+            var values = bookkeeping(created)
             values["id"] = .text(id)
             values["type"] = .text(Self.fixedID("type", 1))
             values["subject"] = .text("\(random.pick(Self.taskSubjects)) \(random.pick(Self.familyNames))")
@@ -261,7 +264,7 @@ public struct FlowFactSeeder {
             if i % 7 == 6 { values["done_at"] = stamp(now.addingTimeInterval(-86400)) }
             values["priority"] = .integer(Int64(1 + random.next(below: 3)))
             try names.insert("activities", values, into: connection)
-            try link("activity_merkmale", id, userMerkmal, at: now)
+            try link("activity_merkmale", id, userMerkmal, at: created)
             summary.tasks += 1
         }
 
