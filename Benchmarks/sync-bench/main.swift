@@ -75,7 +75,7 @@ let seedStart = Date()
 try seeder.seed(counts)
 print(
     "seeded \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks) in "
-        + String(format: "%.1f s", Date().timeIntervalSince(seedStart)))
+        + String(format: "%.1f s, peak RSS so far %.0f MB", Date().timeIntervalSince(seedStart), usage().peakMB))
 
 // Exchange: the simulator in its own process, so CPU and memory below are connector-host's alone.
 let mailboxes = (0..<users).map { "\(FlowFactSeeder.shortName($0).lowercased())@example.test" }
@@ -129,7 +129,7 @@ let yaml = """
 let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
     yaml: yaml, file: "bench.yaml", baseDirectory: directory)
 var logger = Logger(label: "bench")
-logger.logLevel = .error
+logger.logLevel = ProcessInfo.processInfo.environment["BENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .error
 let folders = users * connectors.count
 // One host for all runs, as the service keeps one.
 let host = try SyncHost(deployment: deployment, logger: logger)
@@ -204,6 +204,8 @@ phases.append(
         floor: { _ in users * perFolder.reduce(0) { $0 + 2 + ($1 + batch - 1) / batch } }, { try await sync() }))
 phases.append(try await measure("first run after (reads own writes back)") { try await sync() })
 phases.append(try await measure("no changes") { try await sync() })
+// For profiling the quiet path: BENCH_QUIET_REPEAT=N repeats the no-change run (not reported).
+for _ in 0..<(Int(ProcessInfo.processInfo.environment["BENCH_QUIET_REPEAT"] ?? "") ?? 0) { _ = try await sync() }
 
 // 1 % of the records change on each side: FlowFact edits the lowest ids, each mailbox the highest.
 let zone = TimeZone(identifier: "Europe/Berlin")!
