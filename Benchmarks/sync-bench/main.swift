@@ -175,7 +175,7 @@ struct Phase: Codable {
         simulatorCPUSeconds: delta["cpuSeconds"] ?? 0, floorSeconds: floorSeconds)
 }
 
-@MainActor func sync() async throws -> Int {
+@MainActor func runAll() async throws -> Int {
     let reports = await host.syncOnce(concurrency: concurrency)
     if ProcessInfo.processInfo.environment["BENCH_VERBOSE"] != nil {
         for report in reports {
@@ -201,11 +201,12 @@ let perFolder = [addresses, appointments, tasks].filter { $0 > 0 }
 phases.append(
     try await measure(
         "initial full sync",
-        floor: { _ in users * perFolder.reduce(0) { $0 + 2 + ($1 + batch - 1) / batch } }, { try await sync() }))
-phases.append(try await measure("first run after (reads own writes back)") { try await sync() })
-phases.append(try await measure("no changes") { try await sync() })
+        floor: { _ in users * perFolder.reduce(0) { $0 + 2 + ($1 + batch - 1) / batch } }, { try await runAll() }))
+phases.append(try await measure("first run after (reads own writes back)") { try await runAll() })
+phases.append(try await measure("no changes") { try await runAll() })
 // For profiling the quiet path: BENCH_QUIET_REPEAT=N repeats the no-change run (not reported).
-for _ in 0..<(Int(ProcessInfo.processInfo.environment["BENCH_QUIET_REPEAT"] ?? "") ?? 0) { _ = try await sync() }
+let quietRepeats = Int(ProcessInfo.processInfo.environment["BENCH_QUIET_REPEAT"] ?? "") ?? 0
+for _ in 0..<quietRepeats { _ = try await runAll() }
 
 // 1 % of the records change on each side: FlowFact edits the lowest ids, each mailbox the highest.
 let zone = TimeZone(identifier: "Europe/Berlin")!
@@ -265,7 +266,7 @@ for mailbox in mailboxes {
     }
 }
 await exchange.shutdown()
-phases.append(try await measure("1 % changed on each side") { try await sync() })
+phases.append(try await measure("1 % changed on each side") { try await runAll() })
 await host.shutdown()
 
 // The peer: exchangelib creating contacts with bulk_create at the same concurrency, same simulator.
