@@ -76,13 +76,7 @@ func seed(_ connection: String, rows: Int) throws {
     let db = try ODBCConnection(connectionString: connection)
     let seeder = FlowFactSeeder(connection: db)
     try seeder.initialize()
-    var counts = FlowFactSeeder.Counts()
-    counts.users = 1
-    counts.addresses = rows
-    counts.appointments = rows
-    counts.tasks = 0
-    counts.mails = 0
-    try seeder.seed(counts)
+    try seeder.seed(FlowFactSeeder.Counts(users: 1, addresses: rows, appointments: rows, tasks: 0, mails: 0))
     db.close()
 }
 

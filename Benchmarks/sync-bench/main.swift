@@ -64,15 +64,10 @@ let connection = "Driver=SQLite3;Database=\(directory.path)/flowfact.sqlite"
 let db = try ODBCConnection(connectionString: connection)
 let seeder = FlowFactSeeder(connection: db)
 try seeder.initialize()
-var counts = FlowFactSeeder.Counts()
-counts.users = users
-counts.addresses = addresses
-counts.appointments = appointments
-counts.tasks = tasks
-counts.mails = 0
-counts.syncShare = 1
 let seedStart = Date()
-try seeder.seed(counts)
+try seeder.seed(
+    FlowFactSeeder.Counts(
+        users: users, addresses: addresses, appointments: appointments, tasks: tasks, mails: 0, syncShare: 1))
 print(
     "seeded \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks) in "
         + String(format: "%.1f s, peak RSS so far %.0f MB", Date().timeIntervalSince(seedStart), usage().peakMB))

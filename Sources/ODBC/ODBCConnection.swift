@@ -264,24 +264,19 @@ public final class ODBCConnection: @unchecked Sendable {
 
     /// Validates an identifier taken from configuration.
     public static func checkIdentifier(_ identifier: String) throws {
-        // Plain ASCII names (nearly all of them) are checked without Foundation's character sets.
-        let utf8 = identifier.utf8
-        if !utf8.isEmpty, utf8.count <= 128, let first = utf8.first,
-            !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
-            utf8.allSatisfy({ byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
-            })
-        {
-            return
+        // ASCII (nearly every name) is checked without Foundation's character sets.
+        func isDigit(_ c: Unicode.Scalar) -> Bool {
+            c.isASCII ? ("0"..."9").contains(c) : CharacterSet.decimalDigits.contains(c)
         }
+        func isAllowed(_ c: Unicode.Scalar) -> Bool {
+            c.isASCII
+                ? ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_"
+                : CharacterSet.letters.contains(c) || CharacterSet.decimalDigits.contains(c)
+        }
+        let scalars = identifier.unicodeScalars
         let valid =
-            !identifier.isEmpty && identifier.count <= 128
-            && identifier.unicodeScalars.allSatisfy {
-                CharacterSet.letters.contains($0) || CharacterSet.decimalDigits.contains($0) || $0 == "_"
-            }
-            && !(identifier.unicodeScalars.first.map { CharacterSet.decimalDigits.contains($0) } ?? true)
+            !identifier.isEmpty && identifier.count <= 128 && scalars.allSatisfy(isAllowed)
+            && !(scalars.first.map(isDigit) ?? true)
         if !valid { throw ODBCIdentifierError(identifier: identifier) }
     }
 }

@@ -27,7 +27,7 @@ struct Demo: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("connector-host.log").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("connector-host.log").path, contents: nil)
         let log = try FileHandle(forWritingTo: dir.appendingPathComponent("connector-host.log"))
         LoggingSystem.bootstrap { StructuredLogHandler(label: $0, format: .logfmt, level: .info, output: log) }
         let logger = Logger(label: "connector-host")
@@ -54,13 +54,8 @@ struct Demo: AsyncParsableCommand {
         let db = try ODBCConnection(connectionString: connection)
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
-        var counts = FlowFactSeeder.Counts()
-        counts.users = 2
-        counts.addresses = 30
-        counts.appointments = 12
-        counts.tasks = 6
-        counts.mails = 0
-        let seeded = try seeder.seed(counts)
+        let seeded = try seeder.seed(
+            FlowFactSeeder.Counts(users: 2, addresses: 30, appointments: 12, tasks: 6, mails: 0))
         print("FlowFact database: \(dir.appendingPathComponent("flowfact.sqlite").path) (\(seeded))")
 
         // 3. The wiring, with the password in a file of its own.

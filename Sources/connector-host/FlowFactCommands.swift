@@ -68,13 +68,8 @@ struct FlowFactSeed: ParsableCommand {
 
     func run() throws {
         let db = try connection.connect()
-        var counts = FlowFactSeeder.Counts()
-        counts.users = users
-        counts.addresses = addresses
-        counts.appointments = appointments
-        counts.tasks = tasks
-        counts.mails = mails
-        counts.seed = seed
+        let counts = FlowFactSeeder.Counts(
+            users: users, addresses: addresses, appointments: appointments, tasks: tasks, mails: mails, seed: seed)
         let started = Date()
         do {
             let summary = try FlowFactSeeder(connection: db).seed(counts)

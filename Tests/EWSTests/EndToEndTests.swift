@@ -26,13 +26,7 @@ final class EndToEnd: @unchecked Sendable {
         db = try ODBCConnection(connectionString: connection)
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
-        var counts = FlowFactSeeder.Counts()
-        counts.users = 2
-        counts.addresses = 6
-        counts.appointments = 4
-        counts.tasks = 3
-        counts.mails = 0
-        try seeder.seed(counts)
+        try seeder.seed(FlowFactSeeder.Counts(users: 2, addresses: 6, appointments: 4, tasks: 3, mails: 0))
         var options = SimOptions(schemaDirectory: Schemas.directory)
         options.mailboxes = ["mm@example.test", "js@example.test"]
         options.accounts = [SimAccount(name: "svc@example.test", password: "S3cret!")]

@@ -22,14 +22,8 @@ final class ServiceFixture: @unchecked Sendable {
         db = try ODBCConnection(connectionString: connection)
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
-        var counts = FlowFactSeeder.Counts()
-        counts.users = 2
-        counts.addresses = addresses
-        counts.appointments = 2
-        counts.tasks = 1
-        counts.mails = 0
-        counts.syncShare = 1
-        try seeder.seed(counts)
+        try seeder.seed(
+            FlowFactSeeder.Counts(users: 2, addresses: addresses, appointments: 2, tasks: 1, mails: 0, syncShare: 1))
         var options = SimOptions(schemaDirectory: Schemas.directory)
         options.mailboxes = ["mm@example.test", "js@example.test"]
         options.accounts = [SimAccount(name: "svc@example.test", password: "right")]

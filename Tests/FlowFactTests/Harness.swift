@@ -38,13 +38,8 @@ final class Harness: @unchecked Sendable {
     static func counts(users: Int = 1, addresses: Int = 0, appointments: Int = 0, tasks: Int = 0, mails: Int = 0)
         -> FlowFactSeeder.Counts
     {
-        var counts = FlowFactSeeder.Counts()
-        counts.users = users
-        counts.addresses = addresses
-        counts.appointments = appointments
-        counts.tasks = tasks
-        counts.mails = mails
-        return counts
+        FlowFactSeeder.Counts(
+            users: users, addresses: addresses, appointments: appointments, tasks: tasks, mails: mails)
     }
 
     var yaml: String {

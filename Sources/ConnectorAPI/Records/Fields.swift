@@ -179,17 +179,20 @@ public enum RecordFields {
     /// A canonical byte string of the named fields, with empty values left out, for hashing: the
     /// bytes `JSONEncoder` writes with sorted keys and unescaped slashes, written directly.
     public static func canonicalBytes(of record: Record, fields names: Set<String>) -> Data {
-        let projected = map(record).filter { names.contains($0.key) && !$0.value.isEmpty }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512)
-        CanonicalJSON.write(.object(projected), into: &bytes)
+        CanonicalJSON.write(.object(hashed(record, names)), into: &bytes)
         return Data(bytes)
+    }
+
+    /// The fields that count for a hash: the named ones that are not empty.
+    static func hashed(_ record: Record, _ names: Set<String>) -> [String: JSONValue] {
+        map(record).filter { names.contains($0.key) && !$0.value.isEmpty }
     }
 
     /// ``canonicalBytes(of:fields:)`` through `JSONEncoder`; the reference the direct writer is tested against.
     static func canonicalBytesThroughEncoder(of record: Record, fields names: Set<String>) -> Data {
-        let projected = map(record).filter { names.contains($0.key) && !$0.value.isEmpty }
-        return (try? encoder.encode(projected)) ?? Data()
+        (try? encoder.encode(hashed(record, names))) ?? Data()
     }
 }
 

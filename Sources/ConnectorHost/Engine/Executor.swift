@@ -166,7 +166,7 @@ extension Run {
                         }
                         let operations = chunks[launched].map { writes[$0].operation }
                         group.addTask { [launched] in
-                            (launched, await Self.apply(operations, to: target, side: side))
+                            (launched, await Self.applyBatch(operations, to: target, side: side))
                         }
                         launched += 1
                         inFlight += 1
@@ -201,7 +201,7 @@ extension Run {
     }
 
     /// One batch's results, one per operation; a batch that did not reach the side is transient.
-    static func apply(_ operations: [WriteOperation], to target: any TargetEndpoint, side: EndpointRole) async
+    static func applyBatch(_ operations: [WriteOperation], to target: any TargetEndpoint, side: EndpointRole) async
         -> [WriteResult]
     {
         do {

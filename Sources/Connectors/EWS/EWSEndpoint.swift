@@ -45,8 +45,8 @@ struct EWSEndpoint: SyncEndpoint {
             }
         }
         let folderID = try await folder.id()
-        // A cursor from before folder specs were stored still holds when its folder is the one found.
-        let state = cursor.flatMap { $0.folderSpec == nil && $0.folderID == folderID ? $0.syncState : nil }
+        // The state holds for the folder it was made for, whatever the cursor's folder spec says.
+        let state = cursor.flatMap { $0.folderID == folderID ? $0.syncState : nil }
         return try await changes(request, folderID: folderID, state: state)
     }
 

@@ -495,8 +495,7 @@ actor FlowFactDatabase {
         let since = watermark.flatMap { $0.date(in: options.zone) }.map {
             ODBCTimestamp($0.addingTimeInterval(-options.overlap), in: options.zone)
         }
-        // 0. One probe: is anything newer than the watermark, is the deletion log longer? A quiet
-        //    run costs this single statement.
+        // 0. One probe counts what steps 1 and 2 would find; a step with nothing to find is skipped.
         let probed = try probe(scope, since: since, dellogID: existing.dellogID, db, n)
         // 1. Rows changed since the watermark (less the overlap), and rows that gained a Merkmal link.
         if let since, probed.rowsInWindow + probed.linksInWindow != 0 {

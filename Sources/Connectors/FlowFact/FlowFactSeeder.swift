@@ -17,7 +17,20 @@ public struct FlowFactSeeder {
         public var seed: UInt64 = 1
         /// Share of addresses carrying the sync Merkmal.
         public var syncShare = 0.7
-        public init() {}
+
+        /// Counts per user; what is not given keeps its default.
+        public init(
+            users: Int = 2, addresses: Int = 20, appointments: Int = 10, tasks: Int = 5, mails: Int = 5,
+            seed: UInt64 = 1, syncShare: Double = 0.7
+        ) {
+            self.users = users
+            self.addresses = addresses
+            self.appointments = appointments
+            self.tasks = tasks
+            self.mails = mails
+            self.seed = seed
+            self.syncShare = syncShare
+        }
     }
 
     /// The Merkmal the demo connectors filter on.
