@@ -125,7 +125,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorHostTests",
             dependencies: [
-                "ConnectorHost", "Connectors", "ConnectorAPI", .product(name: "GRDB", package: "GRDB.swift"),
+                "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "NTLMTests", dependencies: ["NTLM"]),

@@ -1,18 +1,12 @@
 import ConnectorAPI
 import Connectors
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `connector-host` executable, as an administrator would.
 struct CLI {
-    static var binary: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-            "connector-host")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/connector-host")
-    }
+    static var binary: URL { Binary.connectorHost }
 
     static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> (
         status: Int32, out: String, err: String

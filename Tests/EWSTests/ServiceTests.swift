@@ -146,18 +146,6 @@ struct ServiceTests {
     }
 }
 
-/// The built `connector-host` executable.
-enum Binary {
-    static var connectorHost: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-            "connector-host")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/connector-host")
-    }
-}
-
 final class Output: @unchecked Sendable {
     let lock = NSLock()
     var text = ""
@@ -167,6 +155,20 @@ final class Output: @unchecked Sendable {
 
 @Suite("connector-host run as a process", .serialized)
 struct ServiceProcessTests {
+    /// Starts `connector-host run` with the config; its log (stderr, through the pipe) collects in the output.
+    func startService(config: URL) throws -> (Process, Output, Pipe) {
+        let process = Process()
+        process.executableURL = Binary.connectorHost
+        process.arguments = ["run", "--config", config.path]
+        let errors = Pipe()
+        let output = Output()
+        errors.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, output, errors)
+    }
+
     @Test("run syncs on schedule, serves /metrics and /health, and stops on SIGTERM mid-run with state intact")
     func sigtermMidBatch() async throws {
         let f = try await ServiceFixture(addresses: 120, latency: .milliseconds(60))
@@ -177,15 +179,7 @@ struct ServiceProcessTests {
             interval: "1s"
         )
         .write(to: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = Binary.connectorHost
-        process.arguments = ["run", "--config", config.path]
-        let errors = Pipe()
-        let output = Output()
-        errors.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, output, errors) = try startService(config: config)
 
         // Wait until the first write batches went through.
         let deadline = Date().addingTimeInterval(30)
@@ -241,15 +235,7 @@ struct ServiceProcessTests {
             service: "metrics_address: 127.0.0.1:0\nlog_format: logfmt\nconcurrency: 2", batch: 10, interval: "200ms"
         )
         .write(to: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = Binary.connectorHost
-        process.arguments = ["run", "--config", config.path]
-        let errors = Pipe()
-        let output = Output()
-        errors.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, output, errors) = try startService(config: config)
         // Wait for a complete first run of both mailboxes.
         let deadline = Date().addingTimeInterval(40)
         while output.value.components(separatedBy: "sync run finished").count < 3 && Date() < deadline {

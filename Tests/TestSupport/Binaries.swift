@@ -1,0 +1,14 @@
+import Foundation
+
+/// Executables the package builds, for tests that run them as an administrator would.
+public enum Binary {
+    /// `connector-host`: beside the test bundle, else in `.build/debug`.
+    public static var connectorHost: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "connector-host")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/connector-host")
+    }
+}
