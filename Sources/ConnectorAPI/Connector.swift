@@ -33,6 +33,9 @@ public enum DeletionPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case propagate
     /// Keep the other side's item and stop syncing it.
     case unlink
+    /// Keep the other side's item, mark it as deleted on this side, and stop syncing it (mail only:
+    /// FlowFact links a Merkmal to the activity of a mail deleted in the mailbox).
+    case mark
 }
 
 /// What happens on the target when a source record leaves the connector's filter.

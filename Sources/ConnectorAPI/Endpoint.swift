@@ -129,6 +129,9 @@ public enum WriteResult: Sendable, Hashable {
     case success(id: ItemID, version: Version, stored: Record?)
     /// Failed for this item; see `WriteError`.
     case failure(WriteError)
+    /// Not written on purpose, by a rule of this side (a mail from a sender no address knows, with
+    /// `unknown_sender: skip`). Not a failure: nothing is retried or reported as a dead letter.
+    case skipped(reason: String)
 }
 
 /// Why a write failed, typed so the engine knows whether to retry.
@@ -196,4 +199,37 @@ public typealias SyncEndpoint = SourceEndpoint & TargetEndpoint
 public protocol ClassifiedError: Error {
     /// True when the same call will keep failing until the configuration or rights change.
     var isPermanent: Bool { get }
+}
+
+/// An item that left the synced folder on its side: the engine asks where it went before it
+/// treats the disappearance as a deletion.
+public struct LostItem: Sendable, Hashable {
+    /// The id the item had.
+    public var id: ItemID
+    /// The sync key of its pair, which the side may have stamped on the item.
+    public var syncKey: SyncKey?
+    /// The mapped item on the other side, when it could be read (its message-id finds a mail).
+    public var counterpart: Record?
+
+    public init(id: ItemID, syncKey: SyncKey?, counterpart: Record?) {
+        self.id = id
+        self.syncKey = syncKey
+        self.counterpart = counterpart
+    }
+}
+
+/// Where a lost item went.
+public enum Relocation: Sendable, Hashable {
+    /// Moved within the side; here is its new state (with its new id).
+    case moved(ItemState)
+    /// Deleted (gone, or in the side's wastebasket).
+    case deleted
+}
+
+/// A side whose items can move out of the synced folder to another place on the same side, where
+/// they get a new id (an Exchange mail filed into another folder). The engine asks it about mapped
+/// mails reported deleted when both sides carry the `move` mail state change; ids missing from the
+/// answer count as deleted.
+public protocol RelocatingEndpoint: Sendable {
+    func relocate(_ lost: [LostItem]) async throws -> [ItemID: Relocation]
 }

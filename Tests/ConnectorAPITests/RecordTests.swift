@@ -58,7 +58,7 @@ struct RecordTests {
                         name: "Grundriss.pdf", mediaType: "application/pdf", size: 3, contentID: "c1",
                         content: .inline(Data([1, 2, 3])))
                 ],
-                isRead: true, folder: .sentItems)),
+                isRead: true, folder: .sentItems, deletedOnOtherSide: true)),
     ]
 
     @Test("field names of each kind are exactly the keys a fully filled record encodes")

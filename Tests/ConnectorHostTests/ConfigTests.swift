@@ -218,6 +218,23 @@ struct ConfigTests {
         #expect(found.contains { $0.message.contains("needs to write to 'crm'") && $0.line == 7 })
     }
 
+    @Test("21: deletion 'mark' on a connector that is not for mail") func markOutsideMail() {
+        expectProblem(
+            Self.valid.replacingOccurrences(of: "target: mail }", with: "target: mail, deletion: { target: mark } }"),
+            at: "mark", "'mark' is for mail connectors only")
+    }
+
+    @Test("mail connectors keep CRM mails by default: mark deletions from the mailbox, unlink the other way")
+    func mailDefaults() throws {
+        let deployment = try load(
+            Self.valid.replacingOccurrences(
+                of: "{ name: contacts, kind: address, source: crm, target: mail }",
+                with: "{ name: mails, kind: mail, source: crm, target: mail }"))
+        let definition = try #require(deployment.connectors.first?.definition)
+        #expect(definition.targetDeletion == .mark)
+        #expect(definition.sourceDeletion == .unlink)
+    }
+
     @Test("all problems are reported at once, in file order") func allAtOnce() {
         let yaml = """
             adapters:

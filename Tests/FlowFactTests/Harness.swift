@@ -20,6 +20,8 @@ final class Harness: @unchecked Sendable {
     let zone = TimeZone(identifier: "Europe/Berlin")!
     var adapterSettings = ""
     var connectors = ""
+    /// `profiles:` entries (indented by two spaces), if any.
+    var profiles = ""
     var users = "  - { flowfact: MM, mailbox: mm@example.test }\n"
     var now = Date()
 
@@ -54,6 +56,7 @@ final class Harness: @unchecked Sendable {
           \(exchange): { type: memory }
         users:
         \(users)
+        \(profiles.isEmpty ? "" : "profiles:\n" + profiles)
         connectors:
         \(connectors)
         """

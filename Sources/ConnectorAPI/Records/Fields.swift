@@ -78,7 +78,7 @@ public enum RecordFields {
         case .mail:
             [
                 "messageID", "inReplyTo", "references", "from", "to", "cc", "bcc", "subject", "sentAt",
-                "receivedAt", "textBody", "htmlBody", "attachments", "isRead", "folder",
+                "receivedAt", "textBody", "htmlBody", "attachments", "isRead", "folder", "deletedOnOtherSide",
             ]
         }
     }

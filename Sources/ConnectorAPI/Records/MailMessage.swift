@@ -62,12 +62,16 @@ public struct MailMessage: SyncRecord {
     public var attachments: [MailAttachment]
     public var isRead: Bool
     public var folder: MailFolder
+    /// Set by the `mark` deletion policy: the copy on the other side was deleted, this one is kept
+    /// and marked (FlowFact links a Merkmal). Nil on records read from a side.
+    public var deletedOnOtherSide: Bool?
 
     public init(
         messageID: String? = nil, inReplyTo: String? = nil, references: [String] = [], from: MailAddress? = nil,
         to: [MailAddress] = [], cc: [MailAddress] = [], bcc: [MailAddress] = [], subject: String,
         sentAt: Date? = nil, receivedAt: Date? = nil, textBody: String? = nil, htmlBody: String? = nil,
-        attachments: [MailAttachment] = [], isRead: Bool = false, folder: MailFolder = .inbox
+        attachments: [MailAttachment] = [], isRead: Bool = false, folder: MailFolder = .inbox,
+        deletedOnOtherSide: Bool? = nil
     ) {
         self.messageID = messageID
         self.inReplyTo = inReplyTo
@@ -84,9 +88,38 @@ public struct MailMessage: SyncRecord {
         self.attachments = attachments
         self.isRead = isRead
         self.folder = folder
+        self.deletedOnOtherSide = deletedOnOtherSide
     }
 
-    public var displayName: String { subject }
+    public var displayName: String { subject.isEmpty ? (messageID ?? "(no subject)") : subject }
+
+    /// The message-id in the form used for matching: without angle brackets and surrounding
+    /// space, lower-cased; nil when the mail has none.
+    public var matchKey: String? { messageID.flatMap(Self.normalizedMessageID) }
+
+    /// A message-id without angle brackets and surrounding space, lower-cased; nil when empty.
+    public static func normalizedMessageID(_ text: String) -> String? {
+        var trimmed = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        if trimmed.hasPrefix("<") { trimmed = trimmed.dropFirst() }
+        if trimmed.hasSuffix(">") { trimmed = trimmed.dropLast() }
+        let key = trimmed.trimmingCharacters(in: .whitespaces).lowercased()
+        return key.isEmpty ? nil : key
+    }
+
+    /// The message-ids this mail answers, nearest first: `In-Reply-To`, then `References` from the end.
+    public var answeredMessageIDs: [String] {
+        var result: [String] = []
+        for id in [inReplyTo].compactMap({ $0 }) + references.reversed() {
+            if let key = Self.normalizedMessageID(id), !result.contains(key) { result.append(key) }
+        }
+        return result
+    }
+
+    /// The record fields that carry the given state changes after a mail was placed or imported;
+    /// everything else of a mail travels only once, when it is created on the other side.
+    public static func stateFields(_ changes: Set<MailStateChange>) -> Set<String> {
+        changes.contains(.readFlag) ? ["isRead"] : []
+    }
 
     public func validate() -> [String] {
         textBody == nil && htmlBody == nil && subject.isEmpty && attachments.isEmpty ? ["empty mail"] : []

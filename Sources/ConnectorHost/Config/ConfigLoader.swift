@@ -412,11 +412,21 @@ struct Validation {
                 reader.number(value.value, "\(what): mass_delete_threshold", in: 0...1) ?? 0.25
         }
         var explicitDeletion: [EndpointRole: Node] = [:]
+        if kind == .mail {
+            // The CRM is the record of what was written to a customer: a mail deleted in the mailbox
+            // is marked in FlowFact, never deleted there, unless the connector says otherwise.
+            definition.sourceDeletion = .unlink
+            definition.targetDeletion = .mark
+        }
         if let value = entry("deletion"), let deletion = reader.mapping(value.value, "\(what): deletion") {
             reader.checkKeys(deletion, allowed: ["source", "target"], "\(what): deletion")
             for pair in deletion {
                 guard let policy = reader.choice(pair.value, "\(what): deletion: \(pair.key)", as: DeletionPolicy.self)
                 else { continue }
+                if policy == .mark, kind != .mail {
+                    reader.error(pair.value, "\(what): deletion: \(pair.key): 'mark' is for mail connectors only")
+                    continue
+                }
                 if pair.key == "source" {
                     definition.sourceDeletion = policy
                     explicitDeletion[.source] = pair.value

@@ -255,6 +255,16 @@ extension Run {
         case (.delete(_, _, let mapping), .failure(let error)?) where error.kind == .notFound:
             changes.removedMappings.append(mapping)
             counts["\(direction) delete", default: 0] += 1
+        case (let action, .skipped(let reason)?):
+            let (originID, name, operation) = describe(action)
+            if case .create(_, _, let key) = action { changes.clearedIntents.append(key) }
+            if let originID { changes.clearedFailures.append((originSide, originID)) }
+            counts["\(direction) skipped", default: 0] += 1
+            logger.info(
+                "not written by a rule of the \(side.rawValue) side",
+                metadata: [
+                    "item": "\(originID ?? "-")", "name": "\(name)", "operation": "\(operation)", "reason": "\(reason)",
+                ])
         case (_, .failure(let error)?):
             let (originID, name, operation) = describe(write.action)
             guard let originID else { return }

@@ -27,8 +27,22 @@ struct Planner {
         keyScope = SyncKeys.scope(connector: definition.name, user: user)
         self.sourceCaps = sourceCaps
         self.targetCaps = targetCaps
-        toTarget = definition.fieldsToTarget(source: sourceCaps, target: targetCaps)
-        toSource = definition.fieldsToSource(source: sourceCaps, target: targetCaps)
+        var toTarget = definition.fieldsToTarget(source: sourceCaps, target: targetCaps)
+        var toSource = definition.fieldsToSource(source: sourceCaps, target: targetCaps)
+        if definition.kind == .mail {
+            // A mail travels once, whole; afterwards only the state both sides can carry follows it.
+            let state = MailMessage.stateFields(sourceCaps.mailStateChanges.intersection(targetCaps.mailStateChanges))
+            toTarget.formIntersection(state)
+            toSource.formIntersection(state)
+        }
+        self.toTarget = toTarget
+        self.toSource = toSource
+    }
+
+    /// Whether both sides carry a mail state change (always true for other kinds).
+    func carries(_ change: MailStateChange) -> Bool {
+        definition.kind != .mail
+            || (sourceCaps.mailStateChanges.contains(change) && targetCaps.mailStateChanges.contains(change))
     }
 
     var flowsToTarget: Bool { definition.direction.sourceFlowsToTarget }
@@ -269,19 +283,34 @@ struct Planner {
             }
             return
         }
-        let policy = deletedSide == .source ? definition.sourceDeletion : definition.targetDeletion
+        // A mail deletion travels only where both sides carry it; otherwise the other copy is kept.
+        let policy: DeletionPolicy =
+            carries(.delete)
+            ? (deletedSide == .source ? definition.sourceDeletion : definition.targetDeletion) : .unlink
+        let canWrite = otherSide == .target ? targetCaps.canWrite : sourceCaps.canWrite
         let canDelete = otherSide == .target ? targetCaps.canDelete : sourceCaps.canDelete
         let otherID = otherSide == .target ? mapping.targetID : mapping.sourceID
         if policy == .propagate, canDelete, let otherID {
             plan.actions.append(.delete(on: otherSide, id: otherID, mapping: mapping))
-        } else {
-            var detached = mapping
-            detached.status = .detached
-            if deletedSide == .source { detached.sourceID = nil } else { detached.targetID = nil }
+            return
+        }
+        var detached = mapping
+        detached.status = .detached
+        if deletedSide == .source { detached.sourceID = nil } else { detached.targetID = nil }
+        plan.actions.append(
+            .unlink(
+                detached, detach: true,
+                reason: "deleted on the \(deletedSide.rawValue); kept on the \(otherSide.rawValue)"
+            ))
+        if policy == .mark, canWrite, let otherID, definition.kind == .mail,
+            let deletedID = deletedSide == .source ? mapping.sourceID : mapping.targetID
+        {
+            let marker = MailMessage(subject: "", deletedOnOtherSide: true)
             plan.actions.append(
-                .unlink(
-                    detached, detach: true,
-                    reason: "deleted on the \(deletedSide.rawValue); kept on the \(otherSide.rawValue)"))
+                .update(
+                    on: otherSide, id: otherID, expectedVersion: nil,
+                    origin: ItemState(id: deletedID, version: "", record: .mail(marker)),
+                    fields: ["deletedOnOtherSide"], mapping: detached))
         }
     }
 
@@ -313,16 +342,43 @@ struct Planner {
             }
         }
 
+        // Mails: the same message on both sides (same message-id) is one pair, never two copies.
+        if definition.kind == .mail {
+            var targetByMessage: [String: ItemState] = [:]
+            for item in target where !pairedTarget.contains(item.id) {
+                if case .mail(let mail) = item.record, let key = mail.matchKey { targetByMessage[key] = item }
+            }
+            for item in source where !pairedSource.contains(item.id) {
+                guard case .mail(let mail) = item.record, let key = mail.matchKey,
+                    let copy = targetByMessage.removeValue(forKey: key)
+                else { continue }
+                let syncKey =
+                    copy.syncKey ?? item.syncKey ?? SyncKeys.make(scope: keyScope, origin: .source, id: item.id)
+                adopt(source: item, target: copy, key: syncKey, &plan)
+                pairedSource.insert(item.id)
+                pairedTarget.insert(copy.id)
+            }
+        }
+
         for item in source where !pairedSource.contains(item.id) {
             if isCopy(item, madeFrom: .target) { continue }  // its origin is resolved by the engine's lookup
             guard flowsToTarget else { continue }
+            if !isBooked(item, from: .source) { continue }
             createOrSkip(on: .target, item, &plan)
         }
         for item in target where !pairedTarget.contains(item.id) {
             if isCopy(item, madeFrom: .source) { continue }
             guard flowsToSource else { continue }
+            if !isBooked(item, from: .target) { continue }
             createOrSkip(on: .source, item, &plan)
         }
+    }
+
+    /// Whether an item is copied to the other side at all: a mail its owner sent (a reply) is
+    /// booked only when the side it comes from carries `replies` (the legacy profile does not).
+    func isBooked(_ item: ItemState, from side: EndpointRole) -> Bool {
+        guard case .mail(let mail) = item.record, mail.folder == .sentItems else { return true }
+        return (side == .source ? sourceCaps : targetCaps).mailStateChanges.contains(.replies)
     }
 
     /// Whether `item` was stamped by this connector as a copy of an item on `origin`.

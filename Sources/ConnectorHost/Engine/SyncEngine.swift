@@ -172,6 +172,7 @@ struct Run {
         }
         try await addRetries(&changes, mappings: mappings)
         try await addCounterparts(&changes, mappings: mappings)
+        try await relocateMovedMails(&changes, mappings: &mappings)
         try await resolveStampedCopies(&changes, mappings: &mappings)
 
         let openConflicts = Set(

@@ -54,7 +54,15 @@ public final class EWSAdapter: Adapter {
         ]),
         endpointOptions: ConfigSpec([
             SettingSpec(
-                "folder", .string, doc: "A subfolder of the kind's default folder to sync instead (created on demand).")
+                "folder", .string, doc: "A subfolder of the kind's default folder to sync instead (created on demand)."),
+            SettingSpec(
+                "mail_folder", .oneOf(["inbox", "sentitems"]), default: "inbox",
+                doc:
+                    "For mail connectors: the folder of received (inbox) or sent (sentitems) mails; pair it with the FlowFact side's 'mail: incoming' or 'mail: outgoing'."
+            ),
+            SettingSpec(
+                "mail_window", .duration, default: "30d",
+                doc: "For mail connectors: mails received longer ago are not imported (0 imports all)."),
         ]),
         capabilities: { _ in
             var fields: [DataKind: Set<String>] = [:]
@@ -169,13 +177,24 @@ public final class EWSAdapter: Adapter {
             access: EWSAccess(rawValue: settings.string("access") ?? "impersonation") ?? .impersonation,
             version: settings.string("version") ?? "Exchange2010_SP2", throttle: throttle(for: url), log: context.log)
         let batch = settings.integer("batch_size") ?? 50
+        var mail: EWSMailOptions?
+        if scope.kind == .mail {
+            let window = scope.options.duration("mail_window").map { Double($0.components.seconds) } ?? 30 * 86_400
+            let safe = scope.user.mailbox.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            mail = EWSMailOptions(
+                folder: scope.options.string("mail_folder") ?? "inbox", window: window > 0 ? window : nil,
+                spool: FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool")
+                    .appendingPathComponent("\(context.instanceName)-\(scope.connector)-\(String(safe))"))
+        }
         return EWSEndpoint(
             client: client, kind: scope.kind, codec: EWSRecordCodec(zone: zone),
-            folder: EWSFolderResolver(client: client, kind: scope.kind, subfolder: scope.options.string("folder")),
+            folder: EWSFolderResolver(
+                client: client, kind: scope.kind, subfolder: scope.options.string("folder"), distinguished: mail?.folder
+            ),
             maxBatchSize: batch,
             maxParallelBatches: settings.integer("parallel_batches") ?? 4,
             readBatchSize: settings.integer("read_batch_size") ?? 100,
-            deleteType: settings.string("delete_type") ?? "MoveToDeletedItems")
+            deleteType: settings.string("delete_type") ?? "MoveToDeletedItems", mail: mail)
     }
 
     public func shutdown() async {

@@ -23,12 +23,15 @@ struct EWSEndpoint: SyncEndpoint {
     let maxParallelBatches: Int
     let readBatchSize: Int
     let deleteType: String
+    /// For the mail kind: folder, import window and attachment spool.
+    var mail: EWSMailOptions? = nil
 
     var itemName: String { EWSRecordCodec.elementName(kind) }
 
     // MARK: Reading
 
     func changes(_ request: ChangeRequest) async throws -> ChangeSet {
+        clearSpool()
         // A cursor carries the folder id: an incremental run needs no GetFolder, only SyncFolderItems.
         let cursor = request.cursor.flatMap { try? JSONDecoder().decode(EWSCursor.self, from: $0) }
         if let cursor, cursor.folderSpec == folder.spec {
@@ -54,13 +57,25 @@ struct EWSEndpoint: SyncEndpoint {
         var state = initialState
         var fullScan = state == nil
         var upserts: [String: String] = [:]  // id → change key
+        var mailStates: [String: (received: Date?, read: Bool?)] = [:]  // mail: what SyncFolderItems showed
         var order: [String] = []
         var deleted: Set<String> = []
         var previous: String?
         while true {
             let messages = try await client.call("SyncFolderItems") { [state] w in
                 w.element("m:SyncFolderItems") { w in
-                    w.element("m:ItemShape") { w in w.element("t:BaseShape", "IdOnly") }
+                    w.element("m:ItemShape") { w in
+                        w.element("t:BaseShape", "IdOnly")
+                        if kind == .mail {
+                            // Enough to skip old mails and to follow read flags without a GetItem.
+                            w.element("t:AdditionalProperties") { w in
+                                for uri in ["item:DateTimeReceived", "message:IsRead"] {
+                                    w.start("t:FieldURI", [("FieldURI", uri)])
+                                    w.end()
+                                }
+                            }
+                        }
+                    }
                     w.element("m:SyncFolderId") { w in
                         w.start("t:FolderId", [("Id", folderID)])
                         w.end()
@@ -97,6 +112,15 @@ struct EWSEndpoint: SyncEndpoint {
                     if upserts[id] == nil { order.append(id) }
                     upserts[id] = reference?.attributes["ChangeKey"] ?? ""
                     deleted.remove(id)
+                    if kind == .mail {
+                        let item = change.name == "ReadFlagChange" ? change : change.children.first
+                        var seen = mailStates[id] ?? (nil, nil)
+                        if let received = item?.string("DateTimeReceived").flatMap(EWSDate.parse) {
+                            seen.received = received
+                        }
+                        if let read = item?.string("IsRead") { seen.read = read == "true" }
+                        mailStates[id] = seen
+                    }
                 case "Delete":
                     if let id = change.child("ItemId")?.attributes["Id"] {
                         deleted.insert(id)
@@ -116,8 +140,23 @@ struct EWSEndpoint: SyncEndpoint {
             state = newState
         }
         // Items whose change key we wrote ourselves need no GetItem.
-        let wanted = order.filter { id in upserts[id] != nil && request.known[id] != upserts[id] }
+        var wanted = order.filter { id in upserts[id] != nil && request.known[id] != upserts[id] }
         var changes: [Change] = deleted.map { .deleted($0) }
+        if kind == .mail {
+            // A linked mail only carries its state now: the read flag SyncFolderItems showed is
+            // enough, no GetItem (and no attachment download). New mails outside the window stay out.
+            wanted = wanted.filter { id in
+                if request.known[id] != nil, let read = mailStates[id]?.read {
+                    changes.append(
+                        .upsert(
+                            ItemState(
+                                id: id, version: upserts[id] ?? "",
+                                record: .mail(MailMessage(subject: "", isRead: read)))))
+                    return false
+                }
+                return request.known[id] != nil || !isTooOld(mailStates[id]?.received)
+            }
+        }
         var unreadable: [UnreadableItem] = []
         for (_, item) in try await get(wanted, unreadable: &unreadable) {
             if let item { changes.append(.upsert(item.state)) }
@@ -145,7 +184,8 @@ struct EWSEndpoint: SyncEndpoint {
                     w.element("m:GetItem") { w in
                         w.element("m:ItemShape") { w in
                             w.element("t:BaseShape", "IdOnly")
-                            w.element("t:BodyType", "Text")
+                            // A mail keeps its HTML body where it has one; other items are read as text.
+                            w.element("t:BodyType", kind == .mail ? "Best" : "Text")
                             EWSRecordCodec.writeAdditionalProperties(kind, &w)
                         }
                         w.element("m:ItemIds") { w in
@@ -189,7 +229,7 @@ struct EWSEndpoint: SyncEndpoint {
             }
             pending = retry
         }
-        let complete = try await completeExceptions(result.compactMap(\.1))
+        let complete = try await completeMails(try await completeExceptions(result.compactMap(\.1)))
         let byID = Dictionary(complete.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         return result.map { id, item in (id, item.flatMap { byID[$0.id] }) }
     }
@@ -229,6 +269,8 @@ struct EWSEndpoint: SyncEndpoint {
         guard let first = operations.first else { return [] }
         let folderID = try await folder.id()
         switch first {
+        case .create where kind == .mail:
+            return try await createMails(operations, folderID: folderID)
         case .create:
             let messages = try await client.call("CreateItem") { w in
                 var attributes: [(String, String)] = []
@@ -481,15 +523,17 @@ actor EWSFolderResolver {
     let client: EWSClient
     let kind: DataKind
     let subfolder: String?
+    /// The distinguished folder the endpoint syncs (or holds its subfolder).
+    nonisolated let distinguished: String
     var cached: String?
 
-    init(client: EWSClient, kind: DataKind, subfolder: String?) {
+    init(client: EWSClient, kind: DataKind, subfolder: String?, distinguished: String? = nil) {
         self.client = client
         self.kind = kind
         self.subfolder = subfolder
-        spec =
-            subfolder.map { "\(EWSRecordCodec.distinguishedFolder(kind))/\($0)" }
-            ?? EWSRecordCodec.distinguishedFolder(kind)
+        let base = distinguished ?? EWSRecordCodec.distinguishedFolder(kind)
+        self.distinguished = base
+        spec = subfolder.map { "\(base)/\($0)" } ?? base
     }
 
     /// The folder this resolver finds, as stored in cursors.
@@ -506,8 +550,8 @@ actor EWSFolderResolver {
 
     func id() async throws -> String {
         if let cached { return cached }
-        let distinguished = EWSRecordCodec.distinguishedFolder(kind)
         let client = self.client
+        let distinguished = self.distinguished
         let messages = try await client.call("GetFolder") { w in
             w.element("m:GetFolder") { w in
                 w.element("m:FolderShape") { w in w.element("t:BaseShape", "IdOnly") }

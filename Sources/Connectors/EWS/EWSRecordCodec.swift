@@ -93,9 +93,9 @@ struct EWSRecordCodec: Sendable {
             ]
         case .mail:
             return item + [
-                "item:DateTimeReceived", "item:DateTimeSent", "item:InReplyTo", "message:From", "message:ToRecipients",
-                "message:CcRecipients", "message:BccRecipients", "message:InternetMessageId", "message:IsRead",
-                "message:References",
+                "item:DateTimeReceived", "item:DateTimeSent", "item:InReplyTo", "item:Attachments", "item:IsDraft",
+                "message:From", "message:ToRecipients", "message:CcRecipients", "message:BccRecipients",
+                "message:InternetMessageId", "message:IsRead", "message:References",
             ]
         }
     }
@@ -331,17 +331,33 @@ struct EWSRecordCodec: Sendable {
         }
     }
 
+    /// PR_MESSAGE_FLAGS: set at creation without MSGFLAG_UNSENT, so a placed mail is a finished
+    /// message, not a draft; MSGFLAG_READ (1) for a read one.
+    static let messageFlags = Extended(attributes: [("PropertyTag", "0x0E07"), ("PropertyType", "Integer")])
+    /// PR_MESSAGE_DELIVERY_TIME: becomes DateTimeReceived (which EWS does not let a client set).
+    static let deliveryTime = Extended(attributes: [("PropertyTag", "0x0E06"), ("PropertyType", "SystemTime")])
+    /// PR_CLIENT_SUBMIT_TIME: becomes DateTimeSent.
+    static let submitTime = Extended(attributes: [("PropertyTag", "0x0039"), ("PropertyType", "SystemTime")])
+
+    /// Writes a mail for CreateItem (SaveOnly): a finished message with its own dates, sender and
+    /// read state, never sent. Attachments follow with CreateAttachment.
     func writeMessage(_ m: MailMessage, syncKey: SyncKey?, _ w: inout XMLWriter) {
         w.element("t:Message") { w in
             w.element("t:Subject", m.subject)
-            if let html = m.htmlBody { writeBody(html, html: true, &w) } else { writeBody(m.textBody, &w) }
+            if let html = m.htmlBody { writeBody(html, html: true, &w) } else { writeBody(m.textBody ?? "", &w) }
+            w.element("t:InReplyTo", ifPresent: m.inReplyTo)
             if let syncKey { Self.syncKey.write(syncKey.rawValue, &w) }
+            Self.messageFlags.write(m.isRead ? "1" : "0", &w)
+            if let received = m.receivedAt ?? m.sentAt { Self.deliveryTime.write(EWSDate.format(received), &w) }
+            if let sent = m.sentAt ?? m.receivedAt { Self.submitTime.write(EWSDate.format(sent), &w) }
+            if let from = m.from { writeMailboxes("Sender", [from], &w) }
             writeMailboxes("ToRecipients", m.to, &w)
             writeMailboxes("CcRecipients", m.cc, &w)
             writeMailboxes("BccRecipients", m.bcc, &w)
             if let from = m.from { writeMailboxes("From", [from], &w) }
             w.element("t:InternetMessageId", ifPresent: m.messageID)
             w.element("t:IsRead", m.isRead ? "true" : "false")
+            if !m.references.isEmpty { w.element("t:References", m.references.joined(separator: " ")) }
         }
     }
 

@@ -160,16 +160,28 @@ extension EWSRecordCodec {
                     recurrence: item.child("Recurrence").flatMap(EWSRecurrence.init).map(Self.recurrence)))
         case .mail:
             let html = item.child("Body")?.attributes["BodyType"] == "HTML"
+            let attachments = (item.child("Attachments")?.children("FileAttachment") ?? []).compactMap {
+                attachment -> MailAttachment? in
+                guard let attachmentID = attachment.child("AttachmentId")?.attributes["Id"] else { return nil }
+                return MailAttachment(
+                    name: attachment.string("Name") ?? "attachment",
+                    mediaType: nonEmpty(attachment.string("ContentType")) ?? "application/octet-stream",
+                    size: Int64(attachment.string("Size") ?? "") ?? 0,
+                    contentID: nonEmpty(attachment.string("ContentId")),
+                    content: .reference(Self.attachmentReference + attachmentID))
+            }
             record = .mail(
                 MailMessage(
                     messageID: item.string("InternetMessageId"), inReplyTo: item.string("InReplyTo"),
-                    references: (item.string("References") ?? "").split(separator: " ").map(String.init),
-                    from: mailbox(item.child("From")),
+                    references: (item.string("References") ?? "").split(whereSeparator: \.isWhitespace).map(
+                        String.init),
+                    from: mailbox(item.child("From")) ?? mailbox(item.child("Sender")),
                     to: mailboxes(item.child("ToRecipients")), cc: mailboxes(item.child("CcRecipients")),
                     bcc: mailboxes(item.child("BccRecipients")), subject: item.string("Subject") ?? "",
                     sentAt: date(item, "DateTimeSent"),
-                    receivedAt: date(item, "DateTimeReceived"), textBody: html ? nil : body,
-                    htmlBody: html ? body : nil,
+                    receivedAt: date(item, "DateTimeReceived"),
+                    textBody: html ? body.map(MailText.plain(fromHTML:)) : body,
+                    htmlBody: html ? body.map(MailText.declaringUTF8) : nil, attachments: attachments,
                     isRead: item.string("IsRead") == "true"))
         }
         let occurrences = (item.child("ModifiedOccurrences")?.children("Occurrence") ?? []).compactMap {

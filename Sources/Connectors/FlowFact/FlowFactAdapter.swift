@@ -65,6 +65,14 @@ public final class FlowFactAdapter: Adapter {
             SettingSpec(
                 "flowfact_directory", .string,
                 doc: "The FlowFact directory (mounted share), for attachments stored as files."),
+            SettingSpec(
+                "unknown_sender", .oneOf(["import", "skip"]), default: "import",
+                doc:
+                    "Mails from (or, when sent, to) an e-mail address no FlowFact address has: import them without an address, or skip them."
+            ),
+            SettingSpec(
+                "mail_deleted_merkmal", .string, default: "Gelöscht in Exchange",
+                doc: "Merkmal linked to the activity of a mail deleted in the mailbox (deletion policy 'mark')."),
             SettingSpec("batch_size", .integer(1...1000), default: "100", doc: "Writes per transaction."),
             SettingSpec("read_only", .boolean, default: "false", doc: "Never write to the database."),
         ]),
@@ -75,11 +83,18 @@ public final class FlowFactAdapter: Adapter {
                 doc: "Whether a record needs any or all of the Merkmale."),
             SettingSpec("user_merkmal", .boolean, default: "false", doc: "Also require the mapped user's own Merkmal."),
         ]),
+        endpointOptions: ConfigSpec([
+            SettingSpec(
+                "mail", .oneOf(["incoming", "outgoing", "both"]), default: "both",
+                doc:
+                    "For mail connectors: received mails (mail_in_types), sent mails (mail_out_types), or both. Pair incoming with the Inbox and outgoing with Sent Items."
+            )
+        ]),
         capabilities: { settings in
             let readOnly = settings.boolean("read_only") ?? false
             return Capabilities(
                 kinds: Set(DataKind.allCases), canWrite: !readOnly, canDelete: !readOnly,
-                mailStateChanges: [.readFlag, .delete],
+                mailStateChanges: Set(MailStateChange.allCases),
                 fields: FlowFactRecords.fields)
         },
         make: { settings, context in try FlowFactAdapter(settings: settings, context: context) })
@@ -115,7 +130,10 @@ public final class FlowFactAdapter: Adapter {
             flowfactDirectory: settings.string("flowfact_directory").map {
                 URL(fileURLWithPath: $0, relativeTo: context.baseDirectory)
             },
-            batchSize: settings.integer("batch_size") ?? 100)
+            batchSize: settings.integer("batch_size") ?? 100,
+            unknownSender: UnknownSenderPolicy(rawValue: settings.string("unknown_sender") ?? "import")
+                ?? .importUnlinked,
+            deletedMailMerkmal: settings.string("mail_deleted_merkmal") ?? "Gelöscht in Exchange")
         database = FlowFactDatabase(connectionString: connection, options: options, log: context.log)
     }
 
@@ -128,7 +146,8 @@ public final class FlowFactAdapter: Adapter {
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
         let resolved = try await database.scope(
             kind: scope.kind, user: scope.user.crmUser, merkmale: scope.filter.strings("merkmale"),
-            matchAll: scope.filter.string("match") == "all", userMerkmal: scope.filter.boolean("user_merkmal") ?? false)
+            matchAll: scope.filter.string("match") == "all", userMerkmal: scope.filter.boolean("user_merkmal") ?? false,
+            mail: MailSelection(rawValue: scope.options.string("mail") ?? "both") ?? .both)
         return FlowFactEndpoint(database: database, scope: resolved, maxBatchSize: database.options.batchSize)
     }
 

@@ -123,8 +123,9 @@ public enum FlowFactDDL {
             [
                 ("id", .guid, "NOT NULL"), ("table", .varchar(30), "NOT NULL"), ("record", .guid, "NOT NULL"),
                 ("file_name", .varchar(255), "NOT NULL"), ("media_type", .varchar(100), ""), ("size", .integer, ""),
-                ("content", .blob, ""), ("path", .varchar(1000), ""), ("created", .timestamp, "NOT NULL"),
-                ("created_by", .varchar(10), ""), ("changed", .timestamp, "NOT NULL"),
+                ("content", .blob, ""), ("path", .varchar(1000), ""), ("content_id", .varchar(255), ""),
+                ("created", .timestamp, "NOT NULL"), ("created_by", .varchar(10), ""),
+                ("changed", .timestamp, "NOT NULL"),
             ], ["id"]
         ),
         (
@@ -141,7 +142,8 @@ public enum FlowFactDDL {
         ("addresses", ["changed", "id"]), ("activities", ["changed", "id"]), ("activities", ["owner", "type"]),
         ("activities", ["date"]), ("address_merkmale", ["merkmal"]), ("activity_merkmale", ["merkmal"]),
         ("attachments", ["table", "record"]), ("deletions", ["deleted_at"]),
-        ("address_merkmale", ["created"]), ("activity_merkmale", ["created"]),
+        ("address_merkmale", ["created"]), ("activity_merkmale", ["created"]), ("activities", ["message_id"]),
+        ("addresses", ["email"]),
     ]
 
     /// CREATE TABLE and CREATE INDEX statements for `dialect`, with the schema's names.

@@ -14,6 +14,14 @@ struct FlowFactOptions: Sendable {
     var windows: [DataKind: TimeInterval]
     var flowfactDirectory: URL?
     var batchSize: Int
+    var unknownSender: UnknownSenderPolicy = .importUnlinked
+    /// Merkmal linked to the activity of a mail deleted in the mailbox (deletion policy `mark`).
+    var deletedMailMerkmal = "Gelöscht in Exchange"
+}
+
+/// Which mails of FlowFact an endpoint holds (`mail:` endpoint option).
+enum MailSelection: String, Sendable {
+    case incoming, outgoing, both
 }
 
 /// The scope of one endpoint: whose records, which Merkmale, which activity types.
@@ -169,22 +177,24 @@ actor FlowFactDatabase {
 
     /// Resolves a binding's user, the filter's Merkmale and the kind's activity types (remembered
     /// for a few minutes, so a service running every minute does not look them up each time).
-    func scope(kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool, now: Date = Date())
-        throws -> FlowFactScope
-    {
-        let key = "\(kind)|\(user.uppercased())|\(merkmale.joined(separator: "\u{1f}"))|\(matchAll)|\(userMerkmal)"
+    func scope(
+        kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool,
+        mail: MailSelection = .both, now: Date = Date()
+    ) throws -> FlowFactScope {
+        let key =
+            "\(kind)|\(user.uppercased())|\(merkmale.joined(separator: "\u{1f}"))|\(matchAll)|\(userMerkmal)|\(mail)"
         if let cached = scopes[key], now.timeIntervalSince(cached.at) < Self.scopeLifetime, now >= cached.at {
             return cached.scope
         }
         let scope = try resolveScope(
-            kind: kind, user: user, merkmale: merkmale, matchAll: matchAll, userMerkmal: userMerkmal)
+            kind: kind, user: user, merkmale: merkmale, matchAll: matchAll, userMerkmal: userMerkmal, mail: mail)
         scopes[key] = (scope, now)
         return scope
     }
 
-    func resolveScope(kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool) throws
-        -> FlowFactScope
-    {
+    func resolveScope(
+        kind: DataKind, user: String, merkmale: [String], matchAll: Bool, userMerkmal: Bool, mail: MailSelection = .both
+    ) throws -> FlowFactScope {
         let (db, n) = try open()
         let userRows = try db.rows(
             "SELECT \(try n.required("users.id")), \(try n.required("users.merkmal")), \(try n.required("users.short_name")) FROM \(try n.table("users")) WHERE UPPER(\(try n.required("users.short_name"))) = ?",
@@ -207,8 +217,12 @@ actor FlowFactDatabase {
         var typeIDs: [String] = []
         var folders: [String: MailFolder] = [:]
         if kind != .address {
-            let wanted = options.typeNames[kind] ?? []
-            for name in wanted + (kind == .mail ? options.mailOutTypeNames : []) {
+            var wanted = options.typeNames[kind] ?? []
+            if kind == .mail {
+                if mail == .outgoing { wanted = [] }
+                if mail != .incoming { wanted += options.mailOutTypeNames }
+            }
+            for name in wanted {
                 let rows = try db.rows(
                     "SELECT \(try n.required("activity_types.id")) FROM \(try n.table("activity_types")) WHERE \(try n.required("activity_types.name")) = ?",
                     [.text(name)])
@@ -433,23 +447,22 @@ actor FlowFactDatabase {
     func attachments(of id: String, _ db: ODBCConnection, _ n: SQLNames) throws -> [MailAttachment] {
         var result: [MailAttachment] = []
         let path = try n.column("attachments.path")
+        let contentID = try n.column("attachments.content_id")
         let sql = """
             SELECT \(try n.required("attachments.id")), \(try n.required("attachments.file_name")), \(try n.required("attachments.media_type")), \
-            \(try n.required("attachments.size"))\(path.map { ", \($0)" } ?? "") FROM \(try n.table("attachments")) \
+            \(try n.required("attachments.size")), \(path ?? "NULL"), \(contentID ?? "NULL") FROM \(try n.table("attachments")) \
             WHERE \(try n.required("attachments.table")) = ? AND \(try n.required("attachments.record")) = ? ORDER BY \(try n.required("attachments.file_name"))
             """
         try db.query(sql, [.text(schema.table("activities")), .text(id)]) { row in
             let attachmentID = row[0].string?.trimmingCharacters(in: .whitespaces) ?? ""
             var content = AttachmentContent.reference("flowfact-blob:\(attachmentID)")
-            if let file = row.values.count > 4 ? row[4].string : nil, !file.isEmpty,
-                let root = options.flowfactDirectory
-            {
+            if let file = row[4].string, !file.isEmpty, let root = options.flowfactDirectory {
                 content = .file(path: root.appendingPathComponent(file.replacingOccurrences(of: "\\", with: "/")).path)
             }
             result.append(
                 MailAttachment(
                     name: row[1].string ?? "attachment", mediaType: row[2].string ?? "application/octet-stream",
-                    size: row[3].integer ?? 0, content: content))
+                    size: row[3].integer ?? 0, contentID: row[5].string?.nonEmpty, content: content))
         }
         return result
     }

@@ -48,7 +48,8 @@ public struct FlowFactSchema: Sendable, Hashable {
         "merkmale.id": "ID", "merkmale.name": "NAME", "merkmale.active": "AKTIV",
         "attachments.id": "ID", "attachments.table": "TABELLE", "attachments.record": "DATENSATZ_ID",
         "attachments.file_name": "DATEINAME", "attachments.media_type": "DATEITYP", "attachments.size": "GROESSE",
-        "attachments.content": "INHALT", "attachments.path": "PFAD", "attachments.created": "ERFDATUM",
+        "attachments.content": "INHALT", "attachments.path": "PFAD", "attachments.content_id": "CONTENT_ID",
+        "attachments.created": "ERFDATUM",
         "attachments.created_by": "ERFBEN", "attachments.changed": "AENDDATUM",
         "deletions.id": "ID", "deletions.table": "TABELLE", "deletions.record": "DATENSATZ_ID",
         "deletions.deleted_at": "GELOESCHT_AM", "deletions.deleted_by": "GELOESCHT_VON",
@@ -60,7 +61,7 @@ public struct FlowFactSchema: Sendable, Hashable {
     public static let optionalColumns: Set<String> = [
         "addresses.archived", "addresses.owner", "activities.html", "activities.recurrence", "activities.parent",
         "activities.status", "activities.priority", "activities.location", "activities.end", "activities.all_day",
-        "attachments.path",
+        "attachments.path", "attachments.content_id",
     ]
 
     public var tables: [String: String]

@@ -35,7 +35,7 @@ public struct FlowFactSeeder {
 
     /// The Merkmal the demo connectors filter on.
     public static let syncMerkmal = "Outlook-Sync"
-    static let merkmale = [syncMerkmal, "Kunde", "Interessent", "Eigentümer", "Presse"]
+    static let merkmale = [syncMerkmal, "Kunde", "Interessent", "Eigentümer", "Presse", "Gelöscht in Exchange"]
     static let activityTypes = ["Termin", "Aufgabe", "E E-Mail", "A E-Mail", "Telefonat", "Aktennotiz"]
     /// The first users; more get generated short names.
     public static let knownUsers: [(short: String, name: String)] = [

@@ -55,7 +55,11 @@ extension FlowFactDatabase {
                     existing.id, expected: nil, record: record, fields: Set(FlowFactRecords.fields[scope.kind] ?? []),
                     scope, db, n, now: now)
             }
+            if case .mail(let mail) = record { return try createMail(mail, key: key, scope, db, n, now: now) }
             return try insert(record, key: key, scope, db, n, now: now)
+        case .update(let id, _, .mail(let mail), let fields) where fields == ["deletedOnOtherSide"]:
+            guard mail.deletedOnOtherSide == true else { return .skipped(reason: "nothing to mark") }
+            return try markDeleted(id, scope, db, n, now: now)
         case .update(let id, let expected, let record, let fields):
             return try update(id, expected: expected, record: record, fields: fields, scope, db, n, now: now)
         case .delete(let id):
@@ -80,9 +84,10 @@ extension FlowFactDatabase {
         }
     }
 
-    func insert(_ record: Record, key: SyncKey, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date)
-        throws -> WriteResult
-    {
+    func insert(
+        _ record: Record, key: SyncKey, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date,
+        extra: [String: ODBCValue] = [:]
+    ) throws -> WriteResult {
         let problems = record.validate()
         guard problems.isEmpty else {
             throw WriteOutcome(error: WriteError(.permanent, problems.joined(separator: "; ")))
@@ -91,6 +96,7 @@ extension FlowFactDatabase {
         let id = UUID().uuidString
         let stamp = ODBCTimestamp(now, in: options.zone)
         var values = try columnValues(record, scope)
+        values.merge(extra) { $1 }
         values["id"] = .text(id)
         values["created"] = .timestamp(stamp)
         values["changed"] = .timestamp(stamp)
@@ -166,8 +172,8 @@ extension FlowFactDatabase {
                 "id": .text(UUID().uuidString), "table": .text(schema.table("activities")), "record": .text(record),
                 "file_name": .text(attachment.name), "media_type": .text(attachment.mediaType),
                 "size": .integer(Int64(content.count)),
-                "content": .binary(content), "created": .timestamp(stamp), "created_by": .text(scope.userShortName),
-                "changed": .timestamp(stamp),
+                "content": .binary(content), "content_id": attachment.contentID.map { .text($0) } ?? .null,
+                "created": .timestamp(stamp), "created_by": .text(scope.userShortName), "changed": .timestamp(stamp),
             ], db, n)
     }
 

@@ -1,0 +1,145 @@
+import ConnectorAPI
+import Foundation
+import ODBC
+
+/// What becomes of a mail whose sender (incoming) or recipients (outgoing) match no address.
+enum UnknownSenderPolicy: String, Sendable {
+    /// Import it as an activity without an address.
+    case importUnlinked = "import"
+    /// Do not import it (reported as skipped, not as a failure).
+    case skip
+}
+
+/// The rules for mails written into FlowFact: one activity per message (found again by its
+/// message-id), linked to the address it was exchanged with, and to the activity it answers.
+extension FlowFactDatabase {
+    /// Creates the activity of a mail, or answers the one that already holds this message.
+    func createMail(
+        _ mail: MailMessage, key: SyncKey, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date
+    ) throws -> WriteResult {
+        if let messageID = mail.messageID, let existing = try activity(withMessageID: messageID, scope, db, n) {
+            // Imported before (state lost, restored, or the mail reached FlowFact another way).
+            guard let state = try read(scope, ids: [existing], now: now, inScopeOnly: false).first else {
+                return .success(id: existing, version: "", stored: nil)
+            }
+            return .success(id: existing, version: state.version, stored: nil)
+        }
+        var extra: [String: ODBCValue] = [:]
+        let parent = try answeredActivity(mail, db, n)
+        if let parent, try n.column("activities.parent") != nil { extra["parent"] = .text(parent.id) }
+        let candidates = mail.folder == .sentItems ? (mail.to + mail.cc + mail.bcc) : [mail.from].compactMap { $0 }
+        if let address = try address(matching: candidates.map(\.email), db, n) ?? parent?.address {
+            extra["address"] = .text(address)
+        } else if options.unknownSender == .skip {
+            let who = candidates.map(\.email).joined(separator: ", ")
+            return .skipped(
+                reason:
+                    "no FlowFact address has the e-mail address \(who.isEmpty ? "(none given)" : who) (unknown_sender: skip)"
+            )
+        }
+        return try insert(.mail(mail), key: key, scope, db, n, now: now, extra: extra)
+    }
+
+    /// The id of this user's mail activity holding `messageID` (with or without angle brackets).
+    func activity(withMessageID messageID: String, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames)
+        throws -> String?
+    {
+        guard let key = MailMessage.normalizedMessageID(messageID), !scope.typeIDs.isEmpty else { return nil }
+        let bare = messageID.trimmingCharacters(in: CharacterSet(charactersIn: " <>\t\r\n"))
+        let forms = Array(Set([messageID, bare, "<\(bare)>", key, "<\(key)>"]))
+        let rows = try db.rows(
+            """
+            SELECT \(try n.required("activities.id")) FROM \(try n.table("activities")) \
+            WHERE \(try n.required("activities.message_id")) IN (\(Self.placeholders(forms.count))) \
+            AND \(try n.required("activities.owner")) = ? \
+            AND \(try n.required("activities.type")) IN (\(Self.placeholders(scope.typeIDs.count)))
+            """, forms.map { .text($0) } + [.text(scope.userID)] + scope.typeIDs.map { .text($0) })
+        return rows.first?[0].string?.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The activity a mail answers (by In-Reply-To, then References, nearest first), with its address.
+    func answeredActivity(_ mail: MailMessage, _ db: ODBCConnection, _ n: SQLNames) throws -> (
+        id: String, address: String?
+    )? {
+        for key in mail.answeredMessageIDs {
+            let rows = try db.rows(
+                """
+                SELECT \(try n.required("activities.id")), \(try n.required("activities.address")) FROM \(try n.table("activities")) \
+                WHERE \(try n.required("activities.message_id")) IN (?, ?)
+                """, [.text("<\(key)>"), .text(key)])
+            if let row = rows.first, let id = row[0].string?.trimmingCharacters(in: .whitespaces) {
+                return (id, row[1].string?.trimmingCharacters(in: .whitespaces).nonEmpty)
+            }
+        }
+        return nil
+    }
+
+    /// The first address (not archived) whose e-mail columns hold one of `emails`, tried in order.
+    func address(matching emails: [String], _ db: ODBCConnection, _ n: SQLNames) throws -> String? {
+        let columns = try ["addresses.email", "addresses.email2", "addresses.email3"].compactMap { try n.column($0) }
+        guard !columns.isEmpty else { return nil }
+        for email in emails {
+            let trimmed = email.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { continue }
+            // As written first (the columns' indexes serve it), then ignoring case (a scan).
+            let forms = Array(Set([trimmed, trimmed.lowercased()]))
+            let exact = columns.map { "\($0) IN (\(Self.placeholders(forms.count)))" }.joined(separator: " OR ")
+            var parameters: [ODBCValue] = []
+            for _ in columns { parameters += forms.map { .text($0) } }
+            let folded = columns.map { "LOWER(\($0)) = ?" }.joined(separator: " OR ")
+            for (condition, values) in [
+                (exact, parameters),
+                (folded, Array(repeating: ODBCValue.text(trimmed.lowercased()), count: columns.count)),
+            ] {
+                let rows = try db.rows(
+                    "SELECT \(try n.required("addresses.id")) FROM \(try n.table("addresses")) WHERE \(condition) ORDER BY \(try n.required("addresses.id"))",
+                    values)
+                if let id = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) { return id }
+            }
+        }
+        return nil
+    }
+
+    /// Marks the activity of a mail deleted in the mailbox: links the Merkmal named by
+    /// `mail_deleted_merkmal` (the activity itself is kept).
+    func markDeleted(_ id: ItemID, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames, now: Date) throws
+        -> WriteResult
+    {
+        let name = options.deletedMailMerkmal
+        let rows = try db.rows(
+            "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
+            [.text(name)])
+        guard let merkmal = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) else {
+            throw WriteOutcome(
+                error: WriteError(
+                    .permanent,
+                    "cannot mark activity \(id) as deleted in the mailbox: there is no Merkmal '\(name)' (setting 'mail_deleted_merkmal')"
+                ))
+        }
+        let link = try n.table(scope.linkTable)
+        let existing = try db.rows(
+            "SELECT 1 FROM \(link) WHERE \(try n.required("\(scope.linkTable).record")) = ? AND \(try n.required("\(scope.linkTable).merkmal")) = ?",
+            [.text(id), .text(merkmal)])
+        let stamp = ODBCTimestamp(now, in: options.zone)
+        if existing.isEmpty {
+            try insertRow(
+                scope.linkTable,
+                [
+                    "record": .text(id), "merkmal": .text(merkmal), "active": .integer(1), "created": .timestamp(stamp),
+                    "created_by": .text(scope.userShortName),
+                ], db, n)
+        }
+        let changed = try db.execute(
+            "UPDATE \(try n.table(scope.table)) SET \(try n.required("\(scope.table).changed")) = ?, \(try n.required("\(scope.table).changed_by")) = ? WHERE \(try n.required("\(scope.table).id")) = ?",
+            [.timestamp(stamp), .text(scope.userShortName), .text(id)])
+        guard changed > 0 else {
+            throw WriteOutcome(error: WriteError(.notFound, "no \(schema.table(scope.table)) record \(id)"))
+        }
+        return .success(id: id, version: Self.version(changed: stamp, unread: nil), stored: nil)
+    }
+}
+
+extension String {
+    /// Nil for an empty string.
+    var nonEmpty: String? { isEmpty ? nil : self }
+}

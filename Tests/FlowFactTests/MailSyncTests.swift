@@ -1,0 +1,320 @@
+import ConnectorAPI
+import ConnectorHost
+import Connectors
+import Foundation
+import ODBC
+import TestSupport
+import Testing
+
+/// Mail semantics between FlowFact (real drivers) and a mailbox (the memory adapter): import with
+/// address links, threading and attachments; no duplicates; only state travels afterwards.
+@Suite struct MailSyncTests {
+    static let incomingType = "7A000000-0000-4000-8000-000000000002"
+    static let outgoingType = "7A000000-0000-4000-8000-000000000003"
+    static let deletedMerkmal = "3B000000-0000-4000-8000-000000000005"
+
+    func harness(_ database: TestDatabase, settings: String = "", deletion: String = "", mails: String = "incoming")
+        throws -> Harness
+    {
+        let h = try Harness(database, seed: Harness.counts())
+        h.adapterSettings = settings
+        h.connectors = """
+              - name: mail
+                kind: mail
+                source: flowfact
+                target: \(h.exchange)
+                source_options: { mail: \(mails) }
+            \(deletion.isEmpty ? "" : "    deletion: \(deletion)")
+            """
+        return h
+    }
+
+    func mail(
+        _ subject: String, from: String = "Erika Muster <erika@kunde.test>", id: String? = nil,
+        inReplyTo: String? = nil, read: Bool = false, attachments: [MailAttachment] = []
+    ) -> Record {
+        .mail(
+            MailMessage(
+                messageID: id ?? "<\(UUID().uuidString)@kunde.test>", inReplyTo: inReplyTo,
+                from: Self.address(from), to: [MailAddress(name: "Max Müller", email: "mm@example.test")],
+                subject: subject, sentAt: Date().addingTimeInterval(-3600),
+                receivedAt: Date().addingTimeInterval(-3540), textBody: "Guten Tag,\nanbei das Exposé.",
+                htmlBody: "<p>Guten Tag,<br>anbei das <b>Exposé</b>.</p>", attachments: attachments, isRead: read))
+    }
+
+    static func address(_ text: String) -> MailAddress {
+        guard let open = text.firstIndex(of: "<"), let close = text.firstIndex(of: ">") else {
+            return MailAddress(email: text)
+        }
+        return MailAddress(
+            name: text[..<open].trimmingCharacters(in: .whitespaces),
+            email: String(text[text.index(after: open)..<close]))
+    }
+
+    func activities(_ h: Harness) throws -> [ODBCRow] {
+        try h.db.rows(
+            "SELECT \"ID\", \"BETREFF\", \"AD_ID\", \"VORGANG_ID\", \"MAIL_MSGID\", \"AKTART_ID\" FROM \"AKT\" ORDER BY \"DATUM\", \"BETREFF\""
+        )
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func importLinksToTheSendersAddressAndStoresAttachments(database: TestDatabase) async throws {
+        let h = try harness(database)
+        let erika = try h.insertAddress(given: "Erika", family: "Muster", extra: ["EMAIL": .text("Erika@Kunde.test")])
+        let pdf = Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let logo = Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3])
+        try h.mailbox(.mail).insert(
+            mail(
+                "Exposé Lindenstraße", id: "<expose-1@kunde.test>",
+                attachments: [
+                    MailAttachment(
+                        name: "Exposé Müller.pdf", mediaType: "application/pdf", size: 70_000, content: .inline(pdf)),
+                    MailAttachment(
+                        name: "logo.png", mediaType: "image/png", size: 7, contentID: "logo@kunde",
+                        content: .inline(logo)),
+                ]))
+        try h.mailbox(.mail).insert(mail("Werbung", from: "spam@unbekannt.test"))
+        let reports = try await h.sync()
+        #expect(reports.of("mail")?.status == .ok)
+
+        let rows = try activities(h)
+        #expect(rows.count == 2)
+        let expose = try #require(rows.first { $0[1].string == "Exposé Lindenstraße" })
+        #expect(expose[2].string?.trimmingCharacters(in: .whitespaces) == erika)
+        #expect(expose[4].string == "<expose-1@kunde.test>")
+        #expect(expose[5].string?.trimmingCharacters(in: .whitespaces) == Self.incomingType)
+        let unknown = try #require(rows.first { $0[1].string == "Werbung" })
+        #expect(unknown[2].isNull, "an unknown sender is imported without an address by default")
+
+        let blobs = try h.db.rows(
+            "SELECT \"DATEINAME\", \"INHALT\", \"CONTENT_ID\", \"GROESSE\" FROM \"BLOB\" WHERE \"DATENSATZ_ID\" = ? ORDER BY \"DATEINAME\"",
+            [expose[0]])
+        #expect(blobs.map { $0[0].string } == ["Exposé Müller.pdf", "logo.png"])
+        #expect(blobs[0][1].data == pdf)
+        #expect(blobs[1][1].data == logo)
+        #expect(blobs[1][2].string == "logo@kunde")
+        #expect(blobs[0][3].integer == 70_000)
+        let text = try h.value("SELECT \"TEXT\" FROM \"AKT\" WHERE \"ID\" = ?", [expose[0]]).string
+        #expect(text == "Guten Tag,\nanbei das Exposé.")
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func unknownSendersAreSkippedWhenTheSettingSaysSo(database: TestDatabase) async throws {
+        let h = try harness(database, settings: "unknown_sender: skip")
+        try h.insertAddress(given: "Erika", family: "Muster", extra: ["EMAIL": .text("erika@kunde.test")])
+        try h.mailbox(.mail).insert(mail("Anfrage"))
+        try h.mailbox(.mail).insert(mail("Werbung", from: "Spam <spam@unbekannt.test>"))
+        let reports = try await h.sync()
+        let report = try #require(reports.of("mail"))
+        #expect(report.status == .ok, "a skipped mail is not a failure")
+        #expect(report.failures.isEmpty)
+        #expect(report.counts["target→source skipped"] == 1)
+        #expect(try activities(h).map { $0[1].string } == ["Anfrage"])
+        // Nothing retries it: the next run is quiet.
+        let again = try #require(try await h.sync().of("mail"))
+        #expect(again.counts["target→source create"] == nil && again.failures.isEmpty)
+        #expect(try activities(h).count == 1)
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func neverImportsTwiceAfterStateLoss(database: TestDatabase) async throws {
+        let h = try harness(database)
+        for index in 1...3 { try h.mailbox(.mail).insert(mail("Mail \(index)", id: "<m\(index)@kunde.test>")) }
+        try await h.sync()
+        #expect(try activities(h).count == 3)
+        // The state database is lost (or an old backup restored): everything is read again.
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(at: h.directory.appendingPathComponent("state.sqlite" + suffix))
+        }
+        let report = try #require(try await h.sync().of("mail"))
+        #expect(report.status == .ok)
+        #expect(try activities(h).count == 3, "the same messages are recognised by their message-id")
+        #expect(h.mailboxCount() == 3, "and nothing is placed back into the mailbox")
+        // A further mail still comes in.
+        try h.mailbox(.mail).insert(mail("Mail 4", id: "<m4@kunde.test>"))
+        try await h.sync()
+        #expect(try activities(h).count == 4)
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func repliesJoinTheThreadOfTheMailTheyAnswer(database: TestDatabase) async throws {
+        let h = try harness(database)
+        let erika = try h.insertAddress(given: "Erika", family: "Muster", extra: ["EMAIL": .text("erika@kunde.test")])
+        try h.mailbox(.mail).insert(mail("Besichtigung", id: "<thread-1@kunde.test>"))
+        try await h.sync()
+        // Her reply comes from another address nobody knows; the thread still holds it.
+        var reply = mail("AW: Besichtigung", from: "Erika Muster <erika.privat@web.test>", id: "<thread-2@web.test>")
+        if case .mail(var message) = reply {
+            message.references = ["<thread-1@kunde.test>"]
+            message.inReplyTo = "<thread-1@kunde.test>"
+            reply = .mail(message)
+        }
+        try h.mailbox(.mail).insert(reply)
+        try await h.sync()
+        let rows = try activities(h)
+        let first = try #require(rows.first { $0[1].string == "Besichtigung" })
+        let answer = try #require(rows.first { $0[1].string == "AW: Besichtigung" })
+        #expect(
+            answer[3].string?.trimmingCharacters(in: .whitespaces)
+                == first[0].string?.trimmingCharacters(in: .whitespaces))
+        #expect(answer[2].string?.trimmingCharacters(in: .whitespaces) == erika, "the thread's address is taken over")
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func readFlagTravelsBothWaysAndNothingElse(database: TestDatabase) async throws {
+        let h = try harness(database)
+        let id = try h.mailbox(.mail).insert(mail("Rückruf", id: "<rr@kunde.test>"))
+        try await h.sync()
+        let activity = try #require(try activities(h).first?[0])
+        func unread() throws -> Int64? {
+            try h.value(
+                "SELECT \"AKTIV\" FROM \"AKTMKM\" WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+                [activity, .text(Harness.userMerkmalMM)]
+            ).integer
+        }
+        #expect(try unread() == 1)
+        // Read in Outlook, and the subject edited there: only the flag comes over.
+        try h.mailbox(.mail).update(id) { record in
+            if case .mail(var message) = record {
+                message.isRead = true
+                message.subject = "geändert"
+                record = .mail(message)
+            }
+        }
+        try await h.sync()
+        #expect(try unread() == 0)
+        #expect(try activities(h).first?[1].string == "Rückruf")
+        // Marked unread in FlowFact (user Merkmal active again): Outlook shows it unread.
+        try h.db.execute(
+            "UPDATE \"AKTMKM\" SET \"AKTIV\" = 1 WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+            [activity, .text(Harness.userMerkmalMM)])
+        try h.db.execute(
+            "UPDATE \"AKT\" SET \"AENDDATUM\" = ? WHERE \"ID\" = ?", [h.stamp(Date().addingTimeInterval(1)), activity])
+        try await h.sync()
+        guard case .mail(let message)? = try h.mailbox(.mail).item(id)?.record else {
+            Issue.record("mail gone")
+            return
+        }
+        #expect(message.isRead == false)
+        #expect(message.subject == "geändert", "a mail's content is not synced after import")
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func aMailDeletedInTheMailboxIsMarkedNotDeleted(database: TestDatabase) async throws {
+        let h = try harness(database)
+        let id = try h.mailbox(.mail).insert(mail("Kündigung", id: "<k@kunde.test>"))
+        try h.mailbox(.mail).insert(mail("Bleibt", id: "<b@kunde.test>"))
+        try await h.sync()
+        try h.mailbox(.mail).delete(id)
+        let report = try #require(try await h.sync().of("mail"))
+        #expect(report.status == .ok)
+        let rows = try activities(h)
+        #expect(rows.count == 2, "the activity stays in FlowFact")
+        let marked = try h.count(
+            "SELECT COUNT(*) FROM \"AKTMKM\" m JOIN \"AKT\" a ON a.\"ID\" = m.\"AKT_ID\" WHERE m.\"MKM_ID\" = ? AND a.\"BETREFF\" = ?",
+            [.text(Self.deletedMerkmal), .text("Kündigung")])
+        #expect(marked == 1)
+        #expect(
+            try h.count("SELECT COUNT(*) FROM \"AKTMKM\" WHERE \"MKM_ID\" = ?", [.text(Self.deletedMerkmal)]) == 1)
+        // With deletion: { target: propagate } the activity goes.
+        let h2 = try harness(database, deletion: "{ target: propagate }")
+        let id2 = try h2.mailbox(.mail).insert(mail("Weg", id: "<w@kunde.test>"))
+        try await h2.sync()
+        try h2.mailbox(.mail).delete(id2)
+        try await h2.sync()
+        #expect(try activities(h2).isEmpty)
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func flowFactOnlyMailsArePlacedOnceAsReceivedMails(database: TestDatabase) async throws {
+        let h = try harness(database)
+        // A mail FlowFact's own mail service fetched: only in FlowFact.
+        let activity = UUID().uuidString
+        let at = h.stamp(Date())
+        try h.db.execute(
+            """
+            INSERT INTO "AKT" ("ID", "AKTART_ID", "BETREFF", "TEXT", "DATUM", "BESITZER_ID", "MAIL_VON", "MAIL_AN", "MAIL_MSGID",
+              "MAIL_DATUM", "ERLEDIGT", "GANZTAEGIG", "ERFDATUM", "AENDDATUM") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
+            """,
+            [
+                .text(activity), .text(Self.incomingType), .text("Mietvertrag"), .text("Bitte prüfen."), at,
+                .text(Harness.userMM), .text("Hans Wolf <hans@wolf.test>"), .text("mm@example.test"),
+                .text("<ff-1@wolf.test>"), at, at, at,
+            ])
+        try h.db.execute(
+            "INSERT INTO \"AKTMKM\" (\"AKT_ID\", \"MKM_ID\", \"AKTIV\", \"ERFDATUM\") VALUES (?, ?, 0, ?)",
+            [.text(activity), .text(Harness.userMerkmalMM), at])
+        try await h.sync()
+        let items = try h.mailbox(.mail).items
+        #expect(items.count == 1)
+        guard case .mail(let placed)? = items.first?.record else {
+            Issue.record("not placed")
+            return
+        }
+        #expect(placed.subject == "Mietvertrag")
+        #expect(placed.from?.email == "hans@wolf.test")
+        #expect(placed.messageID == "<ff-1@wolf.test>")
+        #expect(placed.isRead, "the user Merkmal is inactive: read")
+        #expect(placed.folder == .inbox)
+        // Runs after that place nothing again, and do not import it back.
+        try await h.sync()
+        try await h.sync()
+        #expect(try h.mailbox(.mail).items.count == 1)
+        #expect(try activities(h).count == 1)
+    }
+}
+
+extension MailSyncTests {
+    /// The legacy (BlackBerry) profile narrows the mailbox side: mail is read-only there, and
+    /// the user's own (sent) mails are not booked into FlowFact.
+    @Test(arguments: TestDatabase.allCases)
+    func theLegacyProfileKeepsMailReadOnly(database: TestDatabase) async throws {
+        let h = try Harness(database, seed: Harness.counts())
+        h.profiles = "  legacy:\n    target: { mail_states: [] }\n"
+        h.connectors = """
+              - name: mail
+                kind: mail
+                source: flowfact
+                target: \(h.exchange)
+                profile: legacy
+            """
+        let incoming = try h.mailbox(.mail).insert(mail("Anfrage", id: "<in@kunde.test>"))
+        var sent = mail("AW: Anfrage", from: "Max Müller <mm@example.test>", id: "<out@example.test>")
+        if case .mail(var message) = sent {
+            message.folder = .sentItems
+            sent = .mail(message)
+        }
+        try h.mailbox(.mail).insert(sent)
+        try await h.sync()
+        #expect(try activities(h).map { $0[1].string } == ["Anfrage"], "replies are not booked into FlowFact")
+        let activity = try #require(try activities(h).first?[0])
+        try h.mailbox(.mail).update(incoming) { record in
+            if case .mail(var message) = record {
+                message.isRead = true
+                record = .mail(message)
+            }
+        }
+        try await h.sync()
+        let unread = try h.value(
+            "SELECT \"AKTIV\" FROM \"AKTMKM\" WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+            [activity, .text(Harness.userMerkmalMM)]
+        ).integer
+        #expect(unread == 1, "no read-flag sync")
+        try h.mailbox(.mail).delete(incoming)
+        try await h.sync()
+        #expect(try activities(h).count == 1)
+        #expect(try h.count("SELECT COUNT(*) FROM \"AKTMKM\" WHERE \"MKM_ID\" = ?", [.text(Self.deletedMerkmal)]) == 0)
+
+        // Without the profile the same sent mail is booked.
+        let plain = try harness(database, mails: "both")
+        try plain.mailbox(.mail).insert(sent)
+        try await plain.sync()
+        let rows = try activities(plain)
+        #expect(rows.map { $0[1].string } == ["AW: Anfrage"])
+        #expect(rows.first?[5].string?.trimmingCharacters(in: .whitespaces) == Self.outgoingType)
+    }
+}
+
+extension Harness {
+    func mailboxCount() -> Int { (try? mailbox(.mail).items.count) ?? -1 }
+}
