@@ -357,4 +357,45 @@ struct SimMessageTests {
         let file = try sim.getAttachment(attachmentID)?.path("Attachments", "FileAttachment")
         #expect(Data(base64Encoded: file?.string("Content") ?? "") == content)
     }
+
+    @Test("a 25 MB attachment (33 MB of base64 in one request) over HTTP")
+    func hugeAttachmentOverHTTP() async throws {
+        var options = SimOptions(schemaDirectory: Schemas.directory)
+        options.mailboxes = ["mm@example.test"]
+        options.accounts = [SimAccount(name: "mm@example.test", password: "secret")]
+        let server = SimServer(service: try SimService(options: options))
+        try await server.start()
+        defer { Task { await server.stop() } }
+        let content = Data((0..<(25 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 12)) })
+        func post(_ operation: String) throws -> (status: Int, body: String) {
+            let body = Data(
+                ("<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope "
+                    + "xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+                    + "xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\" "
+                    + "xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\"><soap:Header>"
+                    + "<t:RequestServerVersion Version=\"Exchange2010_SP2\"/></soap:Header><soap:Body>" + operation
+                    + "</soap:Body></soap:Envelope>").utf8)
+            return try curl(["-u", "mm@example.test:secret", server.url], body: body)
+        }
+        let created = try post(
+            "<m:CreateItem MessageDisposition=\"SaveOnly\"><m:SavedItemFolderId><t:DistinguishedFolderId Id=\"inbox\"/>"
+                + "</m:SavedItemFolderId><m:Items><t:Message><t:Subject>groß</t:Subject><t:Attachments>"
+                + fileAttachment("scan.tif", "image/tiff", content)
+                + "</t:Attachments></t:Message></m:Items></m:CreateItem>")
+        #expect(created.status == 200, "\(created.body.prefix(2000))")
+        let itemID = try #require(try XMLStreamParser.parse(created.body).descendant("ItemId")?.attributes["Id"])
+        let item = try post(
+            "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape><m:ItemIds>"
+                + "<t:ItemId Id=\"\(itemID)\"/></m:ItemIds></m:GetItem>")
+        #expect(item.body.count < 10_000, "metadata only")
+        let attachmentID = try #require(
+            try XMLStreamParser.parse(item.body).descendant("AttachmentId")?.attributes["Id"])
+        let fetched = try post(
+            "<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id=\"\(attachmentID)\"/></m:AttachmentIds></m:GetAttachment>"
+        )
+        #expect(fetched.status == 200)
+        #expect(Schemas.validator.validate(Data(fetched.body.utf8)).isEmpty)
+        let file = try XMLStreamParser.parse(fetched.body).descendant("FileAttachment")
+        #expect(Data(base64Encoded: file?.string("Content") ?? "") == content)
+    }
 }
