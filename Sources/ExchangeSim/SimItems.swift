@@ -30,6 +30,18 @@ extension SimService {
         properties.append(element("ItemClass", Self.itemClasses[item.elementName] ?? "IPM.Note"))
         properties.append(element("DateTimeCreated", EWSDate.format(item.created)))
         properties.append(element("LastModifiedTime", EWSDate.format(item.modified)))
+        if !item.attachments.isEmpty { properties.append(Self.attachmentsElement(item)) }
+        properties.append(element("HasAttachments", item.attachments.isEmpty ? "false" : "true"))
+        if item.elementName == "Message" {
+            properties.append(element("DateTimeReceived", EWSDate.format(item.received ?? item.created)))
+            properties.append(element("IsDraft", item.isDraft ? "true" : "false"))
+            if let sent = item.sent { properties.append(element("DateTimeSent", EWSDate.format(sent))) }
+            // PR_MESSAGE_SIZE, roughly: the stored properties as XML plus the attachments' bytes.
+            let size =
+                item.properties.reduce(0) { $0 + $1.xml.utf8.count }
+                + item.attachments.reduce(0) { $0 + $1.content.count }
+            properties.append(element("Size", "\(size)"))
+        }
         if item.elementName == "CalendarItem" {
             properties += occurrenceProperties(item)
             let recurring = item.properties.contains { $0.name == "Recurrence" }
@@ -225,6 +237,13 @@ extension SimService {
         return SimWriter.operation(
             "CreateItem",
             perItem(items, operation: "CreateItem") { element, _ in
+                let sent = element.name == "Message" && (disposition == "SendOnly" || disposition == "SendAndSaveCopy")
+                if disposition == "SendOnly" {
+                    // Sent and gone: Exchange keeps no copy and answers with an empty Items.
+                    _ = try self.prepare(element, disposition: disposition, id: SimIDs.item())
+                    if sent { self.operationCounts["messagesSent", default: 0] += 1 }
+                    return { w in w.element("m:Items") { _ in } }
+                }
                 let (mailbox, folder): (SimMailbox, SimFolder)
                 if let target {
                     (mailbox, folder) = try self.folder(target, context)
@@ -237,8 +256,13 @@ extension SimService {
                     }
                     (mailbox, folder) = (box, found)
                 }
-                let item = self.insert(element, into: folder, mailbox)
-                if disposition == "SendOnly" { return { _ in } }
+                let item = try self.insert(element, into: folder, mailbox, disposition: disposition)
+                if sent {
+                    // Not part of Exchange: counted so tests can assert that nothing was ever sent.
+                    self.operationCounts["messagesSent", default: 0] += 1
+                    // Exchange sends asynchronously and returns no id for the saved copy.
+                    return { w in w.element("m:Items") { _ in } }
+                }
                 return { w in
                     w.element("m:Items") { w in
                         w.element("t:\(item.elementName)") { w in
@@ -250,23 +274,63 @@ extension SimService {
             })
     }
 
-    @discardableResult
-    func insert(_ element: XMLElement, into folder: SimFolder, _ mailbox: SimMailbox) -> SimItem {
-        let sequence = mailbox.nextSequence()
-        let readOnly: Set<String> = [
-            "ItemId", "ParentFolderId", "ItemClass", "DateTimeCreated", "LastModifiedTime", "CalendarItemType",
-            "IsRecurring",
+    /// An item about to be created: its stored properties, attachments and message state.
+    struct PreparedItem {
+        var properties: [XMLElement]
+        var attachments: [SimAttachment]
+        var isDraft = false
+        var sent: Date?
+        var received: Date?
+    }
+
+    /// Checks and reads a CreateItem element: computed properties are refused
+    /// (ErrorInvalidPropertySet), attachments are split off, and for messages the draft state,
+    /// read flag and dates follow PR_MESSAGE_FLAGS, PR_MESSAGE_DELIVERY_TIME and PR_CLIENT_SUBMIT_TIME.
+    func prepare(_ element: XMLElement, disposition: String?, id: String, now: Date = Date()) throws -> PreparedItem {
+        if let computed = element.children.first(where: { Self.computedFields.contains($0.name) }) {
+            throw Self.invalidSet(computed.name)
+        }
+        let ignored: Set<String> = [
+            "ItemId", "ParentFolderId", "ItemClass", "CalendarItemType", "IsRecurring", "Attachments",
         ]
-        let properties = catalog.sorted(
-            element.children.filter { !readOnly.contains($0.name) }, order: catalog.order(ofItem: element.name))
-        let changeKey = SimIDs.changeKey(1)
+        var properties = catalog.sorted(
+            element.children.filter { !ignored.contains($0.name) }, order: catalog.order(ofItem: element.name))
+        var prepared = PreparedItem(
+            properties: properties, attachments: try parseAttachments(element.child("Attachments"), itemID: id))
+        guard element.name == "Message" else { return prepared }
+        let flags = Self.extendedValue(Tag.messageFlags, in: properties).flatMap { Int($0) }
+        prepared.received = Self.extendedValue(Tag.deliveryTime, in: properties).flatMap(EWSDate.parse)
+        prepared.sent = Self.extendedValue(Tag.clientSubmitTime, in: properties).flatMap(EWSDate.parse)
+        if disposition == "SaveOnly" || disposition == nil {
+            // MSGFLAG_UNSENT (0x8): without PR_MESSAGE_FLAGS every saved message is a draft.
+            prepared.isDraft = flags.map { $0 & 0x8 != 0 } ?? true
+        }
+        if !prepared.isDraft && prepared.sent == nil { prepared.sent = now }
+        if !properties.contains(where: { $0.name == "IsRead" }) {
+            // MSGFLAG_READ (0x1); a message the owner saves without flags is read, as in Outlook.
+            let read = flags.map { $0 & 0x1 != 0 } ?? true
+            properties.append(XMLElement(name: "IsRead", namespace: EWSNamespace.types, text: read ? "true" : "false"))
+            prepared.properties = catalog.sorted(properties, order: catalog.order(ofItem: element.name))
+        }
+        return prepared
+    }
+
+    @discardableResult
+    func insert(_ element: XMLElement, into folder: SimFolder, _ mailbox: SimMailbox, disposition: String? = nil)
+        throws -> SimItem
+    {
+        let id = SimIDs.item()
         let now = Date()
+        let prepared = try prepare(element, disposition: disposition, id: id, now: now)
+        let sequence = mailbox.nextSequence()
+        let changeKey = SimIDs.changeKey(1)
         var item = SimItem(
-            id: SimIDs.item(), changeKey: changeKey, folderID: folder.id, elementName: element.name,
-            properties: properties,
+            id: id, changeKey: changeKey, folderID: folder.id, elementName: element.name,
+            properties: prepared.properties,
             createdSequence: sequence, version: 1, propertyVersions: [:], changeKeyVersions: [changeKey: 1],
-            created: now, modified: now)
-        for path in PropertyPath.paths(of: properties) { item.propertyVersions[path.conflictKey] = 1 }
+            created: now, modified: now, attachments: prepared.attachments, isDraft: prepared.isDraft,
+            sent: prepared.sent, received: prepared.received)
+        for path in PropertyPath.paths(of: prepared.properties) { item.propertyVersions[path.conflictKey] = 1 }
         mailbox.items[item.id] = item
         itemIndex[item.id] = mailbox.address
         mailbox.logs[folder.id, default: []].append(SimLogEntry(sequence: sequence, itemID: item.id, kind: .create))
@@ -341,6 +405,9 @@ extension SimService {
                     } else if case .field = path {
                     } else {
                         readFlagOnly = false
+                    }
+                    if case .field(let name) = path, Self.computedFields.contains(name) {
+                        throw Self.invalidSet(name)
                     }
                     switch update.name {
                     case "SetItemField", "AppendToItemField":
@@ -422,6 +489,8 @@ extension SimService {
         moved.changeKey = SimIDs.changeKey(moved.version)
         moved.changeKeyVersions = [moved.changeKey: moved.version]
         moved.createdSequence = mailbox.nextSequence()
+        // Attachment ids embed the item's id, so they change with it (as Exchange's do).
+        for index in moved.attachments.indices { moved.attachments[index].id = SimIDs.attachment(item: moved.id) }
         mailbox.items[moved.id] = moved
         itemIndex[moved.id] = mailbox.address
         mailbox.logs[folder.id, default: []].append(

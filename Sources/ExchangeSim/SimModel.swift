@@ -42,6 +42,29 @@ struct SimItem: Sendable {
     var exceptions: [Date: SimOccurrence] = [:]
     /// Original starts of occurrences deleted from a series.
     var deletedOccurrences: [Date] = []
+    /// File attachments, in the order they were added.
+    var attachments: [SimAttachment] = []
+    /// Messages: a draft (MSGFLAG_UNSENT), as Exchange marks every item saved with SaveOnly unless
+    /// PR_MESSAGE_FLAGS says otherwise.
+    var isDraft = false
+    /// Messages: PR_CLIENT_SUBMIT_TIME (`DateTimeSent`); nil for a draft that never had one.
+    var sent: Date?
+    /// Messages: PR_MESSAGE_DELIVERY_TIME (`DateTimeReceived`); the creation time when nil.
+    var received: Date?
+}
+
+/// A file attachment of an item. The content is kept as bytes; ids embed the item's id, as
+/// Exchange's do, so they change when the item moves.
+struct SimAttachment: Codable, Sendable {
+    var id: String
+    var name: String?
+    var contentType: String?
+    var contentID: String?
+    var contentLocation: String?
+    var isInline: Bool?
+    var isContactPhoto: Bool?
+    var content: Data
+    var modified: Date
 }
 
 /// A changed occurrence of a recurring calendar item.
@@ -104,6 +127,24 @@ enum SimIDs {
         withUnsafeBytes(of: UUID().uuid) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: (0..<24).map { _ in UInt8.random(in: 0...255) })
         return Data(bytes).base64EncodedString()
+    }
+
+    /// An attachment id: the "AAMk" prefix, an attachment marker, the item's id and random bytes.
+    static func attachment(item: String) -> String {
+        var bytes: [UInt8] = [0x00, 0x00, 0x4D, 0x6B, 0x41]
+        bytes.append(contentsOf: Array(item.utf8))
+        bytes.append(0x00)
+        bytes.append(contentsOf: (0..<12).map { _ in UInt8.random(in: 0...255) })
+        return Data(bytes).base64EncodedString()
+    }
+
+    /// The item id inside an attachment id; nil when the id is not one of ours (malformed).
+    static func itemOfAttachment(_ id: String) -> String? {
+        guard let data = Data(base64Encoded: id), data.count > 6 + 12,
+            data.starts(with: [0x00, 0x00, 0x4D, 0x6B, 0x41]),
+            let end = data.dropFirst(5).firstIndex(of: 0x00)
+        else { return nil }
+        return String(data: data[5..<end], encoding: .utf8)
     }
 
     static func folder(_ mailbox: String, _ name: String) -> String {

@@ -17,6 +17,10 @@ extension SimService {
         var modified: Date
         var exceptions: [StoredOccurrence]?
         var deletedOccurrences: [Date]?
+        var attachments: [SimAttachment]?
+        var isDraft: Bool?
+        var sent: Date?
+        var received: Date?
     }
 
     struct StoredOccurrence: Codable {
@@ -53,7 +57,9 @@ extension SimService {
                                 xml: XMLElement(
                                     name: "CalendarItem", namespace: EWSNamespace.types, children: exception.properties
                                 ).xml)
-                        }, deletedOccurrences: item.deletedOccurrences)
+                        }, deletedOccurrences: item.deletedOccurrences,
+                        attachments: item.attachments.isEmpty ? nil : item.attachments, isDraft: item.isDraft,
+                        sent: item.sent, received: item.received)
                 }, logs: mailbox.logs, sequence: mailbox.sequence)
         }
         if let data = try? JSONEncoder().encode(stored) { try? data.write(to: path, options: .atomic) }
@@ -73,7 +79,8 @@ extension SimService {
                     properties: element.children, createdSequence: item.createdSequence, version: item.version,
                     propertyVersions: item.propertyVersions, changeKeyVersions: [item.changeKey: item.version],
                     created: item.created,
-                    modified: item.modified)
+                    modified: item.modified, attachments: item.attachments ?? [], isDraft: item.isDraft ?? false,
+                    sent: item.sent, received: item.received)
                 itemIndex[item.id] = box.address
                 for stored in item.exceptions ?? [] {
                     let properties = try XMLStreamParser.parse(stored.xml).children

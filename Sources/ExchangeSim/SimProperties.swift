@@ -47,12 +47,21 @@ enum PropertyPath: Hashable, CustomStringConvertible {
         case .indexed(let container, let key, let part): "\(container)/\(key)" + (part.map { "/\($0)" } ?? "")
         case .extended(let attributes):
             "ext:"
-                + attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.lowercased())" }.joined(
-                    separator: ";")
+                + attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.normalized($0.key, $0.value))" }
+                .joined(separator: ";")
         }
     }
 
     var description: String { key }
+
+    /// An attribute value for comparison: case-insensitive, and a PropertyTag the same whether
+    /// written in hex ("0x0E07") or decimal ("3591").
+    static func normalized(_ name: String, _ value: String) -> String {
+        if name == "PropertyTag", let tag = SimService.propertyTag(["PropertyTag": value]) {
+            return "0x" + String(tag, radix: 16)
+        }
+        return value.lowercased()
+    }
 
     /// Whether an `ExtendedProperty` element carries this extended path.
     static func matches(_ property: XMLElement, _ attributes: [String: String]) -> Bool {

@@ -14,6 +14,8 @@ struct SimItemError: Error {
     var code: String
     var message: String
     var values: [(String, String)] = []
+    /// The property the error is about (`item:DateTimeSent`), written as `t:FieldURI` in MessageXml.
+    var fieldURI: String? = nil
 }
 
 /// Writes response envelopes.
@@ -96,8 +98,12 @@ enum SimWriter {
                 w.element("m:MessageText", error.message)
                 w.element("m:ResponseCode", error.code)
                 w.element("m:DescriptiveLinkKey", "0")
-                if !error.values.isEmpty {
+                if !error.values.isEmpty || error.fieldURI != nil {
                     w.element("m:MessageXml") { w in
+                        if let uri = error.fieldURI {
+                            w.start("t:FieldURI", [("FieldURI", uri)])
+                            w.end()
+                        }
                         for (name, value) in error.values { w.element("t:Value", value, [("Name", name)]) }
                     }
                 }

@@ -216,6 +216,9 @@ public final class SimService: @unchecked Sendable {
         case "DeleteItem": return try deleteItem(operation, context)
         case "MoveItem": return try moveItem(operation, context)
         case "FindItem": return try findItem(operation, context)
+        case "CreateAttachment": return try createAttachment(operation, context)
+        case "GetAttachment": return try getAttachment(operation, context)
+        case "DeleteAttachment": return try deleteAttachment(operation, context)
         default:
             throw SimFault(code: "ErrorInvalidRequest", message: "The simulator does not implement \(operation.name).")
         }

@@ -49,7 +49,10 @@ public final class XMLSchemaValidator: @unchecked Sendable {
         }
         return lock.withLock {
             let collector = Collector()
-            let options = Int32(XML_PARSE_NONET.rawValue)
+            // XML_PARSE_HUGE lifts libxml2's 10 MB limit on one text node, which a 25 MB file
+            // attachment (33 MB of base64 in one element) exceeds. Safe here: a document with a
+            // DTD was refused above and entities are never substituted.
+            let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_HUGE.rawValue)
             let document = data.withUnsafeBytes { bytes in
                 xmlReadMemory(
                     bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), "document.xml", "utf-8",
