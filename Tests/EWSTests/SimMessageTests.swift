@@ -169,6 +169,18 @@ struct SimMessageTests {
         #expect(messages[1].path("MessageXml", "FieldURI")?.attributes["FieldURI"] == "item:DateTimeSent")
         #expect(messages[2].string("ResponseCode") == "ErrorInvalidPropertySet")
         #expect(sim.service.itemCount(mailbox: "mm@example.test", folder: "inbox") == 1)
+
+        // UpdateItem refuses them as well.
+        let id = try #require(messages[0].path("Items", "Message", "ItemId")?.attributes["Id"])
+        let update = try sim.call(
+            """
+            <m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite"><m:ItemChanges>\
+            <t:ItemChange><t:ItemId Id="\(id)"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:IsDraft"/>\
+            <t:Message><t:IsDraft>false</t:IsDraft></t:Message></t:SetItemField></t:Updates></t:ItemChange>\
+            </m:ItemChanges></m:UpdateItem>
+            """)
+        #expect(update.first?.string("ResponseCode") == "ErrorInvalidPropertySet")
+        #expect(try sim.get(id)?.string("IsDraft") == "true")
     }
 
     @Test("attachments in CreateItem: metadata in GetItem without Content, GetAttachment with the bytes")
