@@ -12,16 +12,20 @@ enum MailText {
             let character = html[index]
             if character == "<", let close = html[index...].firstIndex(of: ">") {
                 let tag = html[html.index(after: index)..<close].lowercased()
-                let name =
-                    tag.split(whereSeparator: { $0 == " " || $0 == "/" || $0 == "\t" || $0 == "\n" }).first
-                    .map(String.init) ?? ""
+                let closing = tag.hasPrefix("/")
+                let base =
+                    (closing ? tag.dropFirst() : Substring(tag)).split(whereSeparator: {
+                        $0 == " " || $0 == "/" || $0 == "\t" || $0 == "\n" || $0 == "\r"
+                    }).first.map(String.init) ?? ""
+                let name = closing ? "/" + base : base
                 if let open = skipping {
                     if tag.hasPrefix("/" + open) { skipping = nil }
                 } else if name == "style" || name == "script" || name == "head" {
                     skipping = name
-                } else if ["br", "p", "/p", "div", "/div", "tr", "/tr", "li", "/h1", "/h2", "/h3", "/h4", "/table"]
-                    .contains(name) || tag.hasPrefix("/h")
+                } else if ["br", "/p", "/div", "/tr", "li", "/li", "/table", "/h1", "/h2", "/h3", "/h4", "/h5", "/h6"]
+                    .contains(name)
                 {
+                    if output.last == " " { output.removeLast() }
                     output.append("\n")
                 } else if name == "td" || name == "th" {
                     output.append("\t")
@@ -29,7 +33,14 @@ enum MailText {
                 index = html.index(after: close)
                 continue
             }
-            if skipping == nil { output.append(character) }
+            if skipping == nil {
+                // Source line breaks and runs of white space are one space in HTML; only tags break lines.
+                if character.isWhitespace {
+                    if let last = output.last, last != " ", last != "\n", last != "\t" { output.append(" ") }
+                } else {
+                    output.append(character)
+                }
+            }
             index = html.index(after: index)
         }
         return fold(decodeEntities(output))
@@ -39,10 +50,10 @@ enum MailText {
     /// `<meta charset="iso-8859-1">` carried over would make a browser misread it.
     static func declaringUTF8(_ html: String) -> String {
         guard html.range(of: "charset", options: .caseInsensitive) != nil else { return html }
-        let pattern = #"charset\s*=\s*["']?[A-Za-z0-9_\-:.]+"#
+        let pattern = #"charset\s*=\s*(["']?)[A-Za-z0-9_\-:.]+"#
         guard let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { return html }
         let range = NSRange(html.startIndex..., in: html)
-        return regex.stringByReplacingMatches(in: html, range: range, withTemplate: "charset=utf-8")
+        return regex.stringByReplacingMatches(in: html, range: range, withTemplate: "charset=$1utf-8")
     }
 
     static let entities: [String: String] = [

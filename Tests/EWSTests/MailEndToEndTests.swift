@@ -1,0 +1,502 @@
+import ConnectorAPI
+import ConnectorHost
+import EWS
+import ExchangeSim
+import Foundation
+import Logging
+import ODBC
+import TestSupport
+import Testing
+import XML
+
+@testable import Connectors
+
+/// A mail user acting in the simulated mailbox as Outlook would, through EWS (in-process, every
+/// request and response checked against the schema).
+struct Outlook {
+    let client: EWSClient
+    let transport: InProcessTransport
+
+    init(_ service: SimService, mailbox: String = "mm@example.test") {
+        transport = InProcessTransport(service: service, account: "svc@example.test")
+        client = EWSClient(
+            transport: transport, url: "http://sim/EWS/Exchange.asmx", mailbox: mailbox, access: .impersonation,
+            version: "Exchange2010_SP2", throttle: EWSThrottle(), log: { _, _ in })
+    }
+
+    struct File {
+        var name: String
+        var type: String
+        var data: Data
+        var contentID: String? = nil
+    }
+
+    /// A mail arriving in the Inbox (as the transport service delivers it: finished, unread).
+    @discardableResult
+    func deliver(
+        _ subject: String, from: MailAddress = MailAddress(name: "Erika Muster", email: "erika@kunde.test"),
+        messageID: String, inReplyTo: String? = nil, html: String? = nil, text: String = "Hallo",
+        files: [File] = [], received: Date = Date().addingTimeInterval(-600), folder: String = "inbox"
+    ) async throws -> String {
+        let messages = try await client.call("CreateItem") { w in
+            w.element("m:CreateItem", [("MessageDisposition", "SaveOnly")]) { w in
+                w.element("m:SavedItemFolderId") { w in client.distinguishedFolder(folder, &w) }
+                w.element("m:Items") { w in
+                    w.element("t:Message") { w in
+                        w.element("t:Subject", subject)
+                        if let html {
+                            w.element("t:Body", html, [("BodyType", "HTML")])
+                        } else {
+                            w.element("t:Body", text, [("BodyType", "Text")])
+                        }
+                        if !files.isEmpty {
+                            w.element("t:Attachments") { w in
+                                for file in files {
+                                    w.element("t:FileAttachment") { w in
+                                        w.element("t:Name", file.name)
+                                        w.element("t:ContentType", file.type)
+                                        w.element("t:ContentId", ifPresent: file.contentID)
+                                        w.element("t:IsInline", file.contentID == nil ? "false" : "true")
+                                        w.element("t:Content", file.data.base64EncodedString())
+                                    }
+                                }
+                            }
+                        }
+                        w.element("t:InReplyTo", ifPresent: inReplyTo)
+                        EWSRecordCodec.messageFlags.write("0", &w)
+                        EWSRecordCodec.deliveryTime.write(EWSDate.format(received), &w)
+                        EWSRecordCodec.submitTime.write(EWSDate.format(received.addingTimeInterval(-30)), &w)
+                        w.element("t:ToRecipients") { w in
+                            w.element("t:Mailbox") { w in w.element("t:EmailAddress", client.mailbox) }
+                        }
+                        w.element("t:From") { w in
+                            w.element("t:Mailbox") { w in
+                                w.element("t:Name", ifPresent: from.name)
+                                w.element("t:EmailAddress", from.email)
+                            }
+                        }
+                        w.element("t:InternetMessageId", messageID)
+                        if let inReplyTo { w.element("t:References", inReplyTo) }
+                    }
+                }
+            }
+        }
+        let id = messages.first?.element.path("Items", "Message", "ItemId")?.attributes["Id"]
+        return try #require(id, "delivery failed: \(messages.first?.code ?? "") \(messages.first?.text ?? "")")
+    }
+
+    /// The messages of a folder (distinguished name or folder id), with every property.
+    func messages(in folder: String) async throws -> [XMLElement] {
+        let ids =
+            try await client.call("FindItem") { w in
+                w.element("m:FindItem", [("Traversal", "Shallow")]) { w in
+                    w.element("m:ItemShape") { w in w.element("t:BaseShape", "IdOnly") }
+                    w.element("m:ParentFolderIds") { w in
+                        if folder.count > 20 {
+                            w.start("t:FolderId", [("Id", folder)])
+                            w.end()
+                        } else {
+                            client.distinguishedFolder(folder, &w)
+                        }
+                    }
+                }
+            }.first?.element.path("RootFolder", "Items")?.children.compactMap { $0.child("ItemId")?.attributes["Id"] }
+            ?? []
+        var result: [XMLElement] = []
+        for id in ids { if let item = try await get(id) { result.append(item) } }
+        return result
+    }
+
+    func get(_ id: String) async throws -> XMLElement? {
+        try await client.call("GetItem") { w in
+            w.element("m:GetItem") { w in
+                w.element("m:ItemShape") { w in
+                    w.element("t:BaseShape", "AllProperties")
+                    w.element("t:AdditionalProperties") { w in EWSRecordCodec.syncKey.writeURI(&w) }
+                }
+                w.element("m:ItemIds") { w in
+                    w.start("t:ItemId", [("Id", id)])
+                    w.end()
+                }
+            }
+        }.first?.element.child("Items")?.children.first
+    }
+
+    func setRead(_ id: String, _ read: Bool) async throws {
+        let messages = try await client.call("UpdateItem") { w in
+            w.element("m:UpdateItem", [("ConflictResolution", "AlwaysOverwrite"), ("MessageDisposition", "SaveOnly")]) {
+                w in
+                w.element("m:ItemChanges") { w in
+                    w.element("t:ItemChange") { w in
+                        w.start("t:ItemId", [("Id", id)])
+                        w.end()
+                        w.element("t:Updates") { w in
+                            w.element("t:SetItemField") { w in
+                                w.start("t:FieldURI", [("FieldURI", "message:IsRead")])
+                                w.end()
+                                w.element("t:Message") { w in w.element("t:IsRead", read ? "true" : "false") }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(messages.first?.success == true)
+    }
+
+    /// Moves an item to a folder id or distinguished folder; returns the new id.
+    func move(_ id: String, to folder: String) async throws -> String {
+        let messages = try await client.call("MoveItem") { w in
+            w.element("m:MoveItem") { w in
+                w.element("m:ToFolderId") { w in
+                    if folder.count > 20 {
+                        w.start("t:FolderId", [("Id", folder)])
+                        w.end()
+                    } else {
+                        client.distinguishedFolder(folder, &w)
+                    }
+                }
+                w.element("m:ItemIds") { w in
+                    w.start("t:ItemId", [("Id", id)])
+                    w.end()
+                }
+            }
+        }
+        return try #require(messages.first?.element.path("Items", "Message", "ItemId")?.attributes["Id"])
+    }
+
+    /// Creates a mail folder under the Inbox; returns its id.
+    func createFolder(_ name: String) async throws -> String {
+        let messages = try await client.call("CreateFolder") { w in
+            w.element("m:CreateFolder") { w in
+                w.element("m:ParentFolderId") { w in client.distinguishedFolder("inbox", &w) }
+                w.element("m:Folders") { w in
+                    w.element("t:Folder") { w in
+                        w.element("t:FolderClass", "IPF.Note")
+                        w.element("t:DisplayName", name)
+                    }
+                }
+            }
+        }
+        return try #require(messages.first?.element.path("Folders", "Folder", "FolderId")?.attributes["Id"])
+    }
+
+    var invalid: [String] { transport.invalid.withLock { $0 } }
+}
+
+/// FlowFact (SQLite or PostgreSQL through ODBC) ↔ `ews` over HTTP/NTLM ↔ exchange-sim, for mail.
+final class MailEndToEnd: @unchecked Sendable {
+    let directory: URL
+    let db: ODBCConnection
+    let connection: String
+    let server: SimServer
+    let outlook: Outlook
+    var connectors: String
+    var adapterSettings = ""
+
+    static let incomingType = "7A000000-0000-4000-8000-000000000002"
+    static let outgoingType = "7A000000-0000-4000-8000-000000000003"
+    static let userMM = "BE000000-0000-4000-8000-000000000000"
+    static let userMerkmalMM = "3B000000-0000-4000-8000-000000001000"
+    static let deletedMerkmal = "3B000000-0000-4000-8000-000000000005"
+
+    init(_ database: TestDatabase) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        connection = try database.freshConnectionString()
+        db = try ODBCConnection(connectionString: connection)
+        let seeder = FlowFactSeeder(connection: db)
+        try seeder.initialize()
+        try seeder.seed(FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0))
+        var options = SimOptions(schemaDirectory: Schemas.directory)
+        options.mailboxes = ["mm@example.test"]
+        options.accounts = [SimAccount(name: "svc@example.test", password: "S3cret!")]
+        options.impersonation = ["svc@example.test"]
+        options.auth = .ntlm
+        server = SimServer(service: try SimService(options: options))
+        try await server.start()
+        outlook = Outlook(server.service)
+        connectors = """
+              - { name: mail-in, kind: mail, source: flowfact, target: exchange, source_options: { mail: incoming }, target_options: { mail_folder: inbox } }
+              - { name: mail-out, kind: mail, source: flowfact, target: exchange, source_options: { mail: outgoing }, target_options: { mail_folder: sentitems } }
+            """
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    var yaml: String {
+        """
+        state: { path: \(directory.path)/state.sqlite }
+        engine: { retry_backoff: 1ms }
+        adapters:
+          flowfact:
+            type: flowfact-odbc
+            connection: "\(connection)"
+        \(adapterSettings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+          exchange:
+            type: ews
+            url: \(server.url)
+            auth: ntlm
+            username: svc@example.test
+            password: "S3cret!"
+        users:
+          - { flowfact: MM, mailbox: mm@example.test }
+        connectors:
+        \(connectors)
+        """
+    }
+
+    @discardableResult
+    func sync() async throws -> [RunReport] {
+        let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+            yaml: yaml, file: "mail.yaml", baseDirectory: directory)
+        var logger = Logger(label: "mail")
+        logger.logLevel = .critical
+        let host = try SyncHost(deployment: deployment, logger: logger)
+        let reports = await host.syncOnce()
+        await host.shutdown()
+        for report in reports where report.status != .ok {
+            print("mail sync \(report.job): \(report.status) \(report.message ?? "") \(report.failures)")
+        }
+        return reports
+    }
+
+    func activities() throws -> [ODBCRow] {
+        try db.rows(
+            "SELECT \"ID\", \"BETREFF\", \"AD_ID\", \"VORGANG_ID\", \"MAIL_MSGID\", \"AKTART_ID\", \"TEXT\", \"HTML\", \"MAIL_VON\" FROM \"AKT\" ORDER BY \"DATUM\", \"BETREFF\""
+        )
+    }
+
+    func count(_ sql: String, _ parameters: [ODBCValue] = []) throws -> Int {
+        Int(try db.rows(sql, parameters).first?[0].integer ?? -1)
+    }
+
+    func insertAddress(email: String) throws -> String {
+        let id = UUID().uuidString
+        let now = ODBCValue.timestamp(ODBCTimestamp(Date(), in: TimeZone(identifier: "Europe/Berlin")!))
+        try db.execute(
+            "INSERT INTO \"AD\" (\"ID\", \"VORNAME\", \"NAME\", \"EMAIL\", \"ARCHIVIERT\", \"ERFDATUM\", \"AENDDATUM\") VALUES (?, 'Erika', 'Muster', ?, 0, ?, ?)",
+            [.text(id), .text(email), now, now])
+        return id
+    }
+
+    /// Whether the activity's user Merkmal is active (unread in FlowFact).
+    func unread(_ activity: ODBCValue) throws -> Bool {
+        try db.rows(
+            "SELECT \"AKTIV\" FROM \"AKTMKM\" WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+            [activity, .text(Self.userMerkmalMM)]
+        ).first?[0].integer == 1
+    }
+
+    /// Inserts a mail activity as FlowFact's own mail service would; returns its id.
+    func insertFlowFactMail(
+        subject: String, outgoing: Bool, messageID: String, read: Bool, date: Date = Date().addingTimeInterval(-1800)
+    ) throws -> String {
+        let id = UUID().uuidString
+        let zone = TimeZone(identifier: "Europe/Berlin")!
+        let at = ODBCValue.timestamp(ODBCTimestamp(date, in: zone))
+        let me = "Max Müller <mm@example.test>"
+        let partner = "Hans Wolf <hans@wolf.test>"
+        try db.execute(
+            """
+            INSERT INTO "AKT" ("ID", "AKTART_ID", "BETREFF", "TEXT", "DATUM", "BESITZER_ID", "MAIL_VON", "MAIL_AN", "MAIL_MSGID",
+              "MAIL_DATUM", "ERLEDIGT", "GANZTAEGIG", "ERFDATUM", "AENDDATUM") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
+            """,
+            [
+                .text(id), .text(outgoing ? Self.outgoingType : Self.incomingType), .text(subject),
+                .text("Sehr geehrter Herr Wolf,\nanbei der Vertrag."), at, .text(Self.userMM),
+                .text(outgoing ? me : partner), .text(outgoing ? partner : me), .text(messageID), at, at, at,
+            ])
+        try db.execute(
+            "INSERT INTO \"AKTMKM\" (\"AKT_ID\", \"MKM_ID\", \"AKTIV\", \"ERFDATUM\") VALUES (?, ?, ?, ?)",
+            [.text(id), .text(Self.userMerkmalMM), .integer(read ? 0 : 1), at])
+        return id
+    }
+}
+
+@Suite("Mail end to end: FlowFact (ODBC) ↔ EWS ↔ exchange-sim", .serialized)
+struct MailEndToEndTests {
+    static let pdf = Data((0..<150_000).map { UInt8(truncatingIfNeeded: ($0 &* 7919) >> 3) })
+    static let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<500).map { UInt8($0 % 251) })
+
+    @Test(
+        "mails arriving in the Inbox are imported with attachments, HTML and text, linked to the sender",
+        arguments: TestDatabase.allCases)
+    func importWithAttachments(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        let erika = try e.insertAddress(email: "erika@kunde.test")
+        try await e.outlook.deliver(
+            "Exposé Lindenstraße 5", messageID: "<expose-5@kunde.test>",
+            html:
+                "<html><head><meta charset=\"iso-8859-1\"><style>p{}</style></head><body><p>Guten Tag,</p><p>anbei das <b>Exposé</b> &amp; der Grundriss.<img src=\"cid:grundriss@kunde\"></p></body></html>",
+            files: [
+                .init(name: "Exposé Müller.pdf", type: "application/pdf", data: MailEndToEndTests.pdf),
+                .init(
+                    name: "grundriss.png", type: "image/png", data: MailEndToEndTests.png, contentID: "grundriss@kunde"),
+            ])
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok })
+        let rows = try e.activities()
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect(row[1].string == "Exposé Lindenstraße 5")
+        #expect(row[2].string?.trimmingCharacters(in: .whitespaces) == erika)
+        #expect(row[4].string == "<expose-5@kunde.test>")
+        #expect(row[5].string?.trimmingCharacters(in: .whitespaces) == MailEndToEnd.incomingType)
+        #expect(row[6].string == "Guten Tag,\nanbei das Exposé & der Grundriss.")
+        #expect(row[7].string?.contains("charset=\"utf-8") == true, "stored as UTF-8 and declared so")
+        #expect(row[8].string?.contains("erika@kunde.test") == true)
+        let blobs = try e.db.rows(
+            "SELECT \"DATEINAME\", \"INHALT\", \"CONTENT_ID\", \"DATEITYP\" FROM \"BLOB\" WHERE \"DATENSATZ_ID\" = ? ORDER BY \"DATEINAME\"",
+            [row[0]])
+        #expect(blobs.map { $0[0].string } == ["Exposé Müller.pdf", "grundriss.png"])
+        #expect(blobs.first?[1].data == MailEndToEndTests.pdf)
+        #expect(blobs.last?[1].data == MailEndToEndTests.png)
+        #expect(blobs.last?[2].string == "grundriss@kunde")
+        #expect(blobs.first?[3].string == "application/pdf")
+        #expect(e.outlook.invalid.isEmpty, "\(e.outlook.invalid)")
+        // Quiet afterwards: nothing placed back, nothing imported again.
+        let quiet = try await e.sync()
+        #expect(quiet.allSatisfy { $0.counts.isEmpty }, "\(quiet.map(\.counts))")
+        #expect(try await e.outlook.messages(in: "inbox").count == 1)
+    }
+
+    @Test(
+        "FlowFact-only mails appear as finished mails in Inbox and Sent Items, never sent",
+        arguments: TestDatabase.allCases)
+    func placedMails(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        let received = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 - 3600)
+        try e.insertFlowFactMail(
+            subject: "Mietvertrag", outgoing: false, messageID: "<in-1@wolf.test>", read: false, date: received)
+        try e.insertFlowFactMail(
+            subject: "AW: Mietvertrag", outgoing: true, messageID: "<out-1@example.test>", read: true)
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok })
+        let inbox = try await e.outlook.messages(in: "inbox")
+        let sent = try await e.outlook.messages(in: "sentitems")
+        #expect(inbox.map { $0.string("Subject") } == ["Mietvertrag"])
+        #expect(sent.map { $0.string("Subject") } == ["AW: Mietvertrag"])
+        let mail = try #require(inbox.first)
+        #expect(mail.string("IsDraft") == "false", "not shown as a draft")
+        #expect(mail.string("IsRead") == "false")
+        #expect(mail.string("DateTimeReceived").flatMap(EWSDate.parse) == received)
+        #expect(mail.path("From", "Mailbox")?.string("EmailAddress") == "hans@wolf.test")
+        #expect(mail.string("InternetMessageId") == "<in-1@wolf.test>")
+        #expect(sent.first?.string("IsDraft") == "false")
+        #expect(sent.first?.string("IsRead") == "true")
+        #expect(e.server.service.counts["messagesSent"] ?? 0 == 0, "nothing was ever sent")
+        let quiet = try await e.sync()
+        #expect(quiet.allSatisfy { $0.counts.isEmpty }, "\(quiet.map(\.counts))")
+        #expect(try e.activities().count == 2, "placed mails are not imported back")
+    }
+
+    @Test("read flags follow both ways; content edits do not", arguments: TestDatabase.allCases)
+    func readFlags(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        let id = try await e.outlook.deliver("Rückruf bitte", messageID: "<rr@kunde.test>")
+        try await e.sync()
+        let activity = try #require(try e.activities().first?[0])
+        #expect(try e.unread(activity))
+        try await e.outlook.setRead(id, true)
+        try await e.sync()
+        #expect(try e.unread(activity) == false)
+        // Unread again in FlowFact: Outlook follows.
+        try e.db.execute(
+            "UPDATE \"AKTMKM\" SET \"AKTIV\" = 1 WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+            [activity, .text(MailEndToEnd.userMerkmalMM)])
+        try e.db.execute(
+            "UPDATE \"AKT\" SET \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+            [
+                .timestamp(ODBCTimestamp(Date().addingTimeInterval(2), in: TimeZone(identifier: "Europe/Berlin")!)),
+                activity,
+            ])
+        try await e.sync()
+        #expect(try await e.outlook.get(id)?.string("IsRead") == "false")
+        #expect(e.server.service.counts["GetAttachment"] ?? 0 == 0)
+    }
+
+    @Test(
+        "a deleted mail marks its activity; a mail filed into another folder stays linked",
+        arguments: TestDatabase.allCases)
+    func deleteAndMove(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        let gone = try await e.outlook.deliver("Kündigung", messageID: "<kuendigung@kunde.test>")
+        let filed = try await e.outlook.deliver("Angebot", messageID: "<angebot@kunde.test>")
+        try await e.sync()
+        #expect(try e.activities().count == 2)
+        // Outlook deletes one (to Deleted Items) and files the other into a folder of its own.
+        _ = try await e.outlook.move(gone, to: "deleteditems")
+        let kunden = try await e.outlook.createFolder("Kunden")
+        let newID = try await e.outlook.move(filed, to: kunden)
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok })
+        #expect(reports.first { $0.job.connector == "mail-in" }?.counts["moved"] == 1)
+        #expect(try e.activities().count == 2, "nothing is deleted in FlowFact")
+        let marked = try e.db.rows(
+            "SELECT a.\"BETREFF\" FROM \"AKTMKM\" m JOIN \"AKT\" a ON a.\"ID\" = m.\"AKT_ID\" WHERE m.\"MKM_ID\" = ?",
+            [.text(MailEndToEnd.deletedMerkmal)])
+        #expect(marked.map { $0[0].string } == ["Kündigung"])
+        // The filed mail is still linked: reading it in FlowFact marks it read in its new folder.
+        let angebot = try #require(try e.activities().first { $0[1].string == "Angebot" }?[0])
+        try e.db.execute(
+            "UPDATE \"AKTMKM\" SET \"AKTIV\" = 0 WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+            [angebot, .text(MailEndToEnd.userMerkmalMM)])
+        try e.db.execute(
+            "UPDATE \"AKT\" SET \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+            [
+                .timestamp(ODBCTimestamp(Date().addingTimeInterval(2), in: TimeZone(identifier: "Europe/Berlin")!)),
+                angebot,
+            ])
+        try await e.sync()
+        #expect(try await e.outlook.get(newID)?.string("IsRead") == "true")
+        #expect(try await e.outlook.messages(in: "inbox").isEmpty, "nothing placed back into the Inbox")
+    }
+
+    @Test("replies are threaded; state loss imports nothing twice", arguments: TestDatabase.allCases)
+    func threadingAndStateLoss(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        try await e.outlook.deliver(
+            "Besichtigung", messageID: "<t1@kunde.test>", received: Date().addingTimeInterval(-900))
+        try await e.outlook.deliver(
+            "AW: Besichtigung", messageID: "<t2@kunde.test>", inReplyTo: "<t1@kunde.test>",
+            received: Date().addingTimeInterval(-300))
+        try await e.sync()
+        let rows = try e.activities()
+        #expect(rows.count == 2)
+        let first = try #require(rows.first { $0[1].string == "Besichtigung" })
+        let reply = try #require(rows.first { $0[1].string == "AW: Besichtigung" })
+        #expect(
+            reply[3].string?.trimmingCharacters(in: .whitespaces)
+                == first[0].string?.trimmingCharacters(in: .whitespaces))
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(at: e.directory.appendingPathComponent("state.sqlite" + suffix))
+        }
+        let again = try await e.sync()
+        #expect(again.allSatisfy { $0.status == .ok })
+        #expect(try e.activities().count == 2)
+        #expect(try await e.outlook.messages(in: "inbox").count == 2)
+        #expect(try await e.outlook.messages(in: "sentitems").isEmpty)
+    }
+
+    @Test("old mails stay out; mails from unknown senders follow the policy", arguments: [TestDatabase.sqlite])
+    func windowAndUnknownSenders(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        e.adapterSettings = "unknown_sender: skip"
+        _ = try e.insertAddress(email: "erika@kunde.test")
+        try await e.outlook.deliver(
+            "Alt", messageID: "<alt@kunde.test>", received: Date().addingTimeInterval(-90 * 86_400))
+        try await e.outlook.deliver("Neu", messageID: "<neu@kunde.test>")
+        try await e.outlook.deliver(
+            "Gewinnspiel", from: MailAddress(email: "spam@unbekannt.test"), messageID: "<spam@unbekannt.test>")
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok && $0.failures.isEmpty })
+        #expect(try e.activities().map { $0[1].string } == ["Neu"])
+    }
+}
