@@ -315,6 +315,39 @@ extension MailSyncTests {
     }
 }
 
+extension MailSyncTests {
+    @Test(arguments: TestDatabase.allCases)
+    func attachmentsCanGoToTheFlowFactShare(database: TestDatabase) async throws {
+        let h0 = try Harness(database, seed: Harness.counts())
+        let share = h0.directory.appendingPathComponent("FlowFact")
+        let h = try harness(database, settings: "flowfact_directory: \(share.path)\nattachment_storage: files")
+        let plan = Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let other = Data("zweiter Plan".utf8)
+        try h.mailbox(.mail).insert(
+            mail(
+                "Pläne", id: "<plaene@kunde.test>",
+                attachments: [
+                    MailAttachment(
+                        name: "Grundriss: EG.pdf", mediaType: "application/pdf", size: 40_000, content: .inline(plan)),
+                    MailAttachment(
+                        name: "Grundriss: EG.pdf", mediaType: "application/pdf", size: 12, content: .inline(other)),
+                ]))
+        let report = try #require(try await h.sync().of("mail"))
+        #expect(report.status == .ok)
+        let rows = try h.db.rows(
+            "SELECT \"PFAD\", \"INHALT\", \"GROESSE\" FROM \"BLOB\" ORDER BY \"GROESSE\" DESC")
+        #expect(rows.count == 2)
+        let paths = rows.compactMap { $0[0].string }
+        #expect(paths.count == 2 && paths.allSatisfy { $0.hasPrefix("Anhaenge\\") && !$0.contains("/") })
+        #expect(rows.allSatisfy { $0[1].isNull }, "the bytes are on the share, not in the database")
+        let files = paths.map { share.appendingPathComponent($0.replacingOccurrences(of: "\\", with: "/")) }
+        #expect(FileManager.default.contents(atPath: files[0].path) == plan)
+        #expect(FileManager.default.contents(atPath: files[1].path) == other)
+        #expect(files[0].lastPathComponent == "Grundriss_ EG.pdf")
+        #expect(files[1].lastPathComponent == "Grundriss_ EG (2).pdf")
+    }
+}
+
 extension Harness {
     func mailboxCount() -> Int { (try? mailbox(.mail).items.count) ?? -1 }
 }

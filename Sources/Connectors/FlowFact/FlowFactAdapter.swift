@@ -66,6 +66,11 @@ public final class FlowFactAdapter: Adapter {
                 "flowfact_directory", .string,
                 doc: "The FlowFact directory (mounted share), for attachments stored as files."),
             SettingSpec(
+                "attachment_storage", .oneOf(["database", "files"]), default: "database",
+                doc:
+                    "Where attachments of imported mails go: BLOB rows in the database, or files under flowfact_directory (Anhaenge/<year>/<activity>/) with the path in the BLOB row."
+            ),
+            SettingSpec(
                 "unknown_sender", .oneOf(["import", "skip"]), default: "import",
                 doc:
                     "Mails from (or, when sent, to) an e-mail address no FlowFact address has: import them without an address, or skip them."
@@ -105,6 +110,9 @@ public final class FlowFactAdapter: Adapter {
         guard let connection = settings.secret("connection") else {
             throw FlowFactError.database("the setting 'connection' is missing")
         }
+        if settings.string("attachment_storage") == "files", settings.string("flowfact_directory") == nil {
+            throw FlowFactError.database("'attachment_storage: files' needs 'flowfact_directory' (the FlowFact share)")
+        }
         let zoneName = settings.string("timezone") ?? "Europe/Berlin"
         guard let zone = TimeZone(identifier: zoneName) else {
             throw FlowFactError.database("unknown time zone '\(zoneName)' in 'timezone'")
@@ -133,7 +141,8 @@ public final class FlowFactAdapter: Adapter {
             batchSize: settings.integer("batch_size") ?? 100,
             unknownSender: UnknownSenderPolicy(rawValue: settings.string("unknown_sender") ?? "import")
                 ?? .importUnlinked,
-            deletedMailMerkmal: settings.string("mail_deleted_merkmal") ?? "Gelöscht in Exchange")
+            deletedMailMerkmal: settings.string("mail_deleted_merkmal") ?? "Gelöscht in Exchange",
+            attachmentFiles: settings.string("attachment_storage") == "files")
         database = FlowFactDatabase(connectionString: connection, options: options, log: context.log)
     }
 

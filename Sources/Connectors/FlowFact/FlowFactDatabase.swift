@@ -17,6 +17,8 @@ struct FlowFactOptions: Sendable {
     var unknownSender: UnknownSenderPolicy = .importUnlinked
     /// Merkmal linked to the activity of a mail deleted in the mailbox (deletion policy `mark`).
     var deletedMailMerkmal = "Gelöscht in Exchange"
+    /// Attachments of new mails go to files under `flowfactDirectory` instead of BLOB rows.
+    var attachmentFiles = false
 }
 
 /// Which mails of FlowFact an endpoint holds (`mail:` endpoint option).

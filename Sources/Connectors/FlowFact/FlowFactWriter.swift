@@ -153,28 +153,83 @@ extension FlowFactDatabase {
         _ attachment: MailAttachment, record: String, stamp: ODBCTimestamp, _ scope: FlowFactScope,
         _ db: ODBCConnection, _ n: SQLNames
     ) throws {
-        let content: Data
+        var row: [String: ODBCValue] = [
+            "id": .text(UUID().uuidString), "table": .text(schema.table("activities")), "record": .text(record),
+            "file_name": .text(attachment.name), "media_type": .text(attachment.mediaType),
+            "content_id": attachment.contentID.map { .text($0) } ?? .null, "created": .timestamp(stamp),
+            "created_by": .text(scope.userShortName), "changed": .timestamp(stamp),
+        ]
+        if options.attachmentFiles, let root = options.flowfactDirectory, try n.column("attachments.path") != nil {
+            // FlowFact's share: Anhaenge/<year>/<activity>/<name>, the relative path in the BLOB row.
+            let name = Self.safeFileName(attachment.name)
+            var relative = "Anhaenge/\(stamp.year)/\(record)/\(name)"
+            var copies = 1
+            while FileManager.default.fileExists(atPath: root.appendingPathComponent(relative).path) {
+                // Two attachments of one mail with the same name: "Plan (2).pdf".
+                copies += 1
+                let base = (name as NSString).deletingPathExtension
+                let ext = (name as NSString).pathExtension
+                relative = "Anhaenge/\(stamp.year)/\(record)/\(base) (\(copies))" + (ext.isEmpty ? "" : ".\(ext)")
+            }
+            let file = root.appendingPathComponent(relative)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            row["size"] = .integer(try copy(attachment, to: file))
+            row["path"] = .text(relative.replacingOccurrences(of: "/", with: "\\"))
+        } else {
+            let content = try contents(attachment)
+            row["size"] = .integer(Int64(content.count))
+            row["content"] = .binary(content)
+        }
+        try insertRow("attachments", row, db, n)
+    }
+
+    /// The bytes of an attachment that is to be stored in the database.
+    func contents(_ attachment: MailAttachment) throws -> Data {
         switch attachment.content {
-        case .inline(let data): content = data
+        case .inline(let data): return data
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw WriteOutcome(
                     error: WriteError(.permanent, "attachment '\(attachment.name)': cannot read \(path)"))
             }
-            content = data
+            return data
         case .reference(let reference):
             throw WriteOutcome(
                 error: WriteError(.permanent, "attachment '\(attachment.name)': content \(reference) was not fetched"))
         }
-        try insertRow(
-            "attachments",
-            [
-                "id": .text(UUID().uuidString), "table": .text(schema.table("activities")), "record": .text(record),
-                "file_name": .text(attachment.name), "media_type": .text(attachment.mediaType),
-                "size": .integer(Int64(content.count)),
-                "content": .binary(content), "content_id": attachment.contentID.map { .text($0) } ?? .null,
-                "created": .timestamp(stamp), "created_by": .text(scope.userShortName), "changed": .timestamp(stamp),
-            ], db, n)
+    }
+
+    /// Writes an attachment to `file` (a spooled file is copied, never read whole); answers its size.
+    func copy(_ attachment: MailAttachment, to file: URL) throws -> Int64 {
+        switch attachment.content {
+        case .file(let path):
+            do {
+                try FileManager.default.copyItem(atPath: path, toPath: file.path)
+            } catch {
+                throw WriteOutcome(
+                    error: WriteError(
+                        .transient, "attachment '\(attachment.name)': cannot copy to \(file.path): \(error)"))
+            }
+        default:
+            do {
+                try contents(attachment).write(to: file)
+            } catch let outcome as WriteOutcome {
+                throw outcome
+            } catch {
+                throw WriteOutcome(
+                    error: WriteError(
+                        .transient, "attachment '\(attachment.name)': cannot write \(file.path): \(error)"))
+            }
+        }
+        return (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64) ?? 0
+    }
+
+    /// A file name without path separators or characters Windows shares refuse.
+    static func safeFileName(_ name: String) -> String {
+        let cleaned = String(name.map { "\\/:*?\"<>|".contains($0) || $0.isNewline ? "_" : $0 })
+            .trimmingCharacters(in: .whitespaces)
+        return cleaned.isEmpty || cleaned == "." || cleaned == ".." ? "attachment" : cleaned
     }
 
     func update(
