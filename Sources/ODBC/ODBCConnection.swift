@@ -167,17 +167,22 @@ public final class ODBCConnection: @unchecked Sendable {
 
     /// The prepared statement for `sql`, prepared on first use.
     func statement(_ sql: String) throws -> ODBCStatement {
-        if let statement = statements[sql] { return statement }
+        if let statement = statements[sql] {
+            if !statement.isBroken { return statement }
+            statement.free()
+            statements[sql] = nil
+        }
         let statement = try ODBCStatement(connection: try connectionHandle(), sql: sql)
         statements[sql] = statement
         return statement
     }
 
-    /// Runs `body`; if the link broke and no transaction is open, reconnects once and runs it again.
-    func withReconnect<T>(_ body: () throws -> T) throws -> T {
+    /// Runs `body`; if the link broke and no transaction is open, reconnects once and runs it again
+    /// (unless `retryIf` says the attempt already had effects that must not be repeated).
+    func withReconnect<T>(retryIf: () -> Bool = { true }, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as ODBCError where !inTransaction && (error.isConnectionLost || isDead) {
+        } catch let error as ODBCError where !inTransaction && retryIf() && (error.isConnectionLost || isDead) {
             onReconnect?(error)
             disconnect()
             try connect()

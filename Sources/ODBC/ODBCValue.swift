@@ -93,6 +93,11 @@ public enum ODBCValue: Sendable, Hashable {
     /// A date without time.
     case date(year: Int, month: Int, day: Int)
     case timestamp(ODBCTimestamp)
+    /// A binary parameter whose bytes are read from `source` in chunks while the statement executes
+    /// (ODBC data-at-execution: `SQLParamData` / `SQLPutData`), so this layer never holds the whole
+    /// value. Whether the driver does is the driver's business (see `ODBCBinarySource`). Only
+    /// meaningful as a parameter; never read from a result.
+    case binaryStream(ODBCBinarySource)
 
     public var isNull: Bool { self == .null }
 
@@ -106,6 +111,7 @@ public enum ODBCValue: Sendable, Hashable {
         case .binary(let value): String(data: value, encoding: .utf8)
         case .date(let y, let m, let d): String(format: "%04d-%02d-%02d", y, m, d)
         case .timestamp(let value): value.description
+        case .binaryStream: nil
         }
     }
 
