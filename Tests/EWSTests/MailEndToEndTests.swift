@@ -181,6 +181,21 @@ struct Outlook {
         return try #require(messages.first?.element.path("Folders", "Folder", "FolderId")?.attributes["Id"])
     }
 
+    /// GetAttachment: the decoded content of one file attachment.
+    func attachment(_ id: String) async throws -> Data? {
+        let message = try await client.call("GetAttachment") { w in
+            w.element("m:GetAttachment") { w in
+                w.element("m:AttachmentIds") { w in
+                    w.start("t:AttachmentId", [("Id", id)])
+                    w.end()
+                }
+            }
+        }.first
+        return message?.element.path("Attachments", "FileAttachment")?.string("Content").flatMap {
+            Data(base64Encoded: $0)
+        }
+    }
+
     var invalid: [String] { transport.invalid.withLock { $0 } }
 }
 
@@ -288,6 +303,17 @@ final class MailEndToEnd: @unchecked Sendable {
         ).first?[0].integer == 1
     }
 
+    /// Stores an attachment of an activity in the BLOB table, as FlowFact's mail service does.
+    func insertBlob(activity: String, name: String, type: String, data: Data) throws {
+        let at = ODBCValue.timestamp(ODBCTimestamp(Date(), in: TimeZone(identifier: "Europe/Berlin")!))
+        try db.execute(
+            "INSERT INTO \"BLOB\" (\"ID\", \"TABELLE\", \"DATENSATZ_ID\", \"DATEINAME\", \"DATEITYP\", \"GROESSE\", \"INHALT\", \"ERFDATUM\", \"AENDDATUM\") VALUES (?, 'AKT', ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(UUID().uuidString), .text(activity), .text(name), .text(type), .integer(Int64(data.count)),
+                .binary(data), at, at,
+            ])
+    }
+
     /// Inserts a mail activity as FlowFact's own mail service would; returns its id.
     func insertFlowFactMail(
         subject: String, outgoing: Bool, messageID: String, read: Bool, date: Date = Date().addingTimeInterval(-1800)
@@ -369,9 +395,11 @@ struct MailEndToEndTests {
         let e = try await MailEndToEnd(database)
         defer { Task { await e.server.stop() } }
         let received = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 - 3600)
-        try e.insertFlowFactMail(
+        let contract = try e.insertFlowFactMail(
             subject: "Mietvertrag", outgoing: false, messageID: "<in-1@wolf.test>", read: false, date: received)
-        try e.insertFlowFactMail(
+        let bytes = Data((0..<2_500_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
+        try e.insertBlob(activity: contract, name: "Mietvertrag Weiß.pdf", type: "application/pdf", data: bytes)
+        _ = try e.insertFlowFactMail(
             subject: "AW: Mietvertrag", outgoing: true, messageID: "<out-1@example.test>", read: true)
         let reports = try await e.sync()
         #expect(reports.allSatisfy { $0.status == .ok })
@@ -385,6 +413,11 @@ struct MailEndToEndTests {
         #expect(mail.string("DateTimeReceived").flatMap(EWSDate.parse) == received)
         #expect(mail.path("From", "Mailbox")?.string("EmailAddress") == "hans@wolf.test")
         #expect(mail.string("InternetMessageId") == "<in-1@wolf.test>")
+        let file = try #require(mail.path("Attachments", "FileAttachment"))
+        #expect(file.string("Name") == "Mietvertrag Weiß.pdf")
+        #expect(mail.string("HasAttachments") == "true")
+        let attachmentID = try #require(file.child("AttachmentId")?.attributes["Id"])
+        #expect(try await e.outlook.attachment(attachmentID) == bytes, "the BLOB arrives byte for byte")
         #expect(sent.first?.string("IsDraft") == "false")
         #expect(sent.first?.string("IsRead") == "true")
         #expect(e.server.service.counts["messagesSent"] ?? 0 == 0, "nothing was ever sent")

@@ -79,6 +79,9 @@ public final class EWSAdapter: Adapter {
     let clients = Mutex<[String: HTTPClient]>([:])
     let throttles = Mutex<[String: EWSThrottle]>([:])
     let discovered = Mutex<[String: String]>([:])
+    /// Attachments read from Exchange wait here (one directory per adapter instance and process).
+    let spool = FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool")
+        .appendingPathComponent("ews-\(UUID().uuidString.prefix(8))")
 
     init(settings: Settings, context: AdapterContext) throws {
         self.settings = settings
@@ -183,8 +186,7 @@ public final class EWSAdapter: Adapter {
             let safe = scope.user.mailbox.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
             mail = EWSMailOptions(
                 folder: scope.options.string("mail_folder") ?? "inbox", window: window > 0 ? window : nil,
-                spool: FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool")
-                    .appendingPathComponent("\(context.instanceName)-\(scope.connector)-\(String(safe))"))
+                spool: spool.appendingPathComponent("\(scope.connector)-\(String(safe))"))
         }
         return EWSEndpoint(
             client: client, kind: scope.kind, codec: EWSRecordCodec(zone: zone),
@@ -199,6 +201,7 @@ public final class EWSAdapter: Adapter {
 
     public func shutdown() async {
         for client in clients.withLock({ Array($0.values) }) { client.shutdown() }
+        try? FileManager.default.removeItem(at: spool)
     }
 }
 

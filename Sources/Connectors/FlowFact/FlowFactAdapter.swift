@@ -142,7 +142,10 @@ public final class FlowFactAdapter: Adapter {
             unknownSender: UnknownSenderPolicy(rawValue: settings.string("unknown_sender") ?? "import")
                 ?? .importUnlinked,
             deletedMailMerkmal: settings.string("mail_deleted_merkmal") ?? "Gelöscht in Exchange",
-            attachmentFiles: settings.string("attachment_storage") == "files")
+            attachmentFiles: settings.string("attachment_storage") == "files",
+            // One spool per adapter instance and process, removed at shutdown.
+            spool: FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool")
+                .appendingPathComponent("flowfact-\(context.instanceName)-\(UUID().uuidString.prefix(8))"))
         database = FlowFactDatabase(connectionString: connection, options: options, log: context.log)
     }
 
@@ -174,13 +177,10 @@ public final class FlowFactAdapter: Adapter {
     /// Checks the connection and every mapped table and column now (instead of at the first sync).
     public func verify() async throws { try await database.verify() }
 
-    /// The content of an attachment stored in the database (`flowfact-blob:<id>` references).
-    public func attachmentContent(reference: String) async throws -> Data? {
-        guard reference.hasPrefix("flowfact-blob:") else { return nil }
-        return try await database.attachmentContent(id: String(reference.dropFirst("flowfact-blob:".count)))
+    public func shutdown() async {
+        await database.close()
+        try? FileManager.default.removeItem(at: database.options.spool)
     }
-
-    public func shutdown() async { await database.close() }
 }
 
 /// One kind and user of the FlowFact database as a sync endpoint.
@@ -192,7 +192,8 @@ struct FlowFactEndpoint: SyncEndpoint {
     func changes(_ request: ChangeRequest) async throws -> ChangeSet { try await database.changes(scope, request) }
 
     func read(ids: [ItemID]) async throws -> [ItemID: ItemState] {
-        Dictionary(try await database.read(scope, ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        Dictionary(
+            try await database.read(scope, ids: ids, content: true).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
     }
 
     func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] { try await database.apply(scope, batch) }

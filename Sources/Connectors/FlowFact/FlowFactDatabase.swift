@@ -19,6 +19,8 @@ struct FlowFactOptions: Sendable {
     var deletedMailMerkmal = "Gelöscht in Exchange"
     /// Attachments of new mails go to files under `flowfactDirectory` instead of BLOB rows.
     var attachmentFiles = false
+    /// Where attachment contents wait as files until the other side has stored them.
+    var spool = FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool/flowfact")
 }
 
 /// Which mails of FlowFact an endpoint holds (`mail:` endpoint option).
@@ -354,7 +356,7 @@ actor FlowFactDatabase {
     /// Reads full rows matching `condition` and converts them; calls `body` per item as it streams.
     func readItems(
         _ scope: FlowFactScope, where condition: String, _ parameters: [ODBCValue], inScopeOnly: Bool = true,
-        now: Date = Date(),
+        now: Date = Date(), content: (ItemID) -> Bool = { _ in false },
         unreadable: inout [UnreadableItem], _ body: (ItemState, ODBCTimestamp?) throws -> Void
     ) throws {
         let (db, n) = try open()
@@ -393,7 +395,8 @@ actor FlowFactDatabase {
             // Mail attachments are read after the page (one statement may be open at a time).
             for (state, changed) in pending {
                 guard case .mail(var mail) = state.record else { continue }
-                mail.attachments = try attachments(of: state.id, db, n)
+                mail.attachments = try attachments(
+                    of: state.id, db, n, spool: content(state.id) ? spoolDirectory(scope) : nil)
                 var copy = state
                 copy.record = .mail(mail)
                 try body(copy, changed)
@@ -445,8 +448,11 @@ actor FlowFactDatabase {
         return base + (unread ? "|u" : "|r")
     }
 
-    /// Attachments of a record: metadata with a reference to the content (read on demand).
-    func attachments(of id: String, _ db: ODBCConnection, _ n: SQLNames) throws -> [MailAttachment] {
+    /// Attachments of a record. With a spool directory, contents in the database are copied into
+    /// files there (so the other side can stream them); without, they are references to the row.
+    func attachments(of id: String, _ db: ODBCConnection, _ n: SQLNames, spool: URL? = nil) throws
+        -> [MailAttachment]
+    {
         var result: [MailAttachment] = []
         let path = try n.column("attachments.path")
         let contentID = try n.column("attachments.content_id")
@@ -466,16 +472,63 @@ actor FlowFactDatabase {
                     name: row[1].string ?? "attachment", mediaType: row[2].string ?? "application/octet-stream",
                     size: row[3].integer ?? 0, contentID: row[5].string?.nonEmpty, content: content))
         }
+        guard let spool else { return result }
+        for index in result.indices {
+            guard case .reference(let reference) = result[index].content, reference.hasPrefix("flowfact-blob:") else {
+                continue
+            }
+            let file = spool.appendingPathComponent(UUID().uuidString)
+            result[index].size = try copyAttachment(
+                id: String(reference.dropFirst("flowfact-blob:".count)), to: file, db, n)
+            result[index].content = .file(path: file.path)
+        }
         return result
     }
 
-    /// The bytes of an attachment stored in the BLOB table.
-    func attachmentContent(id: String) throws -> Data? {
-        let (db, n) = try open()
-        let rows = try db.rows(
-            "SELECT \(try n.required("attachments.content")) FROM \(try n.table("attachments")) WHERE \(try n.required("attachments.id")) = ?",
-            [.text(id)])
-        return rows.first?[0].data
+    /// The spool directory of a scope (one per user and kind; emptied when its changes are read).
+    func spoolDirectory(_ scope: FlowFactScope) -> URL {
+        // Two connectors of one user (incoming and outgoing mails) have different types: own spools.
+        var hash: UInt32 = 2_166_136_261
+        for byte in scope.typeIDs.sorted().joined(separator: ",").utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return options.spool.appendingPathComponent("\(scope.userShortName)-\(scope.kind)-\(String(hash, radix: 16))")
+    }
+
+    /// Bytes per slice when copying an attachment out of the database.
+    static let attachmentSlice = 1 << 20
+
+    /// Copies an attachment's content from its BLOB row into `file` slice by slice (`substr` per
+    /// 1 MiB), so neither this process nor a driver that buffers whole values holds the whole file.
+    /// Answers the number of bytes.
+    func copyAttachment(id: String, to file: URL, _ db: ODBCConnection, _ n: SQLNames) throws -> Int64 {
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: file.path, contents: nil),
+            let handle = try? FileHandle(forWritingTo: file)
+        else {
+            throw FlowFactError.database("cannot create the spool file \(file.path) for attachment \(id)")
+        }
+        defer { try? handle.close() }
+        let content = try n.required("attachments.content")
+        let slice: String =
+            switch dialect {
+            case .postgresql: "substring(\(content) from ? for ?)"
+            case .mssql: "SUBSTRING(\(content), ?, ?)"
+            case .sqlite: "substr(\(content), ?, ?)"
+            }
+        let sql =
+            "SELECT \(slice) FROM \(try n.table("attachments")) WHERE \(try n.required("attachments.id")) = ?"
+        var offset: Int64 = 0
+        while true {
+            var chunk = 0
+            let found = try db.stream(
+                sql, [.integer(offset + 1), .integer(Int64(Self.attachmentSlice)), .text(id)], column: 0
+            ) { bytes in
+                chunk += bytes.count
+                handle.write(Data(bytes))
+            }
+            guard found else { throw FlowFactError.database("attachment \(id) is gone from the BLOB table") }
+            offset += Int64(chunk)
+            if chunk < Self.attachmentSlice { return offset }
+        }
     }
 
     /// Changes since the cursor: a full read on the first call, then the watermark query, the
@@ -492,9 +545,13 @@ actor FlowFactDatabase {
         // Only a full read needs the log's position up front; an incremental read follows its own rows.
         let dellogStart = options.useDellog && cursor == nil ? try maxDellogID(db, n) : 0
         var unreadable: [UnreadableItem] = []
+        // A mail new to the engine is copied whole, attachments included; a linked one only needs its state.
+        let content: (ItemID) -> Bool = { request.known[$0] == nil }
+        if scope.kind == .mail { try? FileManager.default.removeItem(at: spoolDirectory(scope)) }
         guard let existing = cursor else {
             var changes: [Change] = []
-            try readItems(scope, where: "1 = 1", [], now: now, unreadable: &unreadable) { state, changed in
+            try readItems(scope, where: "1 = 1", [], now: now, content: content, unreadable: &unreadable) {
+                state, changed in
                 changes.append(.upsert(state))
                 advance(changed)
             }
@@ -522,7 +579,8 @@ actor FlowFactDatabase {
                 FROM \(link) m WHERE \(try n.required("\(scope.linkTable).created", "m")) >= ?)
                 """
             try readItems(
-                scope, where: condition, [.timestamp(since), .timestamp(since)], now: now, unreadable: &unreadable
+                scope, where: condition, [.timestamp(since), .timestamp(since)], now: now, content: content,
+                unreadable: &unreadable
             ) {
                 state, changed in
                 changes[state.id] = .upsert(state)
@@ -648,14 +706,16 @@ actor FlowFactDatabase {
     }
 
     /// Full records of the given ids that are in scope.
-    func read(_ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true) throws -> [ItemState]
-    {
+    /// With `content`, mail attachments are copied into spool files.
+    func read(
+        _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true, content: Bool = false
+    ) throws -> [ItemState] {
         var ignored: [UnreadableItem] = []
-        return try read(scope, ids: ids, now: now, inScopeOnly: inScopeOnly, unreadable: &ignored)
+        return try read(scope, ids: ids, now: now, inScopeOnly: inScopeOnly, content: content, unreadable: &ignored)
     }
 
     func read(
-        _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true,
+        _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true, content: Bool = false,
         unreadable: inout [UnreadableItem]
     ) throws -> [ItemState] {
         let (_, n) = try open()
@@ -664,7 +724,7 @@ actor FlowFactDatabase {
             let condition = "\(try n.required("\(scope.table).id", "a")) IN (\(Self.placeholders(chunk.count)))"
             try readItems(
                 scope, where: condition, chunk.map { .text($0) }, inScopeOnly: inScopeOnly, now: now,
-                unreadable: &unreadable
+                content: { _ in content }, unreadable: &unreadable
             ) {
                 state, _ in
                 result.append(state)

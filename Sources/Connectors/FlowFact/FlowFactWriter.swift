@@ -176,6 +176,17 @@ extension FlowFactDatabase {
                 at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             row["size"] = .integer(try copy(attachment, to: file))
             row["path"] = .text(relative.replacingOccurrences(of: "/", with: "\\"))
+        } else if case .file(let path) = attachment.content {
+            // Sent to the driver in chunks (data at execution), never read whole here.
+            let source: ODBCBinarySource
+            do {
+                source = try .file(URL(fileURLWithPath: path))
+            } catch {
+                throw WriteOutcome(
+                    error: WriteError(.permanent, "attachment '\(attachment.name)': cannot read \(path): \(error)"))
+            }
+            row["size"] = .integer(Int64(source.length))
+            row["content"] = .binaryStream(source)
         } else {
             let content = try contents(attachment)
             row["size"] = .integer(Int64(content.count))

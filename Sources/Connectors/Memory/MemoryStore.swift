@@ -218,6 +218,7 @@ public final class MemoryStore: Sendable {
                     if let error = failing[record.displayName] { return .failure(error) }
                     let id = "m\(state.nextID)"
                     state.nextID += 1
+                    let record = Self.keepingAttachments(record)
                     var item = MemoryItem(
                         id: id, version: 0, record: record, modifiedAt: Date(), syncKey: key, tags: tags)
                     Self.touch(&item, in: &state, at: Date())
@@ -245,6 +246,19 @@ public final class MemoryStore: Sendable {
                 }
             }
         }
+    }
+
+    /// A mail's attachments in spool files are taken in (the spool is emptied on the next read).
+    static func keepingAttachments(_ record: Record) -> Record {
+        guard case .mail(var mail) = record else { return record }
+        for index in mail.attachments.indices {
+            if case .file(let path) = mail.attachments[index].content,
+                let data = FileManager.default.contents(atPath: path)
+            {
+                mail.attachments[index].content = .inline(data)
+            }
+        }
+        return .mail(mail)
     }
 
     static func itemState(_ item: MemoryItem) -> ItemState {
