@@ -154,10 +154,11 @@ struct StreamedBodyTests {
         // One file chunk and its base64 at most, whatever the file size.
         #expect(probe.peakBuffered <= 48 * 1024 + 64 * 1024)
         #expect(probe.peakBuffered > 0)
-        // Reading the file whole would add its 20 MiB and its 27 MiB of base64 here. Other tests run
-        // in parallel in this process (up to ~13 MiB seen from them), so the bound is the file size.
+        // Resident memory is printed, not asserted: other suites run in parallel in this process and
+        // make it noise (13 MiB from the HTTP suite alone, far more with the EWS simulator suites).
+        // Reading the file whole shows as +29 MiB when this test runs alone; the streamed upload
+        // stays within a few MiB. The reader bound above is what fails if the file is read whole.
         let growth = probe.peakResident - probe.firstResident
-        #expect(growth < size, "resident memory grew by \(growth / 1024) KiB")
         print(
             "uploaded \(total) bytes (20 MiB file as base64) in \(elapsed); reader buffers peaked at"
                 + " \(probe.peakBuffered) B, largest libcurl read \(probe.largestRead) B,"

@@ -82,8 +82,10 @@ struct XMLTextStreamTests {
         defer { try? FileManager.default.removeItem(at: output) }
         let file = try FileHandle(forWritingTo: output)
         var outputChunks = 0
+        var largestOutputChunk = 0
         let decoder = Base64StreamDecoder { chunk in
             outputChunks += 1
+            largestOutputChunk = max(largestOutputChunk, chunk.count)
             try file.write(contentsOf: chunk)
         }
         let sink = CountingSink(decoder)
@@ -135,6 +137,7 @@ struct XMLTextStreamTests {
         #expect(sink.largestPiece <= 65_536)
         #expect(parser.peakBufferedInput <= 2 * 65_536, "libxml2 held \(parser.peakBufferedInput) bytes")
         #expect(outputChunks > 100)
+        #expect(largestOutputChunk == 48 * 1024)
         // The other elements are delivered as before; Content with empty text.
         #expect(attachments.count == 1)
         #expect(attachments.first?.string("Name") == "report.pdf")
@@ -158,10 +161,11 @@ struct XMLTextStreamTests {
         }
         #expect(mismatches == 0)
         #expect(try written.readToEnd() == nil)
+        // Resident memory is printed, not asserted: the other suites run in parallel in this
+        // process (the EWS simulator tests add ~100 MiB), so it is noise there. Alone, it grows by
+        // about 3 MiB. Bounded memory is asserted above: pieces of at most one fed chunk, libxml2's
+        // input buffer, decoder output chunks, and the element's empty text.
         let growth = residentPeak - residentBefore
-        // The text (30 MiB) held anywhere would show here. Other tests run in parallel in this
-        // process (the 20 MB response test adds ~11 MiB), hence the wide margin.
-        #expect(growth < encodedLength, "resident memory grew by \(growth / 1024) KiB")
         print(
             "streamed \(sink.bytes) bytes of base64 text in \(sink.pieces) pieces (largest \(sink.largestPiece) B)"
                 + " from \(feeds) feeds of 64 KiB into \(outputChunks) output chunks;"
