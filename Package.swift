@@ -129,6 +129,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "NTLMTests", dependencies: ["NTLM"]),
+        // HTTP: the HTTP client's NTLM against this server, with a streamed request body.
+        .testTarget(name: "NTLMTests", dependencies: ["NTLM", "HTTP"]),
     ]
 )

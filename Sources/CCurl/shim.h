@@ -32,6 +32,18 @@ static inline CURLcode ch_setopt_datafunction(CURL *handle, CURLoption option, c
     return curl_easy_setopt(handle, option, callback);
 }
 
+typedef int (*ch_seek_callback)(void *context, curl_off_t offset, int origin);
+
+/// CURLOPT_READFUNCTION (same shape as the data callbacks: fill `data` with at most size * count bytes).
+static inline CURLcode ch_setopt_readfunction(CURL *handle, ch_data_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
+
+/// CURLOPT_SEEKFUNCTION: rewind the request body, e.g. to send it again after an authentication leg.
+static inline CURLcode ch_setopt_seekfunction(CURL *handle, ch_seek_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
 static inline CURLcode ch_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
@@ -41,5 +53,9 @@ static const long ch_auth_ntlm = (long)CURLAUTH_NTLM;
 static const long ch_auth_negotiate = (long)CURLAUTH_NEGOTIATE;
 static const long ch_global_default = CURL_GLOBAL_DEFAULT;
 static const long ch_http_version_1_1 = CURL_HTTP_VERSION_1_1;
+static const size_t ch_readfunc_abort = CURL_READFUNC_ABORT;
+static const int ch_seekfunc_ok = CURL_SEEKFUNC_OK;
+static const int ch_seekfunc_fail = CURL_SEEKFUNC_FAIL;
+static const int ch_seekfunc_cantseek = CURL_SEEKFUNC_CANTSEEK;
 
 #endif

@@ -9,8 +9,11 @@ public struct HTTPRequest: Sendable {
     /// Extra request headers in order, e.g. `("Content-Type", "text/xml; charset=utf-8")`. CR and LF
     /// in names or values are replaced by spaces so a header cannot inject another.
     public var headers: [(String, String)]
-    /// The request body; empty for none.
+    /// The request body; empty for none. Ignored when ``bodyStream`` is set.
     public var body: Data
+    /// A body produced in pieces while it is sent (e.g. a large file as base64 inside XML), instead
+    /// of ``body``; `nil` (the default) sends ``body``.
+    public var bodyStream: HTTPBodySource?
     /// How the request authenticates.
     public var auth: HTTPAuth
 
@@ -25,12 +28,28 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.auth = auth
     }
+
+    /// A request whose body is streamed from `bodyStream`; `method` defaults to `POST`.
+    public init(
+        url: String, method: String = "POST", headers: [(String, String)] = [], bodyStream: HTTPBodySource,
+        auth: HTTPAuth = .none
+    ) {
+        self.init(url: url, method: method, headers: headers, auth: auth)
+        self.bodyStream = bodyStream
+    }
+
+    /// Whether a body is sent: a stream, or a non-empty ``body``.
+    var hasBody: Bool { bodyStream != nil || !body.isEmpty }
 }
 
 extension HTTPRequest: CustomStringConvertible {
     /// Method, URL without user information, body size and auth scheme; never a password or the body.
     public var description: String {
-        "\(method) \(URLParts.redacted(url)) (\(body.count) bytes, auth: \(auth))"
+        let size =
+            if let bodyStream { bodyStream.length.map { "\($0) bytes streamed" } ?? "streamed body" } else {
+                "\(body.count) bytes"
+            }
+        return "\(method) \(URLParts.redacted(url)) (\(size), auth: \(auth))"
     }
 }
 

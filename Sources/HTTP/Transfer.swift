@@ -21,6 +21,10 @@ final class Transfer: @unchecked Sendable {
     private var multiFailure: String?
     /// Headers of the response being received; reset at each status line. Transfer thread only.
     private var headers: [(String, String)] = []
+    /// The reader of a streamed request body, replaced by a fresh one when libcurl rewinds. Transfer thread only.
+    private var bodyReader: (any HTTPBodyReader)?
+    /// Why the streamed request body failed, if it did. Transfer thread only.
+    private var bodyFailure: String?
 
     init(request: HTTPRequest, configuration: HTTPClientConfiguration, onBody: @escaping @Sendable (Data) -> Void) {
         self.request = request
@@ -51,6 +55,7 @@ final class Transfer: @unchecked Sendable {
         defer {
             // Forget every pointer into this transfer (keeps the connections), then free.
             curl_easy_reset(curl)
+            bodyReader = nil
             curl_slist_free_all(headerList)
             errorBuffer.deallocate()
         }
@@ -103,6 +108,33 @@ final class Transfer: @unchecked Sendable {
         let method = request.method.uppercased()
         if method == "HEAD" {
             set(ch_setopt_long(curl, CURLOPT_NOBODY, 1))
+        } else if let stream = request.bodyStream {
+            // Read as libcurl sends; with a length, Content-Length rather than chunked encoding.
+            do {
+                bodyReader = try stream.makeReader()
+            } catch {
+                return .failure(
+                    HTTPError(
+                        kind: .transport, message: "the request body could not be started: \(error)", url: safeURL))
+            }
+            set(ch_setopt_long(curl, CURLOPT_POST, 1))
+            set(ch_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(stream.length ?? -1)))
+            set(
+                ch_setopt_readfunction(curl) { data, size, count, context in
+                    guard let data, let context else { return ch_readfunc_abort }
+                    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+                    if transfer.isCancelled { return ch_readfunc_abort }
+                    return transfer.readBody(into: UnsafeMutableRawBufferPointer(start: data, count: size * count))
+                })
+            set(ch_setopt_pointer(curl, CURLOPT_READDATA, context))
+            set(
+                ch_setopt_seekfunction(curl) { context, offset, origin in
+                    guard let context, origin == SEEK_SET else { return ch_seekfunc_cantseek }
+                    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+                    return transfer.rewindBody(to: Int64(offset)) ? ch_seekfunc_ok : ch_seekfunc_fail
+                })
+            set(ch_setopt_pointer(curl, CURLOPT_SEEKDATA, context))
+            if method != "POST" { set(ch_setopt_string(curl, CURLOPT_CUSTOMREQUEST, request.method)) }
         } else if request.body.isEmpty && method != "POST" {
             if method == "GET" {
                 set(ch_setopt_long(curl, CURLOPT_HTTPGET, 1))
@@ -131,7 +163,7 @@ final class Transfer: @unchecked Sendable {
         }
         // No "Expect: 100-continue" round trip before POST bodies.
         lines.append("Expect:")
-        if !request.body.isEmpty || method == "POST",
+        if request.hasBody || method == "POST",
             !request.headers.contains(where: { $0.0.caseInsensitiveCompare("Content-Type") == .orderedSame })
         {
             // Not libcurl's default application/x-www-form-urlencoded.
@@ -214,6 +246,29 @@ final class Transfer: @unchecked Sendable {
         return CURLE_FAILED_INIT
     }
 
+    /// The next bytes of the streamed body for libcurl; on failure remembers why and aborts the transfer.
+    private func readBody(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard let bodyReader else { return ch_readfunc_abort }
+        do {
+            return try bodyReader.read(into: buffer)
+        } catch {
+            bodyFailure = "reading the request body failed: \(error)"
+            return ch_readfunc_abort
+        }
+    }
+
+    /// Starts the streamed body again at `offset` (libcurl rewinds to 0 to resend it).
+    private func rewindBody(to offset: Int64) -> Bool {
+        guard let stream = request.bodyStream else { return false }
+        do {
+            bodyReader = try stream.makeReader(at: offset)
+            return true
+        } catch {
+            bodyFailure = "rewinding the request body failed: \(error)"
+            return false
+        }
+    }
+
     private var cancelledError: HTTPError {
         HTTPError(kind: .cancelled, message: "the request was cancelled", url: safeURL)
     }
@@ -238,7 +293,11 @@ final class Transfer: @unchecked Sendable {
     private func error(for code: CURLcode, curl: UnsafeMutableRawPointer, errorBuffer: UnsafePointer<CChar>)
         -> HTTPError
     {
-        if isCancelled || code == CURLE_ABORTED_BY_CALLBACK { return cancelledError }
+        if isCancelled { return cancelledError }
+        if let bodyFailure {
+            return HTTPError(kind: .transport, message: bodyFailure, url: safeURL, curlCode: Int(code.rawValue))
+        }
+        if code == CURLE_ABORTED_BY_CALLBACK { return cancelledError }
         var message = multiFailure ?? String(cString: errorBuffer)
         if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
         // libcurl's messages hold no credentials; this makes sure. Very short secrets are left alone:

@@ -16,6 +16,8 @@ import NTLM
 /// - a type-1: 401 with the type-2;
 /// - a type-3 that verifies: 200 with body "hello <user>"; otherwise 401 and the connection is closed.
 ///
+/// Request bodies up to `maxBody` bytes are read and recorded with the status they were answered with.
+///
 /// Every wait is bounded: accept polls in 100 ms steps, reads time out after 5 s, a connection is served for at
 /// most 15 s and 16 requests, and the server stops by itself after `lifetime`.
 final class NTLMTestHTTPServer: @unchecked Sendable {
@@ -25,8 +27,18 @@ final class NTLMTestHTTPServer: @unchecked Sendable {
         case refused(NTLMError)
     }
 
+    /// One request as the server saw it.
+    struct Request: Sendable {
+        /// The status the server answered with.
+        var status: Int
+        /// The request body.
+        var body: [UInt8]
+    }
+
     let port: UInt16
     private let listener: Int32
+    private let maxBody: Int
+    private var recordedRequests: [Request] = []
     private let ntlm: NTLMServer
     private let lifetime: TimeInterval
     private let lock = NSLock()
@@ -35,8 +47,9 @@ final class NTLMTestHTTPServer: @unchecked Sendable {
     private var stopRequested = false
     private let finished = DispatchSemaphore(value: 0)
 
-    init(ntlm: NTLMServer, lifetime: TimeInterval = 60) throws {
+    init(ntlm: NTLMServer, lifetime: TimeInterval = 60, maxBody: Int = 65_536) throws {
         self.ntlm = ntlm
+        self.maxBody = maxBody
         self.lifetime = lifetime
         #if os(Linux)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -76,6 +89,13 @@ final class NTLMTestHTTPServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return recordedOutcomes
+    }
+
+    /// Every request answered so far, in order.
+    var requests: [Request] {
+        lock.lock()
+        defer { lock.unlock() }
+        return recordedRequests
     }
 
     /// NEGOTIATE flags of every challenge sent so far.
@@ -138,7 +158,13 @@ final class NTLMTestHTTPServer: @unchecked Sendable {
         var state: NTLMChallengeState?
         var authenticated: NTLMAccount?
         for _ in 0..<16 where Date() < deadline && !shouldStop {
-            guard let headers = readRequest(connection, buffer: &buffer, deadline: deadline) else { return }
+            guard let (headers, body) = readRequest(connection, buffer: &buffer, deadline: deadline) else { return }
+            func respond(_ connection: Int32, status: Int, headers: [String], body responseBody: String) {
+                lock.lock()
+                recordedRequests.append(Request(status: status, body: body))
+                lock.unlock()
+                self.respond(connection, status: status, headers: headers, body: responseBody)
+            }
             let authorization = headers.first { $0.name == "authorization" }?.value
             guard let authorization, authorization.lowercased().hasPrefix("ntlm") else {
                 if let authenticated {
@@ -170,10 +196,10 @@ final class NTLMTestHTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Reads one request head (and discards a body announced by Content-Length); nil on EOF, timeout or excess.
+    /// Reads one request head and the body announced by Content-Length; nil on EOF, timeout or excess.
     private func readRequest(
         _ connection: Int32, buffer: inout [UInt8], deadline: Date
-    ) -> [(name: String, value: String)]? {
+    ) -> (headers: [(name: String, value: String)], body: [UInt8])? {
         let terminator: [UInt8] = [13, 10, 13, 10]
         while Date() < deadline {
             if let end = find(terminator, in: buffer) {
@@ -187,12 +213,13 @@ final class NTLMTestHTTPServer: @unchecked Sendable {
                     headers.append((name, value))
                 }
                 let bodyLength = headers.first { $0.name == "content-length" }.flatMap { Int($0.value) } ?? 0
-                guard bodyLength <= 65_536 else { return nil }
+                guard bodyLength <= maxBody else { return nil }
                 while buffer.count < bodyLength {
                     guard Date() < deadline, receive(connection, into: &buffer) else { return nil }
                 }
+                let body = Array(buffer[..<bodyLength])
                 buffer.removeFirst(bodyLength)
-                return headers
+                return (headers, body)
             }
             guard buffer.count <= 65_536, receive(connection, into: &buffer) else { return nil }
         }

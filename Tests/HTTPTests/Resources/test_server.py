@@ -18,6 +18,8 @@ Endpoints (any method; the request body is always read first so the connection s
   /big?mb=N&pause_ms=P      N MiB streamed in 64 KiB writes, pausing P ms after the first MiB
   /conn                     JSON: connection id (client address) and requests served on that connection
   /drop?mode=partial|nothing     closes the socket mid-response, or before any response
+  /upload?out=PATH          writes the request body to PATH as it arrives (64 KiB reads, never held whole);
+                            JSON: length, contentLength, transferEncoding
 """
 
 import base64
@@ -80,8 +82,11 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self):
         self.requests_on_connection += 1
         length = int(self.headers.get("Content-Length") or 0)
-        self.body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
+        if url.path == "/upload":
+            self.body = None  # read by the route, in pieces
+        else:
+            self.body = self.rfile.read(length) if length else b""
         self.query = {key: values[-1] for key, values in parse_qs(url.query).items()}
         route = getattr(self, "route_" + url.path.strip("/"), None)
         if route is None:
@@ -120,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
     def route_basic(self):
         expected = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
         if self.headers.get("Authorization") == expected:
-            self.reply_json(200, {"user": USER})
+            self.reply_json(200, {"user": USER, "body": base64.b64encode(self.body).decode("ascii")})
         else:
             self.reply(401, b"unauthorized", headers=[("WWW-Authenticate", 'Basic realm="x"')])
 
@@ -211,6 +216,26 @@ class Handler(BaseHTTPRequestHandler):
             if pause and sent == 1024 * 1024:
                 self.wfile.flush()
                 time.sleep(pause)
+
+    def route_upload(self):
+        remaining = int(self.headers.get("Content-Length") or 0)
+        written = 0
+        with open(self.query["out"], "wb") as out:
+            while remaining > 0:
+                piece = self.rfile.read(min(65536, remaining))
+                if not piece:
+                    break
+                out.write(piece)
+                written += len(piece)
+                remaining -= len(piece)
+        self.reply_json(
+            200,
+            {
+                "length": written,
+                "contentLength": self.headers.get("Content-Length"),
+                "transferEncoding": self.headers.get("Transfer-Encoding"),
+            },
+        )
 
     def route_conn(self):
         self.reply_json(200, {"connection": self.connection_id(), "requests": self.requests_on_connection})
