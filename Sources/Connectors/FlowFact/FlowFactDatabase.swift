@@ -720,11 +720,12 @@ actor FlowFactDatabase {
     ) throws -> [ItemState] {
         let (_, n) = try open()
         var result: [ItemState] = []
+        let wanted: (ItemID) -> Bool = { _ in content }
         for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
             let condition = "\(try n.required("\(scope.table).id", "a")) IN (\(Self.placeholders(chunk.count)))"
             try readItems(
                 scope, where: condition, chunk.map { .text($0) }, inScopeOnly: inScopeOnly, now: now,
-                content: { _ in content }, unreadable: &unreadable
+                content: wanted, unreadable: &unreadable
             ) {
                 state, _ in
                 result.append(state)
