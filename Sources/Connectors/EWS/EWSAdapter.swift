@@ -225,5 +225,19 @@ struct HTTPTransport: EWSTransport {
         return (head.status, headers)
     }
 
+    func post(url: String, mailbox: String, parts: [HTTPBodyPart], onBody: @escaping @Sendable (Data) -> Void)
+        async throws -> (status: Int, headers: [String: String])
+    {
+        let request = HTTPRequest(
+            url: url, method: "POST",
+            headers: [
+                ("Content-Type", "text/xml; charset=utf-8"), ("X-AnchorMailbox", mailbox), ("Accept", "text/xml"),
+            ], bodyStream: try HTTPBodySource.concatenating(parts), auth: auth)
+        let head = try await client.send(request, onBody: onBody)
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        return (head.status, headers)
+    }
+
     func reduceConcurrency() { client.setConcurrencyLimit(max(1, client.concurrencyLimit - 1)) }
 }

@@ -1,6 +1,7 @@
 import ConnectorAPI
 import EWS
 import Foundation
+import HTTP
 import Metrics
 import XML
 
@@ -13,6 +14,29 @@ protocol EWSTransport: Sendable {
     )
     /// Lowers the number of parallel requests (after ErrorExceededConnectionCount).
     func reduceConcurrency()
+    /// Posts a body made of parts (data and files sent as base64), read as it is sent.
+    func post(url: String, mailbox: String, parts: [HTTPBodyPart], onBody: @escaping @Sendable (Data) -> Void)
+        async throws -> (status: Int, headers: [String: String])
+}
+
+extension EWSTransport {
+    /// Transports that cannot stream take the body whole.
+    func post(url: String, mailbox: String, parts: [HTTPBodyPart], onBody: @escaping @Sendable (Data) -> Void)
+        async throws -> (status: Int, headers: [String: String])
+    {
+        var body = Data()
+        for part in parts {
+            switch part {
+            case .data(let data): body.append(data)
+            case .base64File(let path):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw EWSError.protocolError("cannot read \(path)")
+                }
+                body.append(Data(data.base64EncodedString().utf8))
+            }
+        }
+        return try await post(url: url, mailbox: mailbox, body: body, onBody: onBody)
+    }
 }
 
 /// How the service account reaches a mailbox.
@@ -102,14 +126,22 @@ struct EWSClient: Sendable {
 
     /// Sends an operation and returns its response messages, retrying throttled requests.
     func call(_ operation: String, _ body: @escaping (inout XMLWriter) -> Void) async throws -> [EWSResponseMessage] {
-        let request = envelope(body)
+        try await call(operation, parts: [.data(envelope(body))], streamText: { nil })
+    }
+
+    /// Sends an operation whose body is `parts` (a file goes out as base64, read as it is sent);
+    /// `streamText` makes, for each attempt, the selector of response elements whose text goes to
+    /// a sink instead of memory.
+    func call(
+        _ operation: String, parts: [HTTPBodyPart], streamText: @escaping () -> XMLStreamParser.TextStreamSelector?
+    ) async throws -> [EWSResponseMessage] {
         var attempt = 0
         while true {
             attempt += 1
             try await throttle.waitIfPaused()
             Counter(label: "connector_ews_requests_total", dimensions: [("operation", operation)]).increment()
             do {
-                return try await send(request)
+                return try await send(parts, streamText: streamText())
             } catch let fault as EWSFault where fault.isThrottling && attempt < maxAttempts {
                 Counter(label: "connector_ews_throttling_total", dimensions: [("code", fault.code)]).increment()
                 let pause = fault.backOff ?? .milliseconds(500 * (1 << min(attempt, 6)))
@@ -120,11 +152,17 @@ struct EWSClient: Sendable {
         }
     }
 
-    func send(_ request: Data) async throws -> [EWSResponseMessage] {
-        let collector = ResponseCollector()
-        let (status, headers) = try await transport.post(url: url, mailbox: mailbox, body: request) { chunk in
-            collector.feed(chunk)
-        }
+    func send(_ parts: [HTTPBodyPart], streamText: XMLStreamParser.TextStreamSelector?) async throws
+        -> [EWSResponseMessage]
+    {
+        let collector = ResponseCollector(streamText: streamText)
+        let onBody: @Sendable (Data) -> Void = { chunk in collector.feed(chunk) }
+        let (status, headers) =
+            if parts.count == 1, case .data(let request) = parts[0] {
+                try await transport.post(url: url, mailbox: mailbox, body: request, onBody: onBody)
+            } else {
+                try await transport.post(url: url, mailbox: mailbox, parts: parts, onBody: onBody)
+            }
         if status == 503 || status == 429 {
             let seconds = headers["retry-after"].flatMap(Int.init) ?? 5
             throw EWSFault(
@@ -167,7 +205,7 @@ final class ResponseCollector: @unchecked Sendable {
     var parser: XMLStreamParser!
     var failure: Error?
 
-    init() {
+    init(streamText: XMLStreamParser.TextStreamSelector? = nil) {
         parser = XMLStreamParser(
             deliver: { path in path.count == 5 && path[3] == "ResponseMessages" },
             onElement: { [unowned self] element, _ in
@@ -176,7 +214,7 @@ final class ResponseCollector: @unchecked Sendable {
                         success: element.attributes["ResponseClass"] != "Error",
                         code: element.string("ResponseCode") ?? "",
                         text: element.string("MessageText") ?? "", element: element))
-            })
+            }, streamText: streamText ?? { _ in nil })
     }
 
     func feed(_ chunk: Data) {

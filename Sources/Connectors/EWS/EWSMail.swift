@@ -1,6 +1,7 @@
 import ConnectorAPI
 import EWS
 import Foundation
+import HTTP
 import XML
 
 /// How an EWS endpoint of the mail kind works: which folder, which mails, where attachments wait.
@@ -58,16 +59,26 @@ extension EWSEndpoint {
         try? FileManager.default.removeItem(at: mail.spool)
     }
 
-    /// GetAttachment of one file attachment, its base64 content decoded into a spool file.
+    /// GetAttachment of one file attachment, its base64 content decoded into a spool file as the
+    /// response streams in (the content is never whole in memory, neither as text nor as bytes).
     func fetchAttachment(_ attachmentID: String, into directory: URL) async throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent(UUID().uuidString)
-        let messages = try await client.call("GetAttachment") { w in
+        let request = client.envelope { w in
             w.element("m:GetAttachment") { w in
                 w.element("m:AttachmentIds") { w in
                     w.start("t:AttachmentId", [("Id", attachmentID)])
                     w.end()
                 }
+            }
+        }
+        let spool = SpoolFile(file)
+        defer { spool.close() }
+        let messages = try await client.call("GetAttachment", parts: [.data(request)]) {
+            // Each attempt (a throttled one is repeated) starts the file again.
+            spool.restart()
+            return { path in
+                path.last == "Content" && path.dropLast().last == "FileAttachment" ? spool.decoder : nil
             }
         }
         guard let message = messages.first else {
@@ -82,11 +93,11 @@ extension EWSEndpoint {
                 message: "cannot read attachment \(attachmentID) in \(client.mailbox): \(message.text)",
                 backOff: message.backOff, httpStatus: 200)
         }
-        guard let data = Data(base64Encoded: attachment.string("Content") ?? "", options: .ignoreUnknownCharacters)
-        else {
-            throw EWSError.protocolError("attachment \(attachmentID) in \(client.mailbox) is not valid base64")
+        _ = attachment
+        if let failure = spool.failure {
+            throw EWSError.protocolError(
+                "attachment \(attachmentID) of \(client.mailbox) could not be spooled: \(failure)")
         }
-        try data.write(to: file)
         return file
     }
 
@@ -161,20 +172,22 @@ extension EWSEndpoint {
         return outcome.map { $0 ?? .failure(WriteError(.transient, "no result")) }
     }
 
-    /// CreateAttachment of one file; answers the item's new ChangeKey.
+    /// CreateAttachment of one file; answers the item's new ChangeKey. A spooled file goes out as
+    /// base64 read from disk while the request is sent.
     func createAttachment(_ attachment: MailAttachment, itemID: String, changeKey: String) async throws -> String {
-        let content: Data
+        let placeholder = "@@content-\(UUID().uuidString)@@"
+        var content: HTTPBodyPart
         switch attachment.content {
-        case .inline(let data): content = data
+        case .inline(let data): content = .data(Data(data.base64EncodedString().utf8))
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard FileManager.default.isReadableFile(atPath: path) else {
                 throw EWSError.protocolError("attachment '\(attachment.name)': cannot read \(path)")
             }
-            content = data
+            content = .base64File(path: path)
         case .reference(let reference):
             throw EWSError.protocolError("attachment '\(attachment.name)': content \(reference) was not fetched")
         }
-        let messages = try await client.call("CreateAttachment") { w in
+        let request = client.envelope { w in
             w.element("m:CreateAttachment") { w in
                 w.start("m:ParentItemId", [("Id", itemID), ("ChangeKey", changeKey)])
                 w.end()
@@ -184,11 +197,19 @@ extension EWSEndpoint {
                         w.element("t:ContentType", attachment.mediaType)
                         w.element("t:ContentId", ifPresent: attachment.contentID)
                         if attachment.contentID != nil { w.element("t:IsInline", "true") }
-                        w.element("t:Content", content.base64EncodedString())
+                        w.element("t:Content", placeholder)
                     }
                 }
             }
         }
+        guard let marker = request.range(of: Data(placeholder.utf8)) else {
+            throw EWSError.protocolError("the CreateAttachment request could not be built")
+        }
+        let parts: [HTTPBodyPart] = [
+            .data(request.subdata(in: request.startIndex..<marker.lowerBound)), content,
+            .data(request.subdata(in: marker.upperBound..<request.endIndex)),
+        ]
+        let messages = try await client.call("CreateAttachment", parts: parts, streamText: { nil })
         guard let message = messages.first, message.success,
             let reference = message.element.child("Attachments")?.children.first?.child("AttachmentId"),
             let newKey = reference.attributes["RootItemChangeKey"]
@@ -377,5 +398,39 @@ extension EWSEndpoint: RelocatingEndpoint {
             }
         }
         return answers
+    }
+}
+
+/// A spool file that GetAttachment's streamed content is decoded into.
+final class SpoolFile: @unchecked Sendable {
+    let url: URL
+    var handle: FileHandle?
+    var decoder: Base64StreamDecoder?
+    var failure: Error?
+
+    init(_ url: URL) { self.url = url }
+
+    /// Empties the file and makes a fresh decoder writing into it.
+    func restart() {
+        close()
+        failure = nil
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        guard let handle = try? FileHandle(forWritingTo: url) else {
+            failure = EWSError.protocolError("cannot write \(url.path)")
+            decoder = nil
+            return
+        }
+        self.handle = handle
+        decoder = Base64StreamDecoder { [unowned self] bytes in
+            do { try handle.write(contentsOf: bytes) } catch {
+                self.failure = error
+                throw error
+            }
+        }
+    }
+
+    func close() {
+        try? handle?.close()
+        handle = nil
     }
 }
