@@ -93,13 +93,21 @@ let package = Package(
             ]
         ),
         // Benchmarks: programs that print measurements.
+        .target(name: "BenchSupport", dependencies: ["HTTP"], path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "sync-bench",
             dependencies: [
-                "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "HTTP",
+                "BenchSupport", "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "HTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/sync-bench"),
+        .executableTarget(
+            name: "mail-bench",
+            dependencies: [
+                "BenchSupport", "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/mail-bench"),
         .executableTarget(
             name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
             path: "Benchmarks/odbc-read-bench"),

@@ -8,6 +8,7 @@
 // in one run on one machine. Prints a table and, with --json FILE, JSON.
 //
 //   scripts/bench.sh --users 2 --addresses 500 --appointments 0 --tasks 0 --latency-ms 5 --peer
+import BenchSupport
 import ConnectorAPI
 import ConnectorHost
 import Connectors
@@ -16,29 +17,7 @@ import HTTP
 import Logging
 import ODBC
 
-func option(_ name: String, _ fallback: String) -> String {
-    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else {
-        return fallback
-    }
-    return CommandLine.arguments[index + 1]
-}
-
-func integer(_ name: String, _ fallback: Int) -> Int {
-    guard let value = Int(option(name, "\(fallback)")), value >= 0 else {
-        FileHandle.standardError.write(Data("sync-bench: \(name) needs a whole number\n".utf8))
-        exit(2)
-    }
-    return value
-}
-
-func usage() -> (cpu: Double, peakMB: Double) {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    let cpu =
-        Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
-        + Double(usage.ru_stime.tv_usec) / 1e6
-    return (cpu, Double(usage.ru_maxrss) / 1024)
-}
+func integer(_ name: String, _ fallback: Int) -> Int { BenchSupport.integer(name, fallback, program: "sync-bench") }
 
 let users = integer("--users", 2)
 let addresses = integer("--addresses", 500)
@@ -74,37 +53,13 @@ print(
 
 // Exchange: the simulator in its own process, so CPU and memory below are connector-host's alone.
 let mailboxes = (0..<users).map { "\(FlowFactSeeder.shortName($0).lowercased())@example.test" }
-let sim = Process()
-sim.executableURL = URL(fileURLWithPath: simBinary)
-sim.arguments =
-    ["--port", "0", "--schemas", schemas, "--latency-ms", "\(latency)", "--account", "svc@example.test:bench"]
-    + ["--impersonation", "svc@example.test"] + (mailboxes + ["peer@example.test"]).flatMap { ["--mailbox", $0] }
-let simOutput = Pipe()
-sim.standardOutput = simOutput
-do { try sim.run() } catch {
-    FileHandle.standardError.write(
-        Data("sync-bench: cannot start \(simBinary): \(error) (build it: scripts/bench.sh)\n".utf8))
-    exit(1)
-}
-defer { sim.terminate() }
-var banner = ""
-while !banner.contains("\n") {
-    let data = simOutput.fileHandleForReading.availableData
-    if data.isEmpty { break }
-    banner += String(decoding: data, as: UTF8.self)
-}
-guard let urlRange = banner.range(of: "http://") else {
-    FileHandle.standardError.write(Data("sync-bench: exchange-sim did not start: \(banner)\n".utf8))
-    exit(1)
-}
-let url = String(banner[urlRange.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
-let statsURL = url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/sim/stats")
-let http = HTTPClient()
+let sim = SimProcess(
+    binary: simBinary, schemas: schemas, latencyMilliseconds: latency, account: "svc@example.test:bench",
+    mailboxes: mailboxes + ["peer@example.test"], program: "sync-bench")
+defer { sim.stop() }
+let url = sim.url
 
-@MainActor func simStats() async throws -> [String: Double] {
-    let response = try await http.send(HTTPRequest(url: statsURL, method: "GET"))
-    return (try JSONSerialization.jsonObject(with: response.body) as? [String: Double]) ?? [:]
-}
+@MainActor func simStats() async throws -> [String: Double] { try await sim.stats() }
 
 var connectors = [
     "  - { name: contacts, kind: address, source: flowfact, target: exchange, filter: { merkmale: [Outlook-Sync], user_merkmal: true, match: all } }"
@@ -294,7 +249,6 @@ if runPeer {
         peer?["simulatorCPUSeconds"] = (after["cpuSeconds"] ?? 0) - (before["cpuSeconds"] ?? 0)
     }
 }
-http.shutdown()
 
 // Report.
 func pad(_ text: String, _ width: Int) -> String {

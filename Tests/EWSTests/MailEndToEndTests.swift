@@ -517,6 +517,29 @@ struct MailEndToEndTests {
         #expect(try await e.outlook.messages(in: "sentitems").isEmpty)
     }
 
+    @Test(
+        "a 9 MB attachment arrives byte for byte (in slices where the driver would buffer it)",
+        arguments: TestDatabase.allCases)
+    func largeAttachment(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        var state: UInt32 = 7
+        let big = Data(
+            (0..<9_437_185).map { _ in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return UInt8(truncatingIfNeeded: state >> 24)
+            })
+        try await e.outlook.deliver(
+            "Pläne", messageID: "<plaene@architekt.test>",
+            files: [.init(name: "Pläne.pdf", type: "application/pdf", data: big)])
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok })
+        let stored = try e.db.rows("SELECT \"INHALT\", \"GROESSE\" FROM \"BLOB\" WHERE \"DATEINAME\" = 'Pläne.pdf'")
+        #expect(stored.count == 1)
+        #expect(stored.first?[1].integer == Int64(big.count))
+        #expect(stored.first?[0].data == big)
+    }
+
     @Test("old mails stay out; mails from unknown senders follow the policy", arguments: [TestDatabase.sqlite])
     func windowAndUnknownSenders(database: TestDatabase) async throws {
         let e = try await MailEndToEnd(database)

@@ -177,7 +177,6 @@ extension FlowFactDatabase {
             row["size"] = .integer(try copy(attachment, to: file))
             row["path"] = .text(relative.replacingOccurrences(of: "/", with: "\\"))
         } else if case .file(let path) = attachment.content {
-            // Sent to the driver in chunks (data at execution), never read whole here.
             let source: ODBCBinarySource
             do {
                 source = try .file(URL(fileURLWithPath: path))
@@ -186,13 +185,42 @@ extension FlowFactDatabase {
                     error: WriteError(.permanent, "attachment '\(attachment.name)': cannot read \(path): \(error)"))
             }
             row["size"] = .integer(Int64(source.length))
-            row["content"] = .binaryStream(source)
+            if dialect == .sqlite || source.length <= Self.attachmentWriteSlice {
+                // Sent to the driver in chunks (data at execution), never read whole here.
+                row["content"] = .binaryStream(source)
+            } else {
+                // psqlODBC and SQL Server drivers buffer a whole parameter: append slices instead.
+                row["content"] = .binary(Data())
+                try insertRow("attachments", row, db, n)
+                try appendSlices(of: path, to: row["id"]!, db, n)
+                return
+            }
         } else {
             let content = try contents(attachment)
             row["size"] = .integer(Int64(content.count))
             row["content"] = .binary(content)
         }
         try insertRow("attachments", row, db, n)
+    }
+
+    /// Bytes per appended slice when a driver would buffer a whole streamed value.
+    static let attachmentWriteSlice = 4 << 20
+
+    /// Appends a file to an attachment's content slice by slice (PostgreSQL `||`, SQL Server
+    /// `.WRITE`), so the driver holds one slice at a time, not the whole file.
+    func appendSlices(of path: String, to id: ODBCValue, _ db: ODBCConnection, _ n: SQLNames) throws {
+        let content = try n.required("attachments.content")
+        let assignment =
+            dialect == .mssql ? "\(content).WRITE(?, NULL, NULL)" : "\(content) = \(content) || ?"
+        let sql =
+            "UPDATE \(try n.table("attachments")) SET \(assignment) WHERE \(try n.required("attachments.id")) = ?"
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw WriteOutcome(error: WriteError(.permanent, "cannot read \(path)"))
+        }
+        defer { try? handle.close() }
+        while let slice = try handle.read(upToCount: Self.attachmentWriteSlice), !slice.isEmpty {
+            try db.execute(sql, [.binary(slice), id])
+        }
     }
 
     /// The bytes of an attachment that is to be stored in the database.
