@@ -55,7 +55,7 @@ struct Demo: AsyncParsableCommand {
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
         let seeded = try seeder.seed(
-            FlowFactSeeder.Counts(users: 2, addresses: 30, appointments: 12, tasks: 6, mails: 0))
+            FlowFactSeeder.Counts(users: 2, addresses: 30, appointments: 12, tasks: 6, mails: 6))
         print("FlowFact database: \(dir.appendingPathComponent("flowfact.sqlite").path) (\(seeded))")
 
         // 3. The wiring, with the password in a file of its own.
@@ -79,6 +79,8 @@ struct Demo: AsyncParsableCommand {
               - { name: contacts, kind: address, source: flowfact, target: exchange, filter: { merkmale: [Outlook-Sync] }, conflict: newest-wins }
               - { name: calendar, kind: calendar, source: flowfact, target: exchange, conflict: newest-wins }
               - { name: tasks, kind: task, source: flowfact, target: exchange }
+              - { name: mail-in, kind: mail, source: flowfact, target: exchange, source_options: { mail: incoming }, target_options: { mail_folder: inbox } }
+              - { name: mail-out, kind: mail, source: flowfact, target: exchange, source_options: { mail: outgoing }, target_options: { mail_folder: sentitems } }
             """
         let configPath = dir.appendingPathComponent("connectors.yaml")
         try yaml.write(to: configPath, atomically: true, encoding: .utf8)
@@ -143,6 +145,26 @@ struct Demo: AsyncParsableCommand {
             ])
             print("completed in Outlook (JS): task '\(item.subject)'")
         }
+        let inbox = try await exchange.endpoint(
+            for: EndpointScope(connector: "outlook", kind: .mail, role: .target, user: js))
+        _ = try await inbox.apply([
+            .create(
+                syncKey: SyncKey(rawValue: "outlook-demo-mail"),
+                record: .mail(
+                    MailMessage(
+                        messageID: "<besichtigung-\(UUID().uuidString.prefix(8))@baeckerei-weiss.example>",
+                        from: MailAddress(name: "Zoë Weiß", email: "zoe@baeckerei-weiss.example"),
+                        to: [MailAddress(name: "Julia Schäfer", email: "js@example.test")],
+                        subject: "Besichtigung am Freitag?", sentAt: Date().addingTimeInterval(-120),
+                        receivedAt: Date().addingTimeInterval(-60),
+                        textBody: "Hallo Frau Schäfer,\npasst Ihnen Freitag um 10 Uhr?\nZoë Weiß",
+                        attachments: [
+                            MailAttachment(
+                                name: "Grundriss Ladenlokal.pdf", mediaType: "application/pdf", size: 4,
+                                content: .inline(Data("%PDF".utf8)))
+                        ])))
+        ])
+        print("arrived in Outlook (JS): mail 'Besichtigung am Freitag?' from Zoë Weiß, with an attachment")
         await exchange.shutdown()
 
         // 6. Second sync.
@@ -186,7 +208,10 @@ struct Demo: AsyncParsableCommand {
 
     /// A table per user, kind and direction.
     static func summary(_ reports: [RunReport]) -> String {
-        let kinds = ["contacts": "contacts", "calendar": "appointments", "tasks": "tasks"]
+        let kinds = [
+            "contacts": "contacts", "calendar": "appointments", "tasks": "tasks", "mail-in": "mail received",
+            "mail-out": "mail sent",
+        ]
         func pad(_ text: String, _ width: Int) -> String {
             text + String(repeating: " ", count: max(0, width - text.count))
         }

@@ -36,7 +36,8 @@ struct Outlook {
     func deliver(
         _ subject: String, from: MailAddress = MailAddress(name: "Erika Muster", email: "erika@kunde.test"),
         messageID: String, inReplyTo: String? = nil, html: String? = nil, text: String = "Hallo",
-        files: [File] = [], received: Date = Date().addingTimeInterval(-600), folder: String = "inbox"
+        files: [File] = [], received: Date = Date().addingTimeInterval(-600), folder: String = "inbox",
+        to: [String]? = nil
     ) async throws -> String {
         let messages = try await client.call("CreateItem") { w in
             w.element("m:CreateItem", [("MessageDisposition", "SaveOnly")]) { w in
@@ -67,7 +68,9 @@ struct Outlook {
                         EWSRecordCodec.deliveryTime.write(EWSDate.format(received), &w)
                         EWSRecordCodec.submitTime.write(EWSDate.format(received.addingTimeInterval(-30)), &w)
                         w.element("t:ToRecipients") { w in
-                            w.element("t:Mailbox") { w in w.element("t:EmailAddress", client.mailbox) }
+                            for address in to ?? [client.mailbox] {
+                                w.element("t:Mailbox") { w in w.element("t:EmailAddress", address) }
+                            }
                         }
                         w.element("t:From") { w in
                             w.element("t:Mailbox") { w in
@@ -538,6 +541,39 @@ struct MailEndToEndTests {
         #expect(stored.count == 1)
         #expect(stored.first?[1].integer == Int64(big.count))
         #expect(stored.first?[0].data == big)
+    }
+
+    @Test(
+        "sent mails are booked as sent, linked to the recipient; a mail moved between synced folders stays one activity",
+        arguments: [TestDatabase.sqlite])
+    func sentMailsAndMovesBetweenSyncedFolders(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        let erika = try e.insertAddress(email: "erika@kunde.test")
+        // Written in Outlook: in Sent Items, from the user to Erika.
+        let sentID = try await e.outlook.deliver(
+            "Ihr Termin", from: MailAddress(name: "Max Müller", email: "mm@example.test"),
+            messageID: "<sent@example.test>",
+            folder: "sentitems", to: ["info@unbekannt.test", "ERIKA@kunde.test"])
+        _ = sentID
+        let received = try await e.outlook.deliver("Frage", messageID: "<frage@kunde.test>")
+        try await e.sync()
+        let rows = try e.activities()
+        #expect(rows.count == 2)
+        let sent = try #require(rows.first { $0[1].string == "Ihr Termin" })
+        #expect(sent[5].string?.trimmingCharacters(in: .whitespaces) == MailEndToEnd.outgoingType)
+        #expect(sent[2].string?.trimmingCharacters(in: .whitespaces) == erika, "the first known recipient")
+        #expect(
+            try #require(rows.first { $0[1].string == "Frage" })[2].string?.trimmingCharacters(in: .whitespaces)
+                == erika)
+        // Filed from the Inbox into Sent Items (both are synced): still one activity.
+        _ = try await e.outlook.move(received, to: "sentitems")
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok })
+        #expect(try e.activities().count == 2, "no second activity for the moved mail")
+        #expect(
+            try e.count("SELECT COUNT(*) FROM \"AKTMKM\" WHERE \"MKM_ID\" = ?", [.text(MailEndToEnd.deletedMerkmal)])
+                == 0)
     }
 
     @Test("old mails stay out; mails from unknown senders follow the policy", arguments: [TestDatabase.sqlite])

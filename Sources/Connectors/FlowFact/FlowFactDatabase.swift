@@ -41,6 +41,9 @@ struct FlowFactScope: Sendable {
     var typeIDs: [String]
     /// Type id → mail folder, for mail.
     var mailFolders: [String: MailFolder]
+    /// Every mail type id (received and sent), whichever this scope selects: a message is one
+    /// activity, whichever connector meets it first.
+    var allMailTypeIDs: [String] = []
 
     var isAddress: Bool { kind == .address }
     var table: String { isAddress ? "addresses" : "activities" }
@@ -221,12 +224,8 @@ actor FlowFactDatabase {
         var typeIDs: [String] = []
         var folders: [String: MailFolder] = [:]
         if kind != .address {
-            var wanted = options.typeNames[kind] ?? []
-            if kind == .mail {
-                if mail == .outgoing { wanted = [] }
-                if mail != .incoming { wanted += options.mailOutTypeNames }
-            }
-            for name in wanted {
+            let wanted = options.typeNames[kind] ?? []
+            for name in wanted + (kind == .mail ? options.mailOutTypeNames : []) {
                 let rows = try db.rows(
                     "SELECT \(try n.required("activity_types.id")) FROM \(try n.table("activity_types")) WHERE \(try n.required("activity_types.name")) = ?",
                     [.text(name)])
@@ -238,9 +237,22 @@ actor FlowFactDatabase {
                 if kind == .mail { folders[id] = options.mailOutTypeNames.contains(name) ? .sentItems : .inbox }
             }
         }
+        let allMail = kind == .mail ? typeIDs : []
+        if kind == .mail {
+            // The selection: received mails, sent mails, or both.
+            typeIDs = typeIDs.filter { id in
+                switch mail {
+                case .both: true
+                case .incoming: folders[id] == .inbox
+                case .outgoing: folders[id] == .sentItems
+                }
+            }
+            folders = folders.filter { typeIDs.contains($0.key) }
+        }
         return FlowFactScope(
             kind: kind, userID: userID, userShortName: userRow[2].string ?? user, userMerkmalID: userMerkmalID,
-            merkmalIDs: merkmalIDs, matchAll: matchAll, typeIDs: typeIDs, mailFolders: folders)
+            merkmalIDs: merkmalIDs, matchAll: matchAll, typeIDs: typeIDs, mailFolders: folders,
+            allMailTypeIDs: allMail)
     }
 
     // MARK: SQL building

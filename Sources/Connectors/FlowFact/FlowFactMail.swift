@@ -44,7 +44,8 @@ extension FlowFactDatabase {
     func activity(withMessageID messageID: String, _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames)
         throws -> String?
     {
-        guard let key = MailMessage.normalizedMessageID(messageID), !scope.typeIDs.isEmpty else { return nil }
+        let types = scope.allMailTypeIDs.isEmpty ? scope.typeIDs : scope.allMailTypeIDs
+        guard let key = MailMessage.normalizedMessageID(messageID), !types.isEmpty else { return nil }
         let bare = messageID.trimmingCharacters(in: CharacterSet(charactersIn: " <>\t\r\n"))
         let forms = Array(Set([messageID, bare, "<\(bare)>", key, "<\(key)>"]))
         let rows = try db.rows(
@@ -52,8 +53,8 @@ extension FlowFactDatabase {
             SELECT \(try n.required("activities.id")) FROM \(try n.table("activities")) \
             WHERE \(try n.required("activities.message_id")) IN (\(Self.placeholders(forms.count))) \
             AND \(try n.required("activities.owner")) = ? \
-            AND \(try n.required("activities.type")) IN (\(Self.placeholders(scope.typeIDs.count)))
-            """, forms.map { .text($0) } + [.text(scope.userID)] + scope.typeIDs.map { .text($0) })
+            AND \(try n.required("activities.type")) IN (\(Self.placeholders(types.count)))
+            """, forms.map { .text($0) } + [.text(scope.userID)] + types.map { .text($0) })
         return rows.first?[0].string?.trimmingCharacters(in: .whitespaces)
     }
 
