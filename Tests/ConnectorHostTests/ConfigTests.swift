@@ -293,6 +293,10 @@ struct ConfigTests {
             .deletingLastPathComponent()
         let deployment = try ConfigLoader(registry: Self.registry, environment: [:]).load(
             path: root.appendingPathComponent("connectors.yaml").path)
-        #expect(deployment.connectors.map(\.definition.name) == ["contacts", "calendar", "tasks"])
+        #expect(
+            deployment.connectors.map(\.definition.name) == ["contacts", "calendar", "tasks", "mail-in", "mail-out"])
+        let mail = try #require(deployment.connectors.first { $0.definition.name == "mail-in" })
+        #expect(mail.definition.targetDeletion == .mark, "a mail deleted in the mailbox is marked in FlowFact")
+        #expect(deployment.profiles["blackberry-legacy"] != nil)
     }
 }
