@@ -57,8 +57,18 @@ extension SimService {
         return properties
     }
 
-    func writeItem(_ item: SimItem, _ mailbox: SimMailbox, shape: Shape, _ w: inout XMLWriter) {
-        let all = allProperties(item)
+    /// Properties FindItem refuses when asked for by name ("The property Body can't be used in
+    /// FindItem requests.", ErrorInvalidPropertyRequest).
+    static let refusedByFindItem: Set<String> = ["Body", "UniqueBody", "MimeContent"]
+    /// Properties FindItem does not return (message bodies and recipient lists; GetItem has them).
+    static let withheldByFindItem: Set<String> = [
+        "Body", "UniqueBody", "MimeContent", "Attachments", "ToRecipients", "CcRecipients", "BccRecipients",
+        "RequiredAttendees", "OptionalAttendees", "Resources",
+    ]
+
+    func writeItem(_ item: SimItem, _ mailbox: SimMailbox, shape: Shape, findItem: Bool = false, _ w: inout XMLWriter) {
+        var all = allProperties(item)
+        if findItem { all.removeAll { Self.withheldByFindItem.contains($0.name) } }
         var chosen: [XMLElement] = []
         if !shape.idOnly {
             chosen = all.filter { $0.name != "ExtendedProperty" }
@@ -150,7 +160,9 @@ extension SimService {
                         let kind = kinds[id] ?? []
                         if item.createdSequence > since && kind.contains(.create) {
                             changes.append { w in
-                                w.element("t:Create") { w in self.writeItem(item, mailbox, shape: shape, &w) }
+                                w.element("t:Create") { w in
+                                    self.writeItem(item, mailbox, shape: shape, findItem: true, &w)
+                                }
                             }
                         } else if kind == [.readFlag] {
                             let read = item.properties.first { $0.name == "IsRead" }?.text ?? "false"
@@ -163,7 +175,9 @@ extension SimService {
                             }
                         } else {
                             changes.append { w in
-                                w.element("t:Update") { w in self.writeItem(item, mailbox, shape: shape, &w) }
+                                w.element("t:Update") { w in
+                                    self.writeItem(item, mailbox, shape: shape, findItem: true, &w)
+                                }
                             }
                         }
                     } else {
@@ -536,6 +550,11 @@ extension SimService {
         return SimWriter.operation(
             "FindItem",
             perItem(parents, operation: "FindItem", container: nil) { reference, _ in
+                for case .field(let name) in shape.additional where Self.refusedByFindItem.contains(name) {
+                    throw SimItemError(
+                        code: "ErrorInvalidPropertyRequest",
+                        message: "The property \(name) can't be used in FindItem requests.")
+                }
                 let (mailbox, folder) = try self.folder(reference, context)
                 let matching = mailbox.items.values.filter { $0.folderID == folder.id }
                     .filter { item in restriction.map { self.matches($0, self.allProperties(item)) } ?? true }
@@ -551,7 +570,8 @@ extension SimService {
                             ("IncludesLastItemInRange", last ? "true" : "false"),
                         ]
                     ) { w in
-                        w.element("t:Items") { w in for item in page { self.writeItem(item, mailbox, shape: shape, &w) }
+                        w.element("t:Items") { w in
+                            for item in page { self.writeItem(item, mailbox, shape: shape, findItem: true, &w) }
                         }
                     }
                 }

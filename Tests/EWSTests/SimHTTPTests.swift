@@ -76,7 +76,8 @@ struct SimHTTPTests {
         #expect(try curl(["-u", "svc@example.test:S3cret!", unavailable.url], body: getFolder).status == 503)
 
         let slow = try await server(.basic) {
-            $0.latency = .milliseconds(2000)
+            // Long enough that the second curl starts while the first is still served, even on a busy machine.
+            $0.latency = .milliseconds(6000)
             $0.maxConcurrency = 1
         }
         defer { Task { await slow.stop() } }
@@ -90,7 +91,7 @@ struct SimHTTPTests {
             for try await result in group { all.append(result) }
             return all
         }
-        #expect(Date().timeIntervalSince(started) >= 2)
+        #expect(Date().timeIntervalSince(started) >= 6)
         #expect(results.map(\.0).sorted() == [200, 500], "\(results.map(\.0))")
         #expect(results.contains { $0.1.contains("ErrorExceededConnectionCount") })
     }

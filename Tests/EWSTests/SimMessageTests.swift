@@ -133,6 +133,36 @@ struct SimMessageTests {
         #expect(item.children("ExtendedProperty").map { $0.string("Value") } == ["1"])
     }
 
+    @Test("FindItem refuses Body by name and leaves bodies and recipient lists out of AllProperties")
+    func findItemShapes() throws {
+        let sim = try SimSOAP()
+        _ = try sim.created(
+            """
+            <t:Message><t:Subject>Suche</t:Subject><t:Body BodyType="Text">geheim</t:Body>\
+            <t:ToRecipients><t:Mailbox><t:EmailAddress>mm@example.test</t:EmailAddress></t:Mailbox></t:ToRecipients>\
+            <t:InternetMessageId>&lt;s1@example.test&gt;</t:InternetMessageId></t:Message>
+            """)
+        func find(_ shape: String) throws -> XMLElement? {
+            try sim.call(
+                """
+                <m:FindItem Traversal="Shallow"><m:ItemShape>\(shape)</m:ItemShape>\
+                <m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>
+                """
+            ).first
+        }
+        let refused = try #require(
+            try find(
+                #"<t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Body"/></t:AdditionalProperties>"#
+            ))
+        #expect(refused.string("ResponseCode") == "ErrorInvalidPropertyRequest")
+        #expect(refused.string("MessageText") == "The property Body can't be used in FindItem requests.")
+        let all = try #require(try find("<t:BaseShape>AllProperties</t:BaseShape>"))
+        let item = try #require(all.path("RootFolder", "Items", "Message"))
+        #expect(item.string("Subject") == "Suche")
+        #expect(item.string("InternetMessageId") == "<s1@example.test>")
+        #expect(item.child("Body") == nil && item.child("ToRecipients") == nil)
+    }
+
     @Test("SaveOnly without flags: a draft without DateTimeSent; flags without the read bit leave it unread")
     func drafts() throws {
         let sim = try SimSOAP()

@@ -461,18 +461,19 @@ struct EWSEndpoint: SyncEndpoint {
 
     // MARK: Adoption
 
+    /// FindItem on the stamped key (ids and keys only: FindItem refuses bodies and leaves out
+    /// recipient lists), then GetItem of what it found.
     func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState] {
         let folderID = try await folder.id()
-        var result: [SyncKey: ItemState] = [:]
         let wanted = Set(syncKeys)
+        var keyOfID: [String: SyncKey] = [:]
         for start in stride(from: 0, to: syncKeys.count, by: 50) {
             let keys = Array(syncKeys[start..<min(start + 50, syncKeys.count)])
             let messages = try await client.call("FindItem") { w in
                 w.element("m:FindItem", [("Traversal", "Shallow")]) { w in
                     w.element("m:ItemShape") { w in
                         w.element("t:BaseShape", "IdOnly")
-                        w.element("t:BodyType", "Text")
-                        EWSRecordCodec.writeAdditionalProperties(kind, &w)
+                        w.element("t:AdditionalProperties") { w in EWSRecordCodec.syncKey.writeURI(&w) }
                     }
                     w.start(
                         "m:IndexedPageItemView",
@@ -505,14 +506,18 @@ struct EWSEndpoint: SyncEndpoint {
                 throw EWSFault(code: message.code, message: message.text, backOff: message.backOff, httpStatus: 200)
             }
             for element in message.element.child("RootFolder")?.child("Items")?.children ?? [] {
-                let item = try codec.decode(element, kind: kind)
                 // Exchange compares case-insensitively; sync keys hold case-sensitive ids.
-                if let key = item.syncKey, wanted.contains(key) {
-                    result[key] = ItemState(
-                        id: item.id, version: item.changeKey, record: item.record, modifiedAt: item.modified,
-                        syncKey: key)
-                }
+                guard let id = element.child("ItemId")?.attributes["Id"],
+                    let key = codec.extended(element, EWSRecordCodec.syncKey).map(SyncKey.init(rawValue:)),
+                    wanted.contains(key)
+                else { continue }
+                keyOfID[id] = key
             }
+        }
+        guard !keyOfID.isEmpty else { return [:] }
+        var result: [SyncKey: ItemState] = [:]
+        for (id, state) in try await read(ids: Array(keyOfID.keys)) {
+            if let key = keyOfID[id] { result[key] = state }
         }
         return result
     }
