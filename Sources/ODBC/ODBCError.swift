@@ -92,8 +92,28 @@ public enum ODBCStatistics {
     nonisolated(unsafe) private static var executions = 0
     private static let lock = NSLock()
 
-    static func count() { lock.withLock { executions += 1 } }
+    static func count() {
+        lock.withLock { executions += 1 }
+        counter?.increment()
+    }
 
     /// Statements executed (queries and updates) since the process started.
     public static var statements: Int { lock.withLock { executions } }
+
+    /// Counts the statements run by the work of one task (and the actors it calls), whatever else
+    /// runs in the process at the same time: `ODBCStatistics.$counter.withValue(counter) { … }`.
+    @TaskLocal public static var counter: ODBCStatementCounter?
+}
+
+/// A count of statements, for ``ODBCStatistics/counter``.
+public final class ODBCStatementCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    public init() {}
+
+    func increment() { lock.withLock { count += 1 } }
+
+    /// Statements counted so far.
+    public var statements: Int { lock.withLock { count } }
 }

@@ -336,15 +336,20 @@ actor FlowFactDatabase {
 
     /// `SELECT` list and `FROM … LEFT JOIN` for full rows with their sync key (and, for mail, the
     /// user's unread flag).
-    func selectRows(_ scope: FlowFactScope, _ n: SQLNames) throws -> (
-        select: String, from: String, parameters: [ODBCValue]
-    ) {
+    /// `extra` is one more column (an expression with its parameters) after the row's own.
+    func selectRows(_ scope: FlowFactScope, _ n: SQLNames, extra: (sql: String, parameters: [ODBCValue])? = nil)
+        throws -> (select: String, from: String, parameters: [ODBCValue])
+    {
         let keys = readKeys(scope)
         var columns = try keys.map { try n.required("\(scope.table).\($0)", "a") }
         var parameters: [ODBCValue] = []
         columns.append(try n.required("sync_keys.key", "k"))
         if scope.kind == .mail {
             columns.append(try unreadExpression(scope, n, parameters: &parameters))
+        }
+        if let extra {
+            columns.append(extra.sql)
+            parameters += extra.parameters
         }
         let from = """
             \(try n.table(scope.table)) a LEFT JOIN \(try n.table("sync_keys")) k ON \(try n.required("sync_keys.table", "k")) = ? \
@@ -369,10 +374,11 @@ actor FlowFactDatabase {
     func readItems(
         _ scope: FlowFactScope, where condition: String, _ parameters: [ODBCValue], inScopeOnly: Bool = true,
         now: Date = Date(), content: (ItemID) -> Bool = { _ in false },
+        extra: (sql: String, parameters: [ODBCValue], seen: (ODBCValue) -> Void)? = nil,
         unreadable: inout [UnreadableItem], _ body: (ItemState, ODBCTimestamp?) throws -> Void
     ) throws {
         let (db, n) = try open()
-        let (select, from, joinParameters) = try selectRows(scope, n)
+        let (select, from, joinParameters) = try selectRows(scope, n, extra: extra.map { ($0.sql, $0.parameters) })
         let idColumn = try n.required("\(scope.table).id", "a")
         var sql =
             "SELECT \(dialect == .mssql ? "TOP (?) " : "")\(select) FROM \(from) WHERE \(condition) AND \(idColumn) > ?"
@@ -400,9 +406,10 @@ actor FlowFactDatabase {
                     + all.dropFirst(joinParameters.count + parameters.count)
                 : Array(all.prefix(joinParameters.count + parameters.count)) + [.text(lastID)]
                     + all.dropFirst(joinParameters.count + parameters.count) + [.integer(Int64(Self.pageSize))]
-            try readPage(sql, page, db, keys, records, scope, &unreadable, &pending, body) { id in
+            try readPage(sql, page, db, keys, records, scope, &unreadable, &pending, body) { id, row in
                 pageRows += 1
                 lastID = id
+                if let extra { extra.seen(row[row.values.count - 1]) }
             }
             // Mail attachments are read after the page (one statement may be open at a time).
             for (state, changed) in pending {
@@ -422,13 +429,13 @@ actor FlowFactDatabase {
     func readPage(
         _ sql: String, _ parameters: [ODBCValue], _ db: ODBCConnection, _ keys: [String], _ records: FlowFactRecords,
         _ scope: FlowFactScope, _ unreadable: inout [UnreadableItem], _ pending: inout [(ItemState, ODBCTimestamp?)],
-        _ body: (ItemState, ODBCTimestamp?) throws -> Void, seen: (String) -> Void
+        _ body: (ItemState, ODBCTimestamp?) throws -> Void, seen: (String, ODBCRow) -> Void
     ) throws {
         try db.query(sql, parameters) { row in
             var values: [String: ODBCValue] = [:]
             for (index, key) in keys.enumerated() { values[key] = row[index] }
             let rawID = values["id"]?.string ?? ""
-            seen(rawID)
+            seen(rawID, row)
             let id = rawID.trimmingCharacters(in: .whitespaces)
             let changed = values["changed"]?.timestamp
             let syncKey = row[keys.count].string.map(SyncKey.init(rawValue:))
@@ -579,10 +586,12 @@ actor FlowFactDatabase {
         let since = watermark.flatMap { $0.date(in: options.zone) }.map {
             ODBCTimestamp($0.addingTimeInterval(-options.overlap), in: options.zone)
         }
-        // 0. One probe counts what steps 1 and 2 would find; a step with nothing to find is skipped.
-        let probed = try probe(scope, since: since, dellogID: existing.dellogID, db, n)
         // 1. Rows changed since the watermark (less the overlap), and rows that gained a Merkmal link.
-        if let since, probed.rowsInWindow + probed.linksInWindow != 0 {
+        //    The same statement tells whether the deletion log grew (a column on every row), so a quiet
+        //    run is this one statement: the window is not empty in practice, it holds at least the
+        //    row that set the watermark.
+        var logGrew: Bool?
+        if let since {
             let link = try n.table(scope.linkTable)
             // Two indexed lookups joined by UNION; an OR of the two conditions would scan the table.
             let condition = """
@@ -590,18 +599,27 @@ actor FlowFactDatabase {
                 WHERE \(try n.required("\(table).changed", "c")) >= ? UNION SELECT \(try n.required("\(scope.linkTable).record", "m")) \
                 FROM \(link) m WHERE \(try n.required("\(scope.linkTable).created", "m")) >= ?)
                 """
+            let logProbe: (sql: String, parameters: [ODBCValue], seen: (ODBCValue) -> Void)? =
+                options.useDellog
+                ? (
+                    """
+                    (SELECT COUNT(*) FROM \(try n.table("deletions")) d WHERE \(try n.required("deletions.table", "d")) = ? \
+                    AND \(try n.required("deletions.id", "d")) > ?)
+                    """, [.text(schema.table(table)), .integer(existing.dellogID)],
+                    { value in logGrew = (logGrew ?? false) || (value.integer ?? 1) > 0 }
+                ) : nil
             try readItems(
                 scope, where: condition, [.timestamp(since), .timestamp(since)], now: now, content: content,
-                unreadable: &unreadable
+                extra: logProbe, unreadable: &unreadable
             ) {
                 state, changed in
                 changes[state.id] = .upsert(state)
                 advance(changed)
             }
         }
-        // 2. The deletion log.
+        // 2. The deletion log, when the window read said it grew or could not say (no rows).
         var dellogID = existing.dellogID
-        if options.useDellog, probed.logGrew {
+        if options.useDellog, logGrew != false {
             let rows = try db.rows(
                 """
                 SELECT \(try n.required("deletions.id")), \(try n.required("deletions.record")) FROM \(try n.table("deletions")) \
@@ -626,42 +644,6 @@ actor FlowFactDatabase {
         return ChangeSet(
             changes: Array(changes.values), cursor: try JSONEncoder().encode(cursor), isFullScan: false,
             unreadable: unreadable)
-    }
-
-    /// What changed, counted in one statement: rows changed and Merkmal links created in the overlap
-    /// window (from `since`), and deletion-log entries for the table past `dellogID`. The counts cover
-    /// the whole table, not just the scope: a change outside the scope costs one small read, never a
-    /// missed change. Nothing in the window and nothing in the log: the run reads nothing else.
-    func probe(_ scope: FlowFactScope, since: ODBCTimestamp?, dellogID: Int64, _ db: ODBCConnection, _ n: SQLNames)
-        throws -> (rowsInWindow: Int64, linksInWindow: Int64, logGrew: Bool)
-    {
-        var parts: [String] = []
-        var parameters: [ODBCValue] = []
-        if let since {
-            parts.append(
-                "(SELECT COUNT(*) FROM \(try n.table(scope.table)) a WHERE \(try n.required("\(scope.table).changed", "a")) >= ?)"
-            )
-            parts.append(
-                "(SELECT COUNT(*) FROM \(try n.table(scope.linkTable)) m WHERE \(try n.required("\(scope.linkTable).created", "m")) >= ?)"
-            )
-            parameters += [.timestamp(since), .timestamp(since)]
-        } else {
-            parts += ["0", "0"]
-        }
-        if options.useDellog {
-            parts.append(
-                """
-                (SELECT COUNT(*) FROM \(try n.table("deletions")) d WHERE \(try n.required("deletions.table", "d")) = ? \
-                AND \(try n.required("deletions.id", "d")) > ?)
-                """)
-            parameters += [.text(schema.table(scope.table)), .integer(dellogID)]
-        } else {
-            parts.append("0")
-        }
-        guard let row = try db.rows("SELECT " + parts.joined(separator: ", "), parameters).first else {
-            return (1, 1, options.useDellog)
-        }
-        return (row[0].integer ?? 1, row[1].integer ?? 1, (row[2].integer ?? 1) > 0)
     }
 
     func maxDellogID(_ db: ODBCConnection, _ n: SQLNames) throws -> Int64 {

@@ -1,0 +1,78 @@
+import ConnectorAPI
+import ConnectorHost
+import Connectors
+import Foundation
+import ODBC
+import TestSupport
+import Testing
+
+/// What a run costs the database when nothing changed: one statement per connector and user.
+@Suite struct QuietRunTests {
+    func endpoint(_ h: Harness, kind: DataKind) async throws -> (any SyncEndpoint, any Adapter) {
+        h.connectors = "  - { name: c, kind: \(kind.rawValue), source: flowfact, target: \(h.exchange) }"
+        let adapter = try FlowFactAdapter.type.make(
+            try h.deployment().adapters["flowfact"]!.settings,
+            AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "c", kind: kind, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test"))
+        )
+        return (endpoint, adapter)
+    }
+
+    /// Reads changes and counts the statements that took.
+    func changes(_ endpoint: any SyncEndpoint, _ request: ChangeRequest) async throws -> (ChangeSet, Int) {
+        let counter = ODBCStatementCounter()
+        let set = try await ODBCStatistics.$counter.withValue(counter) { try await endpoint.changes(request) }
+        return (set, counter.statements)
+    }
+
+    func known(_ set: ChangeSet) -> [ItemID: Version] {
+        Dictionary(
+            set.changes.compactMap { change -> (ItemID, Version)? in
+                if case .upsert(let state) = change { (state.id, state.version) } else { nil }
+            }, uniquingKeysWith: { $1 })
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func aQuietRunIsOneStatementAndDeletionsStillShow(database: TestDatabase) async throws {
+        var counts = Harness.counts(addresses: 40, appointments: 10)
+        counts.syncShare = 1
+        let h = try Harness(database, seed: counts)
+        for kind in [DataKind.address, .calendar] {
+            let (endpoint, adapter) = try await endpoint(h, kind: kind)
+            let (first, _) = try await changes(endpoint, ChangeRequest(cursor: nil, known: [:]))
+            var known = known(first)
+            #expect(!known.isEmpty)
+            let (quiet, statements) = try await changes(endpoint, ChangeRequest(cursor: first.cursor, known: known))
+            #expect(statements == 1, "\(kind): a quiet run is one statement")
+            #expect(
+                quiet.changes.allSatisfy { if case .upsert(let s) = $0 { known[s.id] == s.version } else { false } })
+
+            // A deletion logged in DELLOG is found in the same run (the window read says the log grew).
+            let gone = try #require(known.keys.sorted().first)
+            try h.db.execute(
+                "INSERT INTO \"DELLOG\" (\"TABELLE\", \"DATENSATZ_ID\", \"GELOESCHT_AM\") VALUES (?, ?, ?)",
+                [.text(kind == .address ? "AD" : "AKT"), .text(gone), h.stamp(Date())])
+            let (next, _) = try await changes(endpoint, ChangeRequest(cursor: quiet.cursor, known: known))
+            #expect(next.changes.contains(.deleted(gone)), "\(kind): the logged deletion is reported")
+            known.removeValue(forKey: gone)
+            let (after, statements2) = try await changes(endpoint, ChangeRequest(cursor: next.cursor, known: known))
+            #expect(statements2 == 1)
+            #expect(!after.changes.contains(.deleted(gone)), "reported once")
+            await adapter.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.allCases)
+    func anEmptyScopeStillSeesTheLog(database: TestDatabase) async throws {
+        // Nothing in scope: the window read returns no row to carry the log's count, so the log is read.
+        let h = try Harness(database, seed: Harness.counts(tasks: 0))
+        let (endpoint, adapter) = try await endpoint(h, kind: .task)
+        let (first, _) = try await changes(endpoint, ChangeRequest(cursor: nil, known: [:]))
+        #expect(first.changes.isEmpty)
+        let (_, statements) = try await changes(endpoint, ChangeRequest(cursor: first.cursor, known: [:]))
+        #expect(statements == 2)
+        await adapter.shutdown()
+    }
+}
