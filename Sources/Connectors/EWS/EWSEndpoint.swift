@@ -461,56 +461,17 @@ struct EWSEndpoint: SyncEndpoint {
 
     // MARK: Adoption
 
-    /// FindItem on the stamped key (ids and keys only: FindItem refuses bodies and leaves out
-    /// recipient lists), then GetItem of what it found.
+    /// FindItem on the stamped key (ids and keys: FindItem refuses bodies and leaves out recipient
+    /// lists), then GetItem of what it found.
     func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState] {
-        let folderID = try await folder.id()
         let wanted = Set(syncKeys)
         var keyOfID: [String: SyncKey] = [:]
-        for start in stride(from: 0, to: syncKeys.count, by: 50) {
-            let keys = Array(syncKeys[start..<min(start + 50, syncKeys.count)])
-            let messages = try await client.call("FindItem") { w in
-                w.element("m:FindItem", [("Traversal", "Shallow")]) { w in
-                    w.element("m:ItemShape") { w in
-                        w.element("t:BaseShape", "IdOnly")
-                        w.element("t:AdditionalProperties") { w in EWSRecordCodec.syncKey.writeURI(&w) }
-                    }
-                    w.start(
-                        "m:IndexedPageItemView",
-                        [("MaxEntriesReturned", "1000"), ("Offset", "0"), ("BasePoint", "Beginning")])
-                    w.end()
-                    w.element("m:Restriction") { w in
-                        func equal(_ key: SyncKey, _ w: inout XMLWriter) {
-                            w.element("t:IsEqualTo") { w in
-                                EWSRecordCodec.syncKey.writeURI(&w)
-                                w.element("t:FieldURIOrConstant") { w in
-                                    w.start("t:Constant", [("Value", key.rawValue)])
-                                    w.end()
-                                }
-                            }
-                        }
-                        if keys.count == 1 {
-                            equal(keys[0], &w)
-                        } else {
-                            w.element("t:Or") { w in for key in keys { equal(key, &w) } }
-                        }
-                    }
-                    w.element("m:ParentFolderIds") { w in
-                        w.start("t:FolderId", [("Id", folderID)])
-                        w.end()
-                    }
-                }
-            }
-            guard let message = messages.first else { continue }
-            guard message.success else {
-                throw EWSFault(code: message.code, message: message.text, backOff: message.backOff, httpStatus: 200)
-            }
-            for element in message.element.child("RootFolder")?.child("Items")?.children ?? [] {
-                // Exchange compares case-insensitively; sync keys hold case-sensitive ids.
-                guard let id = element.child("ItemId")?.attributes["Id"],
-                    let key = codec.extended(element, EWSRecordCodec.syncKey).map(SyncKey.init(rawValue:)),
-                    wanted.contains(key)
-                else { continue }
+        for element in try await findItems(folderID: try await folder.id(), syncKeys: syncKeys) {
+            // Exchange compares case-insensitively; sync keys hold case-sensitive ids.
+            if let id = element.child("ItemId")?.attributes["Id"],
+                let key = codec.extended(element, EWSRecordCodec.syncKey).map(SyncKey.init(rawValue:)),
+                wanted.contains(key)
+            {
                 keyOfID[id] = key
             }
         }

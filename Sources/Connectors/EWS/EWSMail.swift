@@ -235,7 +235,8 @@ extension EWSEndpoint {
             uniquingKeysWith: { first, _ in first })
         let keys = Set(syncKeys)
         for folderID in folderIDs {
-            for item in try await findItems(folderID: folderID, messageIDs: messageIDs, syncKeys: syncKeys) {
+            for element in try await findItems(folderID: folderID, messageIDs: messageIDs, syncKeys: syncKeys) {
+                let item = try codec.decode(element, kind: .mail)
                 guard case .mail(let message) = item.record else { continue }
                 let state = ItemState(
                     id: item.id, version: item.changeKey, record: item.record, modifiedAt: item.modified,
@@ -247,14 +248,22 @@ extension EWSEndpoint {
         return result
     }
 
-    /// FindItem in one folder for any of the message-ids or stamped keys (50 per request).
-    func findItems(folderID: String, messageIDs: [String], syncKeys: [SyncKey]) async throws -> [EWSItem] {
+    /// FindItem in one folder for any of the message-ids or stamped keys (50 per request). The
+    /// items carry what FindItem can show: ids, the stamped key and, for mail, subject, dates,
+    /// message-id and read flag (never bodies or recipient lists, which FindItem refuses or omits).
+    func findItems(folderID: String, messageIDs: [String] = [], syncKeys: [SyncKey]) async throws -> [XMLElement] {
         enum Term {
             case message(String)
             case key(SyncKey)
         }
         let terms = messageIDs.map(Term.message) + syncKeys.map(Term.key)
-        var items: [EWSItem] = []
+        let shown =
+            kind == .mail
+            ? [
+                "item:Subject", "item:DateTimeReceived", "item:LastModifiedTime", "message:InternetMessageId",
+                "message:IsRead",
+            ] : []
+        var items: [XMLElement] = []
         for start in stride(from: 0, to: terms.count, by: 50) {
             let chunk = Array(terms[start..<min(start + 50, terms.count)])
             let messages = try await client.call("FindItem") { w in
@@ -262,10 +271,7 @@ extension EWSEndpoint {
                     w.element("m:ItemShape") { w in
                         w.element("t:BaseShape", "IdOnly")
                         w.element("t:AdditionalProperties") { w in
-                            for uri in [
-                                "item:Subject", "item:DateTimeReceived", "item:LastModifiedTime",
-                                "message:InternetMessageId", "message:IsRead",
-                            ] {
+                            for uri in shown {
                                 w.start("t:FieldURI", [("FieldURI", uri)])
                                 w.end()
                             }
@@ -313,9 +319,7 @@ extension EWSEndpoint {
             guard message.success else {
                 throw EWSFault(code: message.code, message: message.text, backOff: message.backOff, httpStatus: 200)
             }
-            for element in message.element.child("RootFolder")?.child("Items")?.children ?? [] {
-                items.append(try codec.decode(element, kind: .mail))
-            }
+            items += message.element.child("RootFolder")?.child("Items")?.children ?? []
         }
         return items
     }
