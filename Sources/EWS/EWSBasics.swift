@@ -19,13 +19,57 @@ public enum EWSPropertySet {
 
 /// Date and time values in EWS form.
 public enum EWSDate {
-    /// `2026-11-29T10:00:00Z`: every instant goes out in UTC.
+    /// `2026-11-29T10:00:00Z`: every instant goes out in UTC (whole seconds).
     public static func format(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let time = seconds - days * 86_400
+        let (y, m, d) = civil(fromDays: days)
+        var text = ""
+        text.reserveCapacity(20)
+        pad(y, 4, &text)
+        text.append("-")
+        pad(m, 2, &text)
+        text.append("-")
+        pad(d, 2, &text)
+        text.append("T")
+        pad(time / 3600, 2, &text)
+        text.append(":")
+        pad(time / 60 % 60, 2, &text)
+        text.append(":")
+        pad(time % 60, 2, &text)
+        text.append("Z")
+        return text
+    }
+
+    /// Appends `value` with leading zeros to `width` digits.
+    static func pad(_ value: Int, _ width: Int, _ text: inout String) {
+        let digits = String(value)
+        if digits.count < width { text.append(String(repeating: "0", count: width - digits.count)) }
+        text.append(digits)
+    }
+
+    /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of ``civil(fromDays:)``).
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 
     /// Parses `xs:dateTime` with `Z`, an offset, or none (then UTC), with optional fractions.
@@ -59,16 +103,22 @@ public enum EWSDate {
                 offset = (zh * 3600 + zm * 60) * (zone.first == "-" ? -1 : 1)
             }
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let base = calendar.date(from: DateComponents(year: y, month: mo, day: d, hour: h, minute: mi, second: s))
+        guard (1...12).contains(mo), (1...31).contains(d), (0...24).contains(h), (0...59).contains(mi),
+            (0...60).contains(s)
         else { return nil }
-        return base.addingTimeInterval(fraction - Double(offset))
+        let seconds = days(year: y, month: mo, day: d) * 86_400 + h * 3600 + mi * 60 + s
+        return Date(timeIntervalSince1970: Double(seconds) + fraction - Double(offset))
     }
 
     /// `xs:date` text of a calendar date.
     public static func format(_ date: LocalDateParts) -> String {
-        String(format: "%04d-%02d-%02d", date.year, date.month, date.day)
+        var text = ""
+        pad(date.year, 4, &text)
+        text.append("-")
+        pad(date.month, 2, &text)
+        text.append("-")
+        pad(date.day, 2, &text)
+        return text
     }
 
     /// Parses `xs:date`, accepting a zone suffix (`2025-03-03Z`, `2025-03-03+01:00`) as Exchange sends it.

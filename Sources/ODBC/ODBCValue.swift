@@ -43,9 +43,18 @@ public struct ODBCTimestamp: Sendable, Hashable, Comparable, CustomStringConvert
 
     /// `YYYY-MM-DD HH:MM:SS.mmm`.
     public var description: String {
-        String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d.%03d", year, month, day, hour, minute, second, nanosecond / 1_000_000
-        )
+        var text = ""
+        text.reserveCapacity(23)
+        for (value, width, separator) in [
+            (year, 4, "-"), (month, 2, "-"), (day, 2, " "), (hour, 2, ":"), (minute, 2, ":"), (second, 2, "."),
+            (nanosecond / 1_000_000, 3, ""),
+        ] {
+            let digits = String(value)
+            if digits.count < width { text.append(String(repeating: "0", count: width - digits.count)) }
+            text.append(digits)
+            text.append(separator)
+        }
+        return text
     }
 
     public static func < (a: ODBCTimestamp, b: ODBCTimestamp) -> Bool {

@@ -269,12 +269,13 @@ public final class StateStore: Sendable {
     public func addIntents(_ job: JobKey, _ intents: [Intent]) throws {
         guard !intents.isEmpty else { return }
         try database.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO intent (connector, user, side, sync_key, origin_id, origin_version,
+                      origin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for intent in intents {
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO intent (connector, user, side, sync_key, origin_id, origin_version,
-                          origin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
+                try insert.execute(
                     arguments: [
                         job.connector, job.user, intent.side.rawValue, intent.syncKey.rawValue, intent.originID,
                         intent.originVersion, intent.originHash, Date().timeIntervalSince1970,
@@ -294,33 +295,30 @@ public final class StateStore: Sendable {
         let args: StatementArguments = [job.connector, job.user]
         for mapping in changes.removedMappings {
             if let source = mapping.sourceID {
-                try db.execute(
-                    sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND source_id = ?",
-                    arguments: args + [source])
+                try db.cachedStatement(sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND source_id = ?")
+                    .execute(arguments: args + [source])
             }
             if let target = mapping.targetID {
-                try db.execute(
-                    sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND target_id = ?",
-                    arguments: args + [target])
+                try db.cachedStatement(sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND target_id = ?")
+                    .execute(arguments: args + [target])
             }
         }
         for mapping in changes.mappings {
             // Replace whatever row held either id, so a re-pairing never leaves a stale row behind.
             if let source = mapping.sourceID {
-                try db.execute(
-                    sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND source_id = ?",
-                    arguments: args + [source])
+                try db.cachedStatement(sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND source_id = ?")
+                    .execute(arguments: args + [source])
             }
             if let target = mapping.targetID {
-                try db.execute(
-                    sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND target_id = ?",
-                    arguments: args + [target])
+                try db.cachedStatement(sql: "DELETE FROM mapping WHERE connector = ? AND user = ? AND target_id = ?")
+                    .execute(arguments: args + [target])
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO mapping (connector, user, source_id, target_id, source_version, target_version,
                       source_hash, target_hash, sync_key, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: args + [
                     mapping.sourceID, mapping.targetID, mapping.sourceVersion, mapping.targetVersion,
                     mapping.sourceHash,
@@ -328,24 +326,24 @@ public final class StateStore: Sendable {
                 ])
         }
         for key in changes.clearedIntents {
-            try db.execute(
-                sql: "DELETE FROM intent WHERE connector = ? AND user = ? AND sync_key = ?",
+            try db.cachedStatement(sql: "DELETE FROM intent WHERE connector = ? AND user = ? AND sync_key = ?").execute(
                 arguments: args + [key.rawValue])
         }
         for (side, id) in changes.clearedFailures {
-            try db.execute(
-                sql: "DELETE FROM failure WHERE connector = ? AND user = ? AND side = ? AND item_id = ?",
-                arguments: args + [side.rawValue, id])
+            try db.cachedStatement(
+                sql: "DELETE FROM failure WHERE connector = ? AND user = ? AND side = ? AND item_id = ?"
+            ).execute(arguments: args + [side.rawValue, id])
         }
         for failure in changes.failures {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO failure (connector, user, side, item_id, operation, name, kind, message, attempts, dead,
                       first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (connector, user, side, item_id) DO UPDATE SET
                       operation = excluded.operation, name = excluded.name, kind = excluded.kind, message = excluded.message,
                       attempts = excluded.attempts, dead = excluded.dead, last_at = excluded.last_at
-                    """,
+                    """
+            ).execute(
                 arguments: args + [
                     failure.side.rawValue, failure.itemID, failure.operation, failure.name, failure.kind,
                     failure.message, failure.attempts,
@@ -355,28 +353,29 @@ public final class StateStore: Sendable {
         for conflict in changes.conflicts {
             if conflict.open {
                 // One open conflict per pair: a conflict seen again replaces the earlier record.
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         DELETE FROM conflict WHERE connector = ? AND user = ? AND open = 1
                           AND (source_id IS ? AND target_id IS ?)
-                        """,
-                    arguments: args + [conflict.sourceID, conflict.targetID])
+                        """
+                ).execute(arguments: args + [conflict.sourceID, conflict.targetID])
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO conflict (connector, user, source_id, target_id, source_record, target_record, policy,
                       resolution, detected_at, open) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: args + [
                     conflict.sourceID, conflict.targetID, conflict.sourceRecord, conflict.targetRecord, conflict.policy,
                     conflict.resolution, now, conflict.open,
                 ])
         }
         for (source, target) in changes.closedConflicts {
-            try db.execute(
+            try db.cachedStatement(
                 sql:
-                    "UPDATE conflict SET open = 0 WHERE connector = ? AND user = ? AND open = 1 AND source_id IS ? AND target_id IS ?",
-                arguments: args + [source, target])
+                    "UPDATE conflict SET open = 0 WHERE connector = ? AND user = ? AND open = 1 AND source_id IS ? AND target_id IS ?"
+            ).execute(arguments: args + [source, target])
         }
     }
 
