@@ -13,6 +13,8 @@ struct PendingWrite {
     var action: SyncAction
     var operation: WriteOperation
     var result: WriteResult?
+    /// For a create: the origin's content hash, computed once for the intent and reused when booking.
+    var originHash: String? = nil
 }
 
 extension Run {
@@ -127,11 +129,14 @@ extension Run {
                 counts["adopt", default: 0] += 1
                 continue
             }
-            toCreate.append(PendingWrite(action: action, operation: .create(syncKey: key, record: origin.record)))
+            let originHash = planner.hash(origin.record, on: side == .target ? .source : .target)
+            toCreate.append(
+                PendingWrite(
+                    action: action, operation: .create(syncKey: key, record: origin.record), originHash: originHash))
             intents.append(
                 Intent(
                     side: side, syncKey: key, originID: origin.id, originVersion: origin.version,
-                    originHash: planner.hash(origin.record, on: side == .target ? .source : .target)))
+                    originHash: originHash))
         }
         try store.commit(job.key, adopted)
         try store.addIntents(job.key, intents)
@@ -225,7 +230,9 @@ extension Run {
         switch (write.action, write.result) {
         case (.create(_, let origin, let key), .success(let id, let version, let stored)?):
             changes.mappings.append(
-                mapping(created: id, version: version, stored: stored, on: side, origin: origin, key: key))
+                mapping(
+                    created: id, version: version, stored: stored, on: side, origin: origin, key: key,
+                    originHash: write.originHash))
             changes.clearedIntents.append(key)
             changes.clearedFailures.append((originSide, origin.id))
             counts["\(direction) create", default: 0] += 1
@@ -297,13 +304,19 @@ extension Run {
         }
     }
 
-    /// The mapping for a copy created (or found) on `side` from `origin`.
+    /// The mapping for a copy created (or found) on `side` from `origin`. `originHash`, when given,
+    /// is the origin's hash already computed for its intent.
     func mapping(
-        created id: ItemID, version: Version, stored: Record?, on side: EndpointRole, origin: ItemState, key: SyncKey
+        created id: ItemID, version: Version, stored: Record?, on side: EndpointRole, origin: ItemState, key: SyncKey,
+        originHash known: String? = nil
     ) -> Mapping {
+        let originSide: EndpointRole = side == .target ? .source : .target
+        let originHash = known ?? planner.hash(origin.record, on: originSide)
         let fields = side == .target ? planner.toTarget : planner.toSource
-        let copyHash = hashAfterWrite(side: side, stored: stored, origin: origin.record, fields: fields)
-        let originHash = planner.hash(origin.record, on: side == .target ? .source : .target)
+        // With the same fields flowing both ways, the copy's hash of the origin's content is the same hash.
+        let copyHash =
+            stored == nil && planner.toTarget == planner.toSource
+            ? originHash : hashAfterWrite(side: side, stored: stored, origin: origin.record, fields: fields)
         return side == .target
             ? Mapping(
                 sourceID: origin.id, targetID: id, sourceVersion: origin.version, targetVersion: version,
