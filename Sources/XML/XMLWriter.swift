@@ -76,6 +76,15 @@ public struct XMLWriter: Sendable {
 
     /// Escapes markup characters and drops characters XML 1.0 forbids.
     public static func escape(_ value: String, attribute: Bool) -> String {
+        // Most values need nothing escaped or dropped: check the bytes once and return the value as is.
+        // (0xEF leads the only characters above ASCII that XML 1.0 forbids, U+FFFE and U+FFFF; values
+        // with it take the careful path.)
+        if value.utf8.allSatisfy({ byte in
+            byte >= 0x20 && byte != UInt8(ascii: "&") && byte != UInt8(ascii: "<") && byte != UInt8(ascii: ">")
+                && byte != UInt8(ascii: "\"") && byte != 0xEF
+        }) {
+            return value
+        }
         var result = ""
         result.reserveCapacity(value.utf8.count)
         for scalar in value.unicodeScalars {

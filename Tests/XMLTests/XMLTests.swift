@@ -128,6 +128,11 @@ struct XMLTests {
         #expect(root.string("Text") == clean)
         #expect(writer.text.contains("<t:Empty/>"))
         #expect(!writer.text.contains("\u{0}"))
+        // Values that need nothing come back as they are; one forbidden character among umlauts goes.
+        #expect(XMLWriter.escape("Müller & Söhne", attribute: false) == "Müller &amp; Söhne")
+        #expect(XMLWriter.escape("Grüße, 10 € \u{F8FF}", attribute: true) == "Grüße, 10 € \u{F8FF}")
+        #expect(XMLWriter.escape("Grüße\u{FFFE}\u{FFFF}!", attribute: true) == "Grüße!")
+        #expect(XMLWriter.escape("line\nbreak", attribute: true) == "line&#10;break")
     }
 
     @Test("EWS samples validate against Microsoft's schemas; a bad element order does not")

@@ -206,16 +206,16 @@ actor FlowFactDatabase {
         let userRows = try db.rows(
             "SELECT \(try n.required("users.id")), \(try n.required("users.merkmal")), \(try n.required("users.short_name")) FROM \(try n.table("users")) WHERE UPPER(\(try n.required("users.short_name"))) = ?",
             [.text(user.uppercased())])
-        guard let userRow = userRows.first, let userID = userRow[0].string?.trimmingCharacters(in: .whitespaces) else {
+        guard let userRow = userRows.first, let userID = userRow[0].string?.trimmed else {
             throw FlowFactError.unknownUser(user)
         }
-        let userMerkmalID = userRow[1].string?.trimmingCharacters(in: .whitespaces)
+        let userMerkmalID = userRow[1].string?.trimmed
         var merkmalIDs: [String] = []
         for name in merkmale {
             let rows = try db.rows(
                 "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
                 [.text(name)])
-            guard let id = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) else {
+            guard let id = rows.first?[0].string?.trimmed else {
                 throw FlowFactError.unknownMerkmal(name)
             }
             merkmalIDs.append(id)
@@ -229,7 +229,7 @@ actor FlowFactDatabase {
                 let rows = try db.rows(
                     "SELECT \(try n.required("activity_types.id")) FROM \(try n.table("activity_types")) WHERE \(try n.required("activity_types.name")) = ?",
                     [.text(name)])
-                guard let id = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) else {
+                guard let id = rows.first?[0].string?.trimmed else {
                     throw FlowFactError.unknownActivityType(
                         setting: kind == .mail ? "mail types" : "\(kind)_types", name: name)
                 }
@@ -436,7 +436,7 @@ actor FlowFactDatabase {
             for (index, key) in keys.enumerated() { values[key] = row[index] }
             let rawID = values["id"]?.string ?? ""
             seen(rawID, row)
-            let id = rawID.trimmingCharacters(in: .whitespaces)
+            let id = rawID.trimmed
             let changed = values["changed"]?.timestamp
             let syncKey = row[keys.count].string.map(SyncKey.init(rawValue:))
             let unread = scope.kind == .mail ? row[keys.count + 1].integer == 1 : false
@@ -481,7 +481,7 @@ actor FlowFactDatabase {
             WHERE \(try n.required("attachments.table")) = ? AND \(try n.required("attachments.record")) = ? ORDER BY \(try n.required("attachments.file_name"))
             """
         try db.query(sql, [.text(schema.table("activities")), .text(id)]) { row in
-            let attachmentID = row[0].string?.trimmingCharacters(in: .whitespaces) ?? ""
+            let attachmentID = row[0].string?.trimmed ?? ""
             var content = AttachmentContent.reference("flowfact-blob:\(attachmentID)")
             if let file = row[4].string, !file.isEmpty, let root = options.flowfactDirectory {
                 content = .file(path: root.appendingPathComponent(file.replacingOccurrences(of: "\\", with: "/")).path)
@@ -626,7 +626,7 @@ actor FlowFactDatabase {
                 WHERE \(try n.required("deletions.table")) = ? AND \(try n.required("deletions.id")) > ? ORDER BY \(try n.required("deletions.id"))
                 """, [.text(schema.table(table)), .integer(existing.dellogID)])
             for row in rows {
-                if let id = row[1].string?.trimmingCharacters(in: .whitespaces), request.known[id] != nil {
+                if let id = row[1].string?.trimmed, request.known[id] != nil {
                     changes[id] = .deleted(id)
                 }
                 dellogID = max(dellogID, row[0].integer ?? dellogID)
@@ -664,7 +664,7 @@ actor FlowFactDatabase {
             "SELECT \(columns.joined(separator: ", ")) FROM \(try n.table(scope.table)) a WHERE \(scopeSQL)",
             parameters + scopeParameters
         ) { row in
-            guard let id = row[0].string?.trimmingCharacters(in: .whitespaces) else { return }
+            guard let id = row[0].string?.trimmed else { return }
             inScope[id] = Self.version(
                 changed: row[1].timestamp, unread: scope.kind == .mail ? row[2].integer == 1 : nil)
         }
@@ -683,7 +683,7 @@ actor FlowFactDatabase {
             try db.query(
                 "SELECT \(try n.required("\(table).id")) FROM \(try n.table(table)) WHERE \(try n.required("\(table).id")) IN (\(Self.placeholders(chunk.count)))",
                 chunk.map { .text($0) }
-            ) { row in if let id = row[0].string?.trimmingCharacters(in: .whitespaces) { result.insert(id) } }
+            ) { row in if let id = row[0].string?.trimmed { result.insert(id) } }
         }
         return result
     }
@@ -738,7 +738,7 @@ actor FlowFactDatabase {
                 SELECT \(try n.required("sync_keys.record")) FROM \(try n.table("sync_keys")) WHERE \(try n.required("sync_keys.table")) = ? \
                 AND \(try n.required("sync_keys.key")) IN (\(Self.placeholders(chunk.count)))
                 """, [.text(schema.table(scope.table))] + chunk.map { .text($0.rawValue) }
-            ) { row in if let id = row[0].string?.trimmingCharacters(in: .whitespaces) { ids.append(id) } }
+            ) { row in if let id = row[0].string?.trimmed { ids.append(id) } }
         }
         var result: [SyncKey: ItemState] = [:]
         for state in try read(scope, ids: ids, inScopeOnly: false) {

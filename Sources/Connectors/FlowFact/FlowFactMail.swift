@@ -55,7 +55,7 @@ extension FlowFactDatabase {
             AND \(try n.required("activities.owner")) = ? \
             AND \(try n.required("activities.type")) IN (\(Self.placeholders(types.count)))
             """, forms.map { .text($0) } + [.text(scope.userID)] + types.map { .text($0) })
-        return rows.first?[0].string?.trimmingCharacters(in: .whitespaces)
+        return rows.first?[0].string?.trimmed
     }
 
     /// The activity a mail answers (by In-Reply-To, then References, nearest first), with its address.
@@ -68,8 +68,8 @@ extension FlowFactDatabase {
                 SELECT \(try n.required("activities.id")), \(try n.required("activities.address")) FROM \(try n.table("activities")) \
                 WHERE \(try n.required("activities.message_id")) IN (?, ?)
                 """, [.text("<\(key)>"), .text(key)])
-            if let row = rows.first, let id = row[0].string?.trimmingCharacters(in: .whitespaces) {
-                return (id, row[1].string?.trimmingCharacters(in: .whitespaces).nonEmpty)
+            if let row = rows.first, let id = row[0].string?.trimmed {
+                return (id, row[1].string?.trimmed.nonEmpty)
             }
         }
         return nil
@@ -80,7 +80,7 @@ extension FlowFactDatabase {
         let columns = try ["addresses.email", "addresses.email2", "addresses.email3"].compactMap { try n.column($0) }
         guard !columns.isEmpty else { return nil }
         for email in emails {
-            let trimmed = email.trimmingCharacters(in: .whitespaces)
+            let trimmed = email.trimmed
             guard !trimmed.isEmpty else { continue }
             // As written first (the columns' indexes serve it), then ignoring case (a scan).
             let forms = Array(Set([trimmed, trimmed.lowercased()]))
@@ -95,7 +95,7 @@ extension FlowFactDatabase {
                 let rows = try db.rows(
                     "SELECT \(try n.required("addresses.id")) FROM \(try n.table("addresses")) WHERE \(condition) ORDER BY \(try n.required("addresses.id"))",
                     values)
-                if let id = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) { return id }
+                if let id = rows.first?[0].string?.trimmed { return id }
             }
         }
         return nil
@@ -110,7 +110,7 @@ extension FlowFactDatabase {
         let rows = try db.rows(
             "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
             [.text(name)])
-        guard let merkmal = rows.first?[0].string?.trimmingCharacters(in: .whitespaces) else {
+        guard let merkmal = rows.first?[0].string?.trimmed else {
             throw WriteOutcome(
                 error: WriteError(
                     .permanent,
@@ -143,4 +143,13 @@ extension FlowFactDatabase {
 extension String {
     /// Nil for an empty string.
     var nonEmpty: String? { isEmpty ? nil : self }
+
+    /// The text without leading and trailing white space (CHAR columns pad with spaces). Text with
+    /// none — nearly every value read — is returned after one look at each end.
+    var trimmed: String {
+        guard let first = unicodeScalars.first, let last = unicodeScalars.last,
+            first.properties.isWhitespace || last.properties.isWhitespace
+        else { return self }
+        return trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

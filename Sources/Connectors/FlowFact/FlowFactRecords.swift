@@ -68,7 +68,7 @@ struct FlowFactRecords {
     // MARK: Reading
 
     func text(_ row: Row, _ key: String) -> String? {
-        guard let value = row[key]?.string?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
+        guard let value = row[key]?.string?.trimmed, !value.isEmpty else {
             return nil
         }
         return value
