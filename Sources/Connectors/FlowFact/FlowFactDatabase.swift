@@ -258,7 +258,12 @@ actor FlowFactDatabase {
     // MARK: SQL building
 
     /// `WHERE` conditions (on alias `a`) that select the scope, and their parameters.
-    func scopeCondition(_ scope: FlowFactScope, _ n: SQLNames, now: Date) throws -> (String, [ODBCValue]) {
+    /// With `whole`, the conditions are written to select a whole scope (a first read, the periodic
+    /// comparison): lookups driven by the owner and Merkmal indexes, joined by UNION. Otherwise they
+    /// test a few given rows (the overlap window, ids): one indexed lookup per row.
+    func scopeCondition(_ scope: FlowFactScope, _ n: SQLNames, now: Date, whole: Bool = false) throws -> (
+        String, [ODBCValue]
+    ) {
         var conditions: [String] = []
         var parameters: [ODBCValue] = []
         let table = scope.table
@@ -275,7 +280,17 @@ actor FlowFactDatabase {
             conditions.append(
                 "\(try n.required("activities.type", "a")) IN (\(Self.placeholders(scope.typeIDs.count)))")
             parameters += scope.typeIDs.map { .text($0) }
-            if let merkmal = scope.userMerkmalID {
+            if let merkmal = scope.userMerkmalID, whole {
+                // Owned, or carrying the user's Merkmal: two indexed lookups joined by UNION, so a
+                // user's read does not walk every activity of every user (an OR would).
+                conditions.append(
+                    """
+                    \(id) IN (SELECT \(try n.required("activities.id", "o")) FROM \(try n.table("activities")) o \
+                    WHERE \(try n.required("activities.owner", "o")) = ? UNION SELECT \(linkRecord) FROM \(link) m \
+                    WHERE \(linkMerkmal) = ?)
+                    """)
+                parameters += [.text(scope.userID), .text(merkmal)]
+            } else if let merkmal = scope.userMerkmalID {
                 conditions.append(
                     "(\(try n.required("activities.owner", "a")) = ? OR EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ?))"
                 )
@@ -308,15 +323,21 @@ actor FlowFactDatabase {
         }
         if !scope.merkmalIDs.isEmpty {
             if scope.matchAll {
+                // A whole scope is driven by the link table's Merkmal index; a few rows look up their links.
                 for merkmal in scope.merkmalIDs {
                     conditions.append(
-                        "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ? AND \(linkActive) = 1)"
+                        whole
+                            ? "\(id) IN (SELECT \(linkRecord) FROM \(link) m WHERE \(linkMerkmal) = ? AND \(linkActive) = 1)"
+                            : "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ? AND \(linkActive) = 1)"
                     )
                     parameters.append(.text(merkmal))
                 }
             } else {
+                let merkmale = "\(linkMerkmal) IN (\(Self.placeholders(scope.merkmalIDs.count))) AND \(linkActive) = 1"
                 conditions.append(
-                    "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) IN (\(Self.placeholders(scope.merkmalIDs.count))) AND \(linkActive) = 1)"
+                    whole
+                        ? "\(id) IN (SELECT \(linkRecord) FROM \(link) m WHERE \(merkmale))"
+                        : "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(merkmale))"
                 )
                 parameters += scope.merkmalIDs.map { .text($0) }
             }
@@ -384,7 +405,8 @@ actor FlowFactDatabase {
             "SELECT \(dialect == .mssql ? "TOP (?) " : "")\(select) FROM \(from) WHERE \(condition) AND \(idColumn) > ?"
         var all = joinParameters + parameters
         if inScopeOnly {
-            let (scopeSQL, scopeParameters) = try scopeCondition(scope, n, now: now)
+            let (scopeSQL, scopeParameters) = try scopeCondition(
+                scope, n, now: now, whole: condition == Self.everything)
             sql += " AND \(scopeSQL)"
             all += scopeParameters
         }
@@ -425,6 +447,8 @@ actor FlowFactDatabase {
     }
 
     static let pageSize = 2000
+    /// The condition of a read of a whole scope.
+    static let everything = "1 = 1"
 
     func readPage(
         _ sql: String, _ parameters: [ODBCValue], _ db: ODBCConnection, _ keys: [String], _ records: FlowFactRecords,
@@ -569,7 +593,7 @@ actor FlowFactDatabase {
         if scope.kind == .mail { try? FileManager.default.removeItem(at: spoolDirectory(scope)) }
         guard let existing = cursor else {
             var changes: [Change] = []
-            try readItems(scope, where: "1 = 1", [], now: now, content: content, unreadable: &unreadable) {
+            try readItems(scope, where: Self.everything, [], now: now, content: content, unreadable: &unreadable) {
                 state, changed in
                 changes.append(.upsert(state))
                 advance(changed)
@@ -655,7 +679,7 @@ actor FlowFactDatabase {
         _ scope: FlowFactScope, _ request: ChangeRequest, now: Date, into changes: inout [ItemID: Change],
         unreadable: inout [UnreadableItem], _ db: ODBCConnection, _ n: SQLNames
     ) throws {
-        let (scopeSQL, scopeParameters) = try scopeCondition(scope, n, now: now)
+        let (scopeSQL, scopeParameters) = try scopeCondition(scope, n, now: now, whole: true)
         var parameters: [ODBCValue] = []
         var columns = [try n.required("\(scope.table).id", "a"), try n.required("\(scope.table).changed", "a")]
         if scope.kind == .mail { columns.append(try unreadExpression(scope, n, parameters: &parameters)) }
@@ -692,7 +716,7 @@ actor FlowFactDatabase {
     func stream(_ scope: FlowFactScope, _ body: (ItemState) -> Void) throws -> Int {
         var count = 0
         var unreadable: [UnreadableItem] = []
-        try readItems(scope, where: "1 = 1", [], unreadable: &unreadable) { state, _ in
+        try readItems(scope, where: Self.everything, [], unreadable: &unreadable) { state, _ in
             count += 1
             body(state)
         }
