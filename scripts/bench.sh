@@ -9,4 +9,6 @@ cd "$(dirname "$0")/.."
 swift build -c release --product exchange-sim
 swift build -c release --product sync-bench
 bin=$(swift build -c release --show-bin-path)
+# As the systemd unit runs the service (deploy/connector-host.service).
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 exec "$bin/sync-bench" --schemas "${EWS_SCHEMAS:-../shared/ews-schema}" "$@"
