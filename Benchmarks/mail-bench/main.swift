@@ -48,7 +48,7 @@ defer { try? FileManager.default.removeItem(at: directory) }
 let size = sizeMB * 1_048_576
 let original = directory.appendingPathComponent("original.bin")
 do {
-    FileManager.default.createFile(atPath: original.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: original.path, contents: nil)
     let handle = try FileHandle(forWritingTo: original)
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15
     var written = 0
@@ -117,13 +117,20 @@ let canReset = resetPeakMemory()
         counts: reports.reduce(into: [:]) { $0.merge($1.counts) { $0 + $1 } })
 }
 
-// Phase 1: FlowFact → Exchange.
-let sourceConnection = try freshDatabase("source")
-do {
-    let db = try ODBCConnection(connectionString: sourceConnection)
+/// A fresh FlowFact database with its fixed rows and one user (MM), opened.
+@MainActor func flowFact(_ name: String) throws -> (connection: String, db: ODBCConnection) {
+    let connection = try freshDatabase(name)
+    let db = try ODBCConnection(connectionString: connection)
     let seeder = FlowFactSeeder(connection: db)
     try seeder.initialize()
     try seeder.seed(FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0))
+    return (connection, db)
+}
+
+// Phase 1: FlowFact → Exchange.
+let (sourceConnection, sourceDB) = try flowFact("source")
+do {
+    let db = sourceDB
     let activity = UUID().uuidString
     let now = ODBCValue.timestamp(
         ODBCTimestamp(Date().addingTimeInterval(-600), in: TimeZone(identifier: "Europe/Berlin")!))
@@ -150,14 +157,8 @@ do {
 let toExchange = try await measure("FlowFact → Exchange", try deployment(sourceConnection, state: "state-1"))
 
 // Phase 2: Exchange → a second FlowFact.
-let targetConnection = try freshDatabase("target")
-do {
-    let db = try ODBCConnection(connectionString: targetConnection)
-    let seeder = FlowFactSeeder(connection: db)
-    try seeder.initialize()
-    try seeder.seed(FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0))
-    db.close()
-}
+let (targetConnection, targetDB) = try flowFact("target")
+targetDB.close()
 let toFlowFact = try await measure("Exchange → FlowFact", try deployment(targetConnection, state: "state-2"))
 
 // The bytes that arrived.
