@@ -62,7 +62,7 @@ public final class EWSAdapter: Adapter {
             ),
             SettingSpec(
                 "mail_window", .duration, default: "30d",
-                doc: "For mail connectors: mails received longer ago are not imported (0 imports all)."),
+                doc: "For mail connectors: mails received longer ago are not imported (0s imports all)."),
         ]),
         capabilities: { _ in
             var fields: [DataKind: Set<String>] = [:]
