@@ -164,40 +164,45 @@ final class ODBCStatement {
         }
     }
 
-    /// Reads a text column in chunks as UTF-16.
-    func readText(_ column: Int) throws -> String? {
-        var units: [SQLWCHAR] = []
-        var buffer = [SQLWCHAR](repeating: 0, count: 8192)
-        let bufferBytes = SQLLEN(buffer.count * 2)
+    /// Reads a long column piece by piece with `SQLGetData` into `buffer`, calling `piece` with the
+    /// bytes of each part. `terminator` is the size of the terminator the driver writes after
+    /// character data (2 for UTF-16, 0 for binary). Answers false for NULL.
+    func getData(
+        _ column: Int, as cType: SQLSMALLINT, into buffer: UnsafeMutableRawBufferPointer, terminator: Int,
+        _ piece: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Bool {
+        let room = buffer.count - terminator
         while true {
             var indicator: SQLLEN = 0
-            let rc = SQLGetData(handle, SQLUSMALLINT(column), CType.wchar, &buffer, bufferBytes, &indicator)
-            if rc == SQL_NO_DATA { break }
+            let rc = SQLGetData(
+                handle, SQLUSMALLINT(column), cType, buffer.baseAddress, SQLLEN(buffer.count), &indicator)
+            if rc == SQL_NO_DATA { return true }
             guard succeeded(rc) else { throw fail("read column \(column)") }
-            if indicator == SQLLEN(SQL_NULL_DATA) { return nil }
-            let full = indicator == SQLLEN(SQL_NO_TOTAL) || indicator >= bufferBytes - 1
-            let count = full ? buffer.count - 1 : Int(indicator) / 2
-            units.append(contentsOf: buffer[0..<count])
-            if rc == SQL_SUCCESS { break }
+            if indicator == SQLLEN(SQL_NULL_DATA) { return false }
+            let count = indicator == SQLLEN(SQL_NO_TOTAL) || indicator > SQLLEN(room) ? room : Int(indicator)
+            if count > 0 { try piece(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+            if rc == SQL_SUCCESS { return true }
         }
-        return String(decoding: units, as: UTF16.self)
+    }
+
+    /// Reads a text column in chunks as UTF-16.
+    func readText(_ column: Int) throws -> String? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 16)
+        defer { buffer.deallocate() }
+        var units: [SQLWCHAR] = []
+        let present = try getData(column, as: CType.wchar, into: buffer, terminator: 2) { bytes in
+            units.append(contentsOf: bytes.bindMemory(to: SQLWCHAR.self))
+        }
+        return present ? String(decoding: units, as: UTF16.self) : nil
     }
 
     /// Reads a binary column in chunks.
     func readBinary(_ column: Int) throws -> Data? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        defer { buffer.deallocate() }
         var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            var indicator: SQLLEN = 0
-            let rc = SQLGetData(handle, SQLUSMALLINT(column), CType.binary, &buffer, SQLLEN(buffer.count), &indicator)
-            if rc == SQL_NO_DATA { break }
-            guard succeeded(rc) else { throw fail("read column \(column)") }
-            if indicator == SQLLEN(SQL_NULL_DATA) { return nil }
-            let full = indicator == SQLLEN(SQL_NO_TOTAL) || indicator > SQLLEN(buffer.count)
-            data.append(contentsOf: buffer[0..<(full ? buffer.count : Int(indicator))])
-            if rc == SQL_SUCCESS { break }
-        }
-        return data
+        let present = try getData(column, as: CType.binary, into: buffer, terminator: 0) { data.append(contentsOf: $0) }
+        return present ? data : nil
     }
 }
 

@@ -200,61 +200,37 @@ extension ODBCStatement {
 
     /// Passes a binary column to `sink` in chunks of `ODBCBinarySource.chunkSize`.
     func streamBinary(_ column: Int, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let size = ODBCBinarySource.chunkSize
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ODBCBinarySource.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
-        while true {
-            var indicator: SQLLEN = 0
-            let rc = SQLGetData(
-                handle, SQLUSMALLINT(column), CType.binary, buffer.baseAddress, SQLLEN(size), &indicator)
-            if rc == SQL_NO_DATA { break }
-            guard succeeded(rc) else { throw fail("read column \(column)") }
-            if indicator == SQLLEN(SQL_NULL_DATA) { return }
-            let full = indicator == SQLLEN(SQL_NO_TOTAL) || indicator > SQLLEN(size)
-            let count = full ? size : Int(indicator)
-            if count > 0 { try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
-            if rc == SQL_SUCCESS { break }
-        }
+        _ = try getData(column, as: CType.binary, into: buffer, terminator: 0, sink)
     }
 
     /// Passes a text column to `sink` as UTF-8 in chunks: read as UTF-16 (as `readText` does, so the
     /// driver's character set does not matter) and converted chunk by chunk; a surrogate pair split
     /// between two chunks is kept together.
     func streamText(_ column: Int, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let units = ODBCBinarySource.chunkSize / 2
-        let buffer = UnsafeMutableBufferPointer<SQLWCHAR>.allocate(capacity: units)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ODBCBinarySource.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         var pending: SQLWCHAR?
+        var units: [SQLWCHAR] = []
         var utf8: [UInt8] = []
-        utf8.reserveCapacity(units * 3 + 4)
-        func emit(_ slice: UnsafeMutableBufferPointer<SQLWCHAR>.SubSequence, final: Bool) throws {
-            var chunk = Array(slice)
-            if let high = pending {
-                chunk.insert(high, at: 0)
-                pending = nil
-            }
-            if !final, let last = chunk.last, UTF16.isLeadSurrogate(last) { pending = chunk.removeLast() }
+        func emit() throws {
             utf8.removeAll(keepingCapacity: true)
-            utf8.append(contentsOf: String(decoding: chunk, as: UTF16.self).utf8)
+            utf8.append(contentsOf: String(decoding: units, as: UTF16.self).utf8)
             if !utf8.isEmpty { try utf8.withUnsafeBytes { try sink($0) } }
         }
-        let bufferBytes = SQLLEN(units * 2)
-        while true {
-            var indicator: SQLLEN = 0
-            let rc = SQLGetData(handle, SQLUSMALLINT(column), CType.wchar, buffer.baseAddress, bufferBytes, &indicator)
-            if rc == SQL_NO_DATA { break }
-            guard succeeded(rc) else { throw fail("read column \(column)") }
-            if indicator == SQLLEN(SQL_NULL_DATA) { return }
-            let full = indicator == SQLLEN(SQL_NO_TOTAL) || indicator >= bufferBytes - 1
-            let count = full ? units - 1 : Int(indicator) / 2
-            try emit(buffer[0..<count], final: rc == SQL_SUCCESS)
-            if rc == SQL_SUCCESS { return }
+        _ = try getData(column, as: CType.wchar, into: buffer, terminator: 2) { bytes in
+            units.removeAll(keepingCapacity: true)
+            if let high = pending { units.append(high) }
+            units.append(contentsOf: bytes.bindMemory(to: SQLWCHAR.self))
+            // A lead surrogate at the end waits for its trail in the next chunk.
+            pending = units.last.flatMap { UTF16.isLeadSurrogate($0) ? $0 : nil }
+            if pending != nil { units.removeLast() }
+            try emit()
         }
         if let high = pending {
-            pending = nil
-            utf8.removeAll(keepingCapacity: true)
-            utf8.append(contentsOf: String(decoding: [high], as: UTF16.self).utf8)
-            try utf8.withUnsafeBytes { try sink($0) }
+            units = [high]
+            try emit()
         }
     }
 }
