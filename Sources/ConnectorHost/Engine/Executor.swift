@@ -56,17 +56,10 @@ extension Run {
                 ])
         }
         for skipped in plan.skipped {
-            let key = FailureKey(side: skipped.role, id: skipped.id)
-            let failure = FailureRecord(
-                side: skipped.role, itemID: skipped.id, operation: "create", name: skipped.name,
-                kind: WriteError.Kind.permanent.rawValue,
-                message: "invalid data: \(skipped.reason)", attempts: (previousFailures[key]?.attempts ?? 0) + 1,
-                dead: true, lastAt: Date())
-            bookkeeping.failures.append(failure)
-            newFailures.append(failure)
-            logger.error(
-                "record skipped: invalid data",
-                metadata: ["item": "\(skipped.id)", "name": "\(skipped.name)", "reason": "\(skipped.reason)"])
+            bookkeeping.failures.append(
+                invalidData(
+                    side: skipped.role, id: skipped.id, name: skipped.name, operation: "create", reason: skipped.reason)
+            )
         }
         try store.commit(job.key, bookkeeping)
 

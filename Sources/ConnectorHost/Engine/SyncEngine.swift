@@ -209,20 +209,31 @@ struct Run {
         var changes = StateChanges()
         for (side, items) in unreadable {
             for item in items {
-                let failure = FailureRecord(
-                    side: side, itemID: item.id, operation: "read", name: item.name,
-                    kind: WriteError.Kind.permanent.rawValue,
-                    message: "invalid data: \(item.reason)",
-                    attempts: (previousFailures[FailureKey(side: side, id: item.id)]?.attempts ?? 0) + 1,
-                    dead: true, lastAt: Date())
-                changes.failures.append(failure)
-                newFailures.append(failure)
-                logger.error(
-                    "item skipped: its data cannot be read",
-                    metadata: ["item": "\(item.id)", "name": "\(item.name)", "reason": "\(item.reason)"])
+                changes.failures.append(
+                    invalidData(side: side, id: item.id, name: item.name, operation: "read", reason: item.reason))
             }
         }
         try store.commit(job.key, changes)
+    }
+
+    /// The dead letter of an item whose data cannot be used (unreadable, or invalid for a create),
+    /// logged with its reason; it is not tried again until it changes.
+    mutating func invalidData(side: EndpointRole, id: ItemID, name: String, operation: String, reason: String)
+        -> FailureRecord
+    {
+        let failure = FailureRecord(
+            side: side, itemID: id, operation: operation, name: name, kind: WriteError.Kind.permanent.rawValue,
+            message: "invalid data: \(reason)",
+            attempts: (previousFailures[FailureKey(side: side, id: id)]?.attempts ?? 0) + 1, dead: true,
+            lastAt: Date())
+        newFailures.append(failure)
+        logger.error(
+            "item skipped: invalid data",
+            metadata: [
+                "item": "\(id)", "name": "\(name)", "operation": "\(operation)", "side": "\(side.rawValue)",
+                "reason": "\(reason)",
+            ])
+        return failure
     }
 
     func guarded(_ reason: String) -> RunReport {
