@@ -348,6 +348,32 @@ extension MailSyncTests {
     }
 }
 
+extension MailSyncTests {
+    /// PostgreSQL refuses a subject longer than its column: the batch rolls back and is repeated item
+    /// by item. The files the rolled-back batch put on the share go with it.
+    @Test func aRolledBackBatchLeavesNoFilesOnTheShare() async throws {
+        let h0 = try Harness(.postgres, seed: Harness.counts())
+        let share = h0.directory.appendingPathComponent("FlowFact")
+        let h = try harness(.postgres, settings: "flowfact_directory: \(share.path)\nattachment_storage: files")
+        try h.mailbox(.mail).insert(
+            mail(
+                "Plan", id: "<plan@kunde.test>",
+                attachments: [
+                    MailAttachment(
+                        name: "Plan.pdf", mediaType: "application/pdf", size: 4, content: .inline(Data("%PDF".utf8)))
+                ]))
+        try h.mailbox(.mail).insert(mail(String(repeating: "Betreff ", count: 40), id: "<lang@kunde.test>"))
+        let report = try #require(try await h.sync().of("mail"))
+        #expect(report.failures.count == 1, "the mail with the long subject fails alone")
+        #expect(try activities(h).map { $0[1].string } == ["Plan"])
+        let files =
+            FileManager.default.enumerator(atPath: share.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".pdf") } ?? []
+        #expect(files.count == 1, "\(files)")
+        #expect(files.allSatisfy { !$0.contains("(2)") })
+    }
+}
+
 extension Harness {
     func mailboxCount() -> Int { (try? mailbox(.mail).items.count) ?? -1 }
 }

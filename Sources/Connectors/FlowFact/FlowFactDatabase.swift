@@ -62,6 +62,10 @@ struct FlowFactCursor: Codable {
 
 /// All SQL of the adapter, run on one connection, one call at a time.
 actor FlowFactDatabase {
+    /// ODBC calls block their thread; this actor runs on a serial queue of its own, so a long query
+    /// never holds one of Swift's cooperative threads (one per core) that every other job needs.
+    let executor = BlockingWorkExecutor(label: "FlowFact database")
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     let connectionString: Secret
     let options: FlowFactOptions
     let log: @Sendable (AdapterLogLevel, String) -> Void
@@ -72,6 +76,8 @@ actor FlowFactDatabase {
     /// Resolved scopes with the time they were resolved; a scope is looked up again after
     /// ``scopeLifetime`` so renamed users or Merkmale are noticed without a query on every run.
     var scopes: [String: (scope: FlowFactScope, at: Date)] = [:]
+    /// Attachment files put on the share by the transaction in progress (removed if it rolls back).
+    var filesWritten: [URL] = []
     static let scopeLifetime: TimeInterval = 300
 
     init(connectionString: Secret, options: FlowFactOptions, log: @escaping @Sendable (AdapterLogLevel, String) -> Void)
@@ -434,10 +440,13 @@ actor FlowFactDatabase {
                 if let extra { extra.seen(row[row.values.count - 1]) }
             }
             // Mail attachments are read after the page (one statement may be open at a time).
+            let found =
+                pending.isEmpty
+                ? [:]
+                : try attachments(of: pending.map(\.0.id), db, n) { content($0) ? spoolDirectory(scope) : nil }
             for (state, changed) in pending {
                 guard case .mail(var mail) = state.record else { continue }
-                mail.attachments = try attachments(
-                    of: state.id, db, n, spool: content(state.id) ? spoolDirectory(scope) : nil)
+                mail.attachments = found[state.id] ?? []
                 var copy = state
                 copy.record = .mail(mail)
                 try body(copy, changed)
@@ -493,37 +502,44 @@ actor FlowFactDatabase {
 
     /// Attachments of a record. With a spool directory, contents in the database are copied into
     /// files there (so the other side can stream them); without, they are references to the row.
-    func attachments(of id: String, _ db: ODBCConnection, _ n: SQLNames, spool: URL? = nil) throws
-        -> [MailAttachment]
+    func attachments(of ids: [String], _ db: ODBCConnection, _ n: SQLNames, spool: (String) -> URL?) throws
+        -> [String: [MailAttachment]]
     {
-        var result: [MailAttachment] = []
+        var result: [String: [MailAttachment]] = [:]
         let path = try n.column("attachments.path")
         let contentID = try n.column("attachments.content_id")
-        let sql = """
-            SELECT \(try n.required("attachments.id")), \(try n.required("attachments.file_name")), \(try n.required("attachments.media_type")), \
-            \(try n.required("attachments.size")), \(path ?? "NULL"), \(contentID ?? "NULL") FROM \(try n.table("attachments")) \
-            WHERE \(try n.required("attachments.table")) = ? AND \(try n.required("attachments.record")) = ? ORDER BY \(try n.required("attachments.file_name"))
-            """
-        try db.query(sql, [.text(schema.table("activities")), .text(id)]) { row in
-            let attachmentID = row[0].string?.trimmed ?? ""
-            var content = AttachmentContent.reference("flowfact-blob:\(attachmentID)")
-            if let file = row[4].string, !file.isEmpty, let root = options.flowfactDirectory {
-                content = .file(path: root.appendingPathComponent(file.replacingOccurrences(of: "\\", with: "/")).path)
+        // One statement for a page of records (200 at a time), not one per record.
+        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+            let sql = """
+                SELECT \(try n.required("attachments.id")), \(try n.required("attachments.file_name")), \(try n.required("attachments.media_type")), \
+                \(try n.required("attachments.size")), \(path ?? "NULL"), \(contentID ?? "NULL"), \(try n.required("attachments.record")) \
+                FROM \(try n.table("attachments")) WHERE \(try n.required("attachments.table")) = ? \
+                AND \(try n.required("attachments.record")) IN (\(Self.placeholders(chunk.count))) ORDER BY \(try n.required("attachments.file_name"))
+                """
+            try db.query(sql, [.text(schema.table("activities"))] + chunk.map { .text($0) }) { row in
+                let attachmentID = row[0].string?.trimmed ?? ""
+                var content = AttachmentContent.reference("flowfact-blob:\(attachmentID)")
+                if let file = row[4].string, !file.isEmpty, let root = options.flowfactDirectory {
+                    content = .file(
+                        path: root.appendingPathComponent(file.replacingOccurrences(of: "\\", with: "/")).path)
+                }
+                result[row[6].string?.trimmed ?? "", default: []].append(
+                    MailAttachment(
+                        name: row[1].string ?? "attachment", mediaType: row[2].string ?? "application/octet-stream",
+                        size: row[3].integer ?? 0, contentID: row[5].string?.nonEmpty, content: content))
             }
-            result.append(
-                MailAttachment(
-                    name: row[1].string ?? "attachment", mediaType: row[2].string ?? "application/octet-stream",
-                    size: row[3].integer ?? 0, contentID: row[5].string?.nonEmpty, content: content))
         }
-        guard let spool else { return result }
-        for index in result.indices {
-            guard case .reference(let reference) = result[index].content, reference.hasPrefix("flowfact-blob:") else {
-                continue
+        // Contents in the database are copied out (after the query: one statement is open at a time).
+        for (record, attachments) in result {
+            guard let directory = spool(record) else { continue }
+            for index in attachments.indices {
+                guard case .reference(let reference) = attachments[index].content, reference.hasPrefix("flowfact-blob:")
+                else { continue }
+                let file = directory.appendingPathComponent(UUID().uuidString)
+                result[record]![index].size = try copyAttachment(
+                    id: String(reference.dropFirst("flowfact-blob:".count)), to: file, db, n)
+                result[record]![index].content = .file(path: file.path)
             }
-            let file = spool.appendingPathComponent(UUID().uuidString)
-            result[index].size = try copyAttachment(
-                id: String(reference.dropFirst("flowfact-blob:".count)), to: file, db, n)
-            result[index].content = .file(path: file.path)
         }
         return result
     }

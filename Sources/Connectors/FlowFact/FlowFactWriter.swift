@@ -8,7 +8,7 @@ extension FlowFactDatabase {
     func apply(_ scope: FlowFactScope, _ batch: [WriteOperation], now: Date = Date()) throws -> [WriteResult] {
         let (db, n) = try open()
         do {
-            return try db.transaction { try batch.map { try write($0, scope, db, n, now: now) } }
+            return try transaction(db) { try batch.map { try write($0, scope, db, n, now: now) } }
         } catch let error as ODBCError where error.isConnectionLost {
             // Nothing of the batch was committed. Drop the connection; the engine retries the batch.
             close()
@@ -21,11 +21,30 @@ extension FlowFactDatabase {
             guard batch.count > 1 else { return [.failure(Self.writeError(error))] }
             return batch.map { operation in
                 do {
-                    return try db.transaction { try write(operation, scope, db, n, now: now) }
+                    return try transaction(db) { try write(operation, scope, db, n, now: now) }
                 } catch {
                     return .failure(Self.writeError(error))
                 }
             }
+        }
+    }
+
+    /// One transaction; attachment files it put on the share go again when it rolls back, so a
+    /// retried batch leaves neither orphans nor "(2)" copies behind.
+    func transaction<T>(_ db: ODBCConnection, _ body: () throws -> T) throws -> T {
+        filesWritten.removeAll()
+        defer { filesWritten.removeAll() }
+        do {
+            return try db.transaction(body)
+        } catch {
+            for file in filesWritten {
+                try? FileManager.default.removeItem(at: file)
+                let folder = file.deletingLastPathComponent()
+                if (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true {
+                    try? FileManager.default.removeItem(at: folder)
+                }
+            }
+            throw error
         }
     }
 
@@ -175,6 +194,7 @@ extension FlowFactDatabase {
             try FileManager.default.createDirectory(
                 at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             row["size"] = .integer(try copy(attachment, to: file))
+            filesWritten.append(file)
             row["path"] = .text(relative.replacingOccurrences(of: "/", with: "\\"))
         } else if case .file(let path) = attachment.content {
             let source: ODBCBinarySource
