@@ -402,6 +402,8 @@ struct MailEndToEndTests {
             subject: "Mietvertrag", outgoing: false, messageID: "<in-1@wolf.test>", read: false, date: received)
         let bytes = Data((0..<2_500_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
         try e.insertBlob(activity: contract, name: "Mietvertrag Weiß.pdf", type: "application/pdf", data: bytes)
+        let plan = Data("Grundriss".utf8)
+        try e.insertBlob(activity: contract, name: "Grundriss.png", type: "image/png", data: plan)
         _ = try e.insertFlowFactMail(
             subject: "AW: Mietvertrag", outgoing: true, messageID: "<out-1@example.test>", read: true)
         let reports = try await e.sync()
@@ -416,11 +418,14 @@ struct MailEndToEndTests {
         #expect(mail.string("DateTimeReceived").flatMap(EWSDate.parse) == received)
         #expect(mail.path("From", "Mailbox")?.string("EmailAddress") == "hans@wolf.test")
         #expect(mail.string("InternetMessageId") == "<in-1@wolf.test>")
-        let file = try #require(mail.path("Attachments", "FileAttachment"))
-        #expect(file.string("Name") == "Mietvertrag Weiß.pdf")
+        let files = mail.child("Attachments")?.children ?? []
+        #expect(files.map { $0.string("Name") } == ["Grundriss.png", "Mietvertrag Weiß.pdf"])
         #expect(mail.string("HasAttachments") == "true")
-        let attachmentID = try #require(file.child("AttachmentId")?.attributes["Id"])
-        #expect(try await e.outlook.attachment(attachmentID) == bytes, "the BLOB arrives byte for byte")
+        let attachmentIDs = files.compactMap { $0.child("AttachmentId")?.attributes["Id"] }
+        #expect(
+            try await e.outlook.attachment(try #require(attachmentIDs.last)) == bytes, "the BLOB arrives byte for byte")
+        #expect(try await e.outlook.attachment(try #require(attachmentIDs.first)) == plan)
+        #expect(e.server.service.counts["CreateAttachment"] == 1, "both files in one CreateAttachment")
         #expect(sent.first?.string("IsDraft") == "false")
         #expect(sent.first?.string("IsRead") == "true")
         #expect(e.server.service.counts["messagesSent"] ?? 0 == 0, "nothing was ever sent")
@@ -590,5 +595,45 @@ struct MailEndToEndTests {
         let reports = try await e.sync()
         #expect(reports.allSatisfy { $0.status == .ok && $0.failures.isEmpty })
         #expect(try e.activities().map { $0[1].string } == ["Neu"])
+    }
+}
+
+@Suite("EWS attachments in batches")
+struct AttachmentBatchTests {
+    @Test("one GetAttachment for several attachments; each content lands in its own file, a refused one is named")
+    func batchedDownload() async throws {
+        let sim = try SimFixture(mailboxes: ["mm@example.test"])
+        let outlook = Outlook(sim.service)
+        let first = Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let second = Data("zweite Datei".utf8)
+        let id = try await outlook.deliver(
+            "Zwei Anhänge", messageID: "<zwei@kunde.test>",
+            files: [
+                .init(name: "a.bin", type: "application/octet-stream", data: first),
+                .init(name: "b.txt", type: "text/plain", data: second),
+            ])
+        let item = try #require(try await outlook.get(id))
+        let ids = (item.child("Attachments")?.children ?? []).compactMap { $0.child("AttachmentId")?.attributes["Id"] }
+        #expect(ids.count == 2)
+        let endpoint = sim.endpoint(.mail)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A refused id between the two: the files still go to the right attachments.
+        let bogus = Data("no such attachment".utf8).base64EncodedString()
+        let before = sim.transport.operations.filter { $0 == "GetAttachment" }.count
+        let files = try await endpoint.fetchAttachments([ids[0], bogus, ids[1]], into: directory)
+        #expect(sim.transport.operations.filter { $0 == "GetAttachment" }.count - before == 1)
+        guard case .success(let a)? = files[ids[0]], case .success(let b)? = files[ids[1]] else {
+            Issue.record("attachments not fetched: \(files)")
+            return
+        }
+        #expect(FileManager.default.contents(atPath: a.path) == first)
+        #expect(FileManager.default.contents(atPath: b.path) == second)
+        guard case .failure(let fault)? = files[bogus] else {
+            Issue.record("the bogus id was not refused")
+            return
+        }
+        #expect(fault.code.hasPrefix("Error"))
+        #expect(sim.transport.invalid.withLock { $0 }.isEmpty)
     }
 }

@@ -124,6 +124,24 @@ struct EWSClient: Sendable {
         }
     }
 
+    /// The id of a distinguished folder (GetFolder); a refusal names the folder and the mailbox.
+    func folderID(distinguished name: String) async throws -> String {
+        let messages = try await call("GetFolder") { w in
+            w.element("m:GetFolder") { w in
+                w.element("m:FolderShape") { w in w.element("t:BaseShape", "IdOnly") }
+                w.element("m:FolderIds") { w in distinguishedFolder(name, &w) }
+            }
+        }
+        guard let message = messages.first, message.success,
+            let id = message.element.child("Folders")?.children.first?.child("FolderId")?.attributes["Id"]
+        else {
+            throw EWSFault(
+                code: messages.first?.code ?? "no response",
+                message: "cannot open the \(name) folder of \(mailbox): \(messages.first?.text ?? "")", httpStatus: 200)
+        }
+        return id
+    }
+
     /// Sends an operation and returns its response messages, retrying throttled requests.
     func call(_ operation: String, _ body: @escaping (inout XMLWriter) -> Void) async throws -> [EWSResponseMessage] {
         try await call(operation, parts: [.data(envelope(body))], streamText: { nil })

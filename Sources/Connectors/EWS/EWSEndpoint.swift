@@ -229,7 +229,8 @@ struct EWSEndpoint: SyncEndpoint {
             }
             pending = retry
         }
-        let complete = try await completeMails(try await completeExceptions(result.compactMap(\.1)))
+        let complete = try await completeMails(
+            try await completeExceptions(result.compactMap(\.1)), unreadable: &unreadable)
         let byID = Dictionary(complete.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         return result.map { id, item in (id, item.flatMap { byID[$0.id] }) }
     }
@@ -517,22 +518,7 @@ actor EWSFolderResolver {
     func id() async throws -> String {
         if let cached { return cached }
         let client = self.client
-        let distinguished = self.distinguished
-        let messages = try await client.call("GetFolder") { w in
-            w.element("m:GetFolder") { w in
-                w.element("m:FolderShape") { w in w.element("t:BaseShape", "IdOnly") }
-                w.element("m:FolderIds") { w in client.distinguishedFolder(distinguished, &w) }
-            }
-        }
-        guard let message = messages.first, message.success,
-            let parent = message.element.child("Folders")?.children.first?.child("FolderId")?.attributes["Id"]
-        else {
-            let code = messages.first?.code ?? "no response"
-            throw EWSFault(
-                code: code,
-                message: "cannot open the \(distinguished) folder of \(client.mailbox): \(messages.first?.text ?? "")",
-                httpStatus: 200)
-        }
+        let parent = try await client.folderID(distinguished: distinguished)
         guard let subfolder else {
             cached = parent
             return parent

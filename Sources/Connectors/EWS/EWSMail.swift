@@ -26,11 +26,29 @@ extension EWSEndpoint {
     // MARK: Reading mails
 
     /// Prepares mails read from Exchange for the other side: the endpoint's folder, attachments
-    /// fetched into spool files (streamed, never whole in memory).
-    func completeMails(_ items: [EWSItem]) async throws -> [EWSItem] {
+    /// fetched into spool files (streamed, never whole in memory; up to 20 per GetAttachment). A mail
+    /// whose attachment Exchange refuses is left out and reported as unreadable with the reason;
+    /// the other mails go on.
+    func completeMails(_ items: [EWSItem], unreadable: inout [UnreadableItem]) async throws -> [EWSItem] {
         guard let mail else { return items }
+        var wanted: [String] = []
+        for item in items {
+            guard case .mail(let message) = item.record else { continue }
+            for attachment in message.attachments {
+                if case .reference(let reference) = attachment.content,
+                    reference.hasPrefix(EWSRecordCodec.attachmentReference)
+                {
+                    wanted.append(String(reference.dropFirst(EWSRecordCodec.attachmentReference.count)))
+                }
+            }
+        }
+        var fetched: [String: Result<URL, EWSFault>] = [:]
+        for start in stride(from: 0, to: wanted.count, by: 20) {
+            let batch = Array(wanted[start..<min(start + 20, wanted.count)])
+            fetched.merge(try await fetchAttachments(batch, into: mail.spool)) { $1 }
+        }
         var result: [EWSItem] = []
-        for var item in items {
+        items: for var item in items {
             guard case .mail(var message) = item.record else {
                 result.append(item)
                 continue
@@ -38,13 +56,22 @@ extension EWSEndpoint {
             message.folder = mail.mailFolder
             for index in message.attachments.indices {
                 guard case .reference(let reference) = message.attachments[index].content,
-                    reference.hasPrefix(EWSRecordCodec.attachmentReference)
+                    let outcome = fetched[String(reference.dropFirst(EWSRecordCodec.attachmentReference.count))]
                 else { continue }
-                let attachmentID = String(reference.dropFirst(EWSRecordCodec.attachmentReference.count))
-                let file = try await fetchAttachment(attachmentID, into: mail.spool)
-                message.attachments[index].content = .file(path: file.path)
-                if let size = try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64 {
-                    message.attachments[index].size = size
+                switch outcome {
+                case .success(let file):
+                    message.attachments[index].content = .file(path: file.path)
+                    if let size = try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64 {
+                        message.attachments[index].size = size
+                    }
+                case .failure(let fault):
+                    unreadable.append(
+                        UnreadableItem(
+                            id: item.id, name: message.displayName,
+                            reason:
+                                "its attachment '\(message.attachments[index].name)' cannot be read from \(client.mailbox): \(fault)"
+                        ))
+                    continue items
                 }
             }
             item.record = .mail(message)
@@ -59,46 +86,52 @@ extension EWSEndpoint {
         try? FileManager.default.removeItem(at: mail.spool)
     }
 
-    /// GetAttachment of one file attachment, its base64 content decoded into a spool file as the
-    /// response streams in (the content is never whole in memory, neither as text nor as bytes).
-    func fetchAttachment(_ attachmentID: String, into directory: URL) async throws -> URL {
+    /// GetAttachment of file attachments, each content decoded into its own spool file as the
+    /// response streams in (never whole in memory, neither as text nor as bytes). Answers a file, or
+    /// Exchange's refusal, per attachment id; a failure of the whole request throws.
+    func fetchAttachments(_ ids: [String], into directory: URL) async throws -> [String: Result<URL, EWSFault>] {
+        guard !ids.isEmpty else { return [:] }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let file = directory.appendingPathComponent(UUID().uuidString)
         let request = client.envelope { w in
             w.element("m:GetAttachment") { w in
                 w.element("m:AttachmentIds") { w in
-                    w.start("t:AttachmentId", [("Id", attachmentID)])
-                    w.end()
+                    for id in ids {
+                        w.start("t:AttachmentId", [("Id", id)])
+                        w.end()
+                    }
                 }
             }
         }
-        let spool = SpoolFile(file)
+        let spool = SpoolFiles(ids.map { _ in directory.appendingPathComponent(UUID().uuidString) })
         defer { spool.close() }
         let messages = try await client.call("GetAttachment", parts: [.data(request)]) {
-            // Each attempt (a throttled one is repeated) starts the file again.
+            // Each attempt (a throttled one is repeated) starts the files again.
             spool.restart()
             return { path in
-                path.last == "Content" && path.dropLast().last == "FileAttachment" ? spool.decoder : nil
+                // One response message per id, in order; its content goes to that id's file.
+                if path.last == "GetAttachmentResponseMessage" { spool.nextMessage() }
+                return path.last == "Content" && path.dropLast().last == "FileAttachment" ? spool.decoder() : nil
             }
         }
-        guard let message = messages.first else {
-            throw EWSError.protocolError("GetAttachment returned no response message")
-        }
-        guard message.success,
-            let attachment = message.element.child("Attachments")?.children.first(where: { $0.name == "FileAttachment" }
-            )
-        else {
-            throw EWSFault(
-                code: message.code.isEmpty ? "ErrorInvalidRequest" : message.code,
-                message: "cannot read attachment \(attachmentID) in \(client.mailbox): \(message.text)",
-                backOff: message.backOff, httpStatus: 200)
-        }
-        _ = attachment
         if let failure = spool.failure {
-            throw EWSError.protocolError(
-                "attachment \(attachmentID) of \(client.mailbox) could not be spooled: \(failure)")
+            throw EWSError.protocolError("attachments of \(client.mailbox) could not be spooled: \(failure)")
         }
-        return file
+        var result: [String: Result<URL, EWSFault>] = [:]
+        for (index, id) in ids.enumerated() {
+            let message = index < messages.count ? messages[index] : nil
+            if let message, message.success,
+                message.element.child("Attachments")?.children.contains(where: { $0.name == "FileAttachment" }) == true
+            {
+                result[id] = .success(spool.urls[index])
+            } else {
+                result[id] = .failure(
+                    EWSFault(
+                        code: message.map { $0.code.isEmpty ? "ErrorInvalidRequest" : $0.code } ?? "no response",
+                        message: message?.text ?? "GetAttachment answered fewer messages than attachments asked for",
+                        backOff: message?.backOff, httpStatus: 200))
+            }
+        }
+        return result
     }
 
     /// Whether an unmapped mail of this change set is outside the import window.
@@ -120,7 +153,7 @@ extension EWSEndpoint {
             }
         }
         if !byMessage.isEmpty {
-            for (key, state) in try await findMails(messageIDs: Array(byMessage.keys), folderIDs: [folderID]) {
+            for (key, state) in try await findMails(messageIDs: Array(byMessage.keys), folderID: folderID) {
                 if let index = byMessage[key] {
                     outcome[index] = .success(id: state.id, version: state.version, stored: nil)
                 }
@@ -149,9 +182,7 @@ extension EWSEndpoint {
                 case .create(_, .mail(let message)) = operations[index], !message.attachments.isEmpty
             else { continue }
             do {
-                for attachment in message.attachments {
-                    changeKey = try await createAttachment(attachment, itemID: id, changeKey: changeKey)
-                }
+                changeKey = try await createAttachments(message.attachments, itemID: id, changeKey: changeKey)
                 outcome[index] = .success(id: id, version: changeKey, stored: nil)
             } catch {
                 // The mail is there without all attachments: remove it, so the retry places it whole.
@@ -172,61 +203,76 @@ extension EWSEndpoint {
         return outcome.map { $0 ?? .failure(WriteError(.transient, "no result")) }
     }
 
-    /// CreateAttachment of one file; answers the item's new ChangeKey. A spooled file goes out as
-    /// base64 read from disk while the request is sent.
-    func createAttachment(_ attachment: MailAttachment, itemID: String, changeKey: String) async throws -> String {
-        let placeholder = "@@content-\(UUID().uuidString)@@"
-        var content: HTTPBodyPart
-        switch attachment.content {
-        case .inline(let data): content = .data(Data(data.base64EncodedString().utf8))
-        case .file(let path):
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw EWSError.protocolError("attachment '\(attachment.name)': cannot read \(path)")
+    /// One CreateAttachment with all of a mail's files; answers the item's new ChangeKey. Spooled
+    /// files go out as base64 read from disk while the request is sent.
+    func createAttachments(_ attachments: [MailAttachment], itemID: String, changeKey: String) async throws -> String {
+        let placeholder = "@@content-\(UUID().uuidString)-"
+        var contents: [HTTPBodyPart] = []
+        for attachment in attachments {
+            switch attachment.content {
+            case .inline(let data): contents.append(.data(Data(data.base64EncodedString().utf8)))
+            case .file(let path):
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw EWSError.protocolError("attachment '\(attachment.name)': cannot read \(path)")
+                }
+                contents.append(.base64File(path: path))
+            case .reference(let reference):
+                throw EWSError.protocolError("attachment '\(attachment.name)': content \(reference) was not fetched")
             }
-            content = .base64File(path: path)
-        case .reference(let reference):
-            throw EWSError.protocolError("attachment '\(attachment.name)': content \(reference) was not fetched")
         }
         let request = client.envelope { w in
             w.element("m:CreateAttachment") { w in
                 w.start("m:ParentItemId", [("Id", itemID), ("ChangeKey", changeKey)])
                 w.end()
                 w.element("m:Attachments") { w in
-                    w.element("t:FileAttachment") { w in
-                        w.element("t:Name", attachment.name)
-                        w.element("t:ContentType", attachment.mediaType)
-                        w.element("t:ContentId", ifPresent: attachment.contentID)
-                        if attachment.contentID != nil { w.element("t:IsInline", "true") }
-                        w.element("t:Content", placeholder)
+                    for (index, attachment) in attachments.enumerated() {
+                        w.element("t:FileAttachment") { w in
+                            w.element("t:Name", attachment.name)
+                            w.element("t:ContentType", attachment.mediaType)
+                            w.element("t:ContentId", ifPresent: attachment.contentID)
+                            if attachment.contentID != nil { w.element("t:IsInline", "true") }
+                            w.element("t:Content", "\(placeholder)\(index)@@")
+                        }
                     }
                 }
             }
         }
-        guard let marker = request.range(of: Data(placeholder.utf8)) else {
-            throw EWSError.protocolError("the CreateAttachment request could not be built")
+        // The request cut at each placeholder, the contents in between.
+        var parts: [HTTPBodyPart] = []
+        var rest = request[...]
+        for (index, content) in contents.enumerated() {
+            guard let marker = rest.range(of: Data("\(placeholder)\(index)@@".utf8)) else {
+                throw EWSError.protocolError("the CreateAttachment request could not be built")
+            }
+            parts += [.data(Data(rest[rest.startIndex..<marker.lowerBound])), content]
+            rest = rest[marker.upperBound...]
         }
-        let parts: [HTTPBodyPart] = [
-            .data(request.subdata(in: request.startIndex..<marker.lowerBound)), content,
-            .data(request.subdata(in: marker.upperBound..<request.endIndex)),
-        ]
+        parts.append(.data(Data(rest)))
         let messages = try await client.call("CreateAttachment", parts: parts, streamText: { nil })
-        guard let message = messages.first, message.success,
-            let reference = message.element.child("Attachments")?.children.first?.child("AttachmentId"),
-            let newKey = reference.attributes["RootItemChangeKey"]
+        // One message per attachment; each is saved as a version of the item, the last one's key is current.
+        for (index, attachment) in attachments.enumerated() {
+            let message = index < messages.count ? messages[index] : nil
+            guard let message, message.success else {
+                throw EWSFault(
+                    code: message?.code ?? "no response",
+                    message: "CreateAttachment '\(attachment.name)' failed: \(message?.text ?? "")",
+                    backOff: message?.backOff, httpStatus: 200)
+            }
+        }
+        guard
+            let newKey = messages.last?.element.child("Attachments")?.children.first?.child("AttachmentId")?.attributes[
+                "RootItemChangeKey"]
         else {
-            let message = messages.first
-            throw EWSFault(
-                code: message?.code ?? "no response",
-                message: "CreateAttachment '\(attachment.name)' failed: \(message?.text ?? "")",
-                backOff: message?.backOff, httpStatus: 200)
+            throw EWSError.protocolError("CreateAttachment answered without the item's new ChangeKey")
         }
         return newKey
     }
 
     // MARK: Finding mails
 
-    /// Mails in the given folders by message-id (as given), with the state FindItem can show.
-    func findMails(messageIDs: [String], syncKeys: [SyncKey] = [], folderIDs: [String]) async throws -> [String:
+    /// Mails in a folder by message-id (keyed as asked) and stamped key (keyed `key:<key>`), with the
+    /// state FindItem can show.
+    func findMails(messageIDs: [String], syncKeys: [SyncKey] = [], folderID: String) async throws -> [String:
         ItemState]
     {
         var result: [String: ItemState] = [:]
@@ -234,16 +280,12 @@ extension EWSEndpoint {
             messageIDs.compactMap { id in MailMessage.normalizedMessageID(id).map { ($0, id) } },
             uniquingKeysWith: { first, _ in first })
         let keys = Set(syncKeys)
-        for folderID in folderIDs {
-            for element in try await findItems(folderID: folderID, messageIDs: messageIDs, syncKeys: syncKeys) {
-                let item = try codec.decode(element, kind: .mail)
-                guard case .mail(let message) = item.record else { continue }
-                let state = ItemState(
-                    id: item.id, version: item.changeKey, record: item.record, modifiedAt: item.modified,
-                    syncKey: item.syncKey)
-                if let key = message.matchKey, let asked = wanted[key] { result[asked] = state }
-                if let key = item.syncKey, keys.contains(key) { result["key:" + key.rawValue] = state }
-            }
+        for element in try await findItems(folderID: folderID, messageIDs: messageIDs, syncKeys: syncKeys) {
+            let item = try codec.decode(element, kind: .mail)
+            guard case .mail(let message) = item.record else { continue }
+            let state = item.state
+            if let key = message.matchKey, let asked = wanted[key] { result[asked] = state }
+            if let key = item.syncKey, keys.contains(key) { result["key:" + key.rawValue] = state }
         }
         return result
     }
@@ -326,7 +368,7 @@ extension EWSEndpoint {
 
     /// Ids of every mail folder of the mailbox (under the top of the information store) and of
     /// Deleted Items, for following moved mails.
-    func mailFolders() async throws -> (all: [String], deleted: String?) {
+    func mailFolders() async throws -> (all: [String], deleted: String) {
         let messages = try await client.call("FindFolder") { w in
             w.element("m:FindFolder", [("Traversal", "Deep")]) { w in
                 w.element("m:FolderShape") { w in
@@ -351,18 +393,7 @@ extension EWSEndpoint {
             guard folderClass.isEmpty || folderClass.hasPrefix("IPF.Note") else { return nil }
             return folder.child("FolderId")?.attributes["Id"]
         }
-        let deleted = try await distinguishedFolderID("deleteditems")
-        return (all, deleted)
-    }
-
-    func distinguishedFolderID(_ name: String) async throws -> String? {
-        let messages = try await client.call("GetFolder") { w in
-            w.element("m:GetFolder") { w in
-                w.element("m:FolderShape") { w in w.element("t:BaseShape", "IdOnly") }
-                w.element("m:FolderIds") { w in client.distinguishedFolder(name, &w) }
-            }
-        }
-        return messages.first?.element.child("Folders")?.children.first?.child("FolderId")?.attributes["Id"]
+        return (all, try await client.folderID(distinguished: "deleteditems"))
     }
 }
 
@@ -380,7 +411,7 @@ extension EWSEndpoint: RelocatingEndpoint {
         let own = try await folder.id()
         var answers: [ItemID: Relocation] = [:]
         for folderID in folders.all where folderID != own {
-            let found = try await findMails(messageIDs: messageIDs, syncKeys: keys, folderIDs: [folderID])
+            let found = try await findMails(messageIDs: messageIDs, syncKeys: keys, folderID: folderID)
             guard !found.isEmpty else { continue }
             for item in lost where answers[item.id] == nil {
                 var state: ItemState?
@@ -405,27 +436,37 @@ extension EWSEndpoint: RelocatingEndpoint {
     }
 }
 
-/// A spool file that GetAttachment's streamed content is decoded into.
-final class SpoolFile: @unchecked Sendable {
-    let url: URL
+/// The spool files one GetAttachment's contents are decoded into, one per response message.
+final class SpoolFiles: @unchecked Sendable {
+    let urls: [URL]
+    var message = -1
     var handle: FileHandle?
-    var decoder: Base64StreamDecoder?
     var failure: Error?
 
-    init(_ url: URL) { self.url = url }
+    init(_ urls: [URL]) { self.urls = urls }
 
-    /// Empties the file and makes a fresh decoder writing into it.
+    /// Starts over: the next response message is the first.
     func restart() {
         close()
+        message = -1
         failure = nil
+    }
+
+    /// A response message begins.
+    func nextMessage() { message += 1 }
+
+    /// A decoder writing the current message's content into its (emptied) file.
+    func decoder() -> Base64StreamDecoder? {
+        close()
+        guard urls.indices.contains(message) else { return nil }
+        let url = urls[message]
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         guard let handle = try? FileHandle(forWritingTo: url) else {
             failure = EWSError.protocolError("cannot write \(url.path)")
-            decoder = nil
-            return
+            return nil
         }
         self.handle = handle
-        decoder = Base64StreamDecoder { [unowned self] bytes in
+        return Base64StreamDecoder { [unowned self] bytes in
             do { try handle.write(contentsOf: bytes) } catch {
                 self.failure = error
                 throw error
