@@ -637,3 +637,38 @@ struct AttachmentBatchTests {
         #expect(sim.transport.invalid.withLock { $0 }.isEmpty)
     }
 }
+
+extension AttachmentBatchTests {
+    @Test("a mail whose attachment Exchange refuses is reported as unreadable; the other mails go on")
+    func refusedAttachment() async throws {
+        let sim = try SimFixture(mailboxes: ["mm@example.test"])
+        let outlook = Outlook(sim.service)
+        let good = try await outlook.deliver(
+            "Mit Anhang", messageID: "<gut@kunde.test>",
+            files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
+        let plain = sim.endpoint(.mail)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let endpoint = EWSEndpoint(
+            client: plain.client, kind: .mail, codec: plain.codec, folder: plain.folder, maxBatchSize: 50,
+            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
+            mail: EWSMailOptions(folder: "inbox", window: nil, spool: directory))
+        var unreadable: [UnreadableItem] = []
+        let fetched = try await endpoint.get([good], unreadable: &unreadable).compactMap(\.1)
+        var broken = try #require(fetched.first)
+        guard case .mail(var message) = broken.record else { return }
+        #expect(message.attachments.first.map { if case .file = $0.content { true } else { false } } == true)
+        // The same mail with an attachment id Exchange does not know.
+        broken.id = "broken"
+        message.attachments[0].content = .reference(
+            EWSRecordCodec.attachmentReference + Data("gone".utf8).base64EncodedString())
+        broken.record = .mail(message)
+        unreadable = []
+        let plainMail = EWSItem(id: "plain", changeKey: "", record: .mail(MailMessage(subject: "ohne Anhang")))
+        let completed = try await endpoint.completeMails([broken, plainMail], unreadable: &unreadable)
+        #expect(completed.map(\.id) == ["plain"])
+        #expect(unreadable.map(\.id) == ["broken"])
+        #expect(unreadable.first?.reason.contains("a.txt") == true)
+        #expect(unreadable.first?.reason.contains("mm@example.test") == true)
+    }
+}
