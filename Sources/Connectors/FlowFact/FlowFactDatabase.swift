@@ -440,12 +440,17 @@ actor FlowFactDatabase {
                 if let extra { extra.seen(row[row.values.count - 1]) }
             }
             // Mail attachments are read after the page (one statement may be open at a time).
-            let found =
+            let (found, failed) =
                 pending.isEmpty
-                ? [:]
+                ? ([:], [:])
                 : try attachments(of: pending.map(\.0.id), db, n) { content($0) ? spoolDirectory(scope) : nil }
             for (state, changed) in pending {
                 guard case .mail(var mail) = state.record else { continue }
+                if let reason = failed[state.id] {
+                    // This mail cannot travel now; the others do.
+                    unreadable.append(UnreadableItem(id: state.id, name: mail.displayName, reason: reason))
+                    continue
+                }
                 mail.attachments = found[state.id] ?? []
                 var copy = state
                 copy.record = .mail(mail)
@@ -502,8 +507,11 @@ actor FlowFactDatabase {
 
     /// Attachments of a record. With a spool directory, contents in the database are copied into
     /// files there (so the other side can stream them); without, they are references to the row.
+    /// Attachments of records, by record. With a spool directory for a record, contents in the
+    /// database are copied into files there (so the other side can stream them); without, they are
+    /// references to the row. A record whose content cannot be copied is answered in `failed`.
     func attachments(of ids: [String], _ db: ODBCConnection, _ n: SQLNames, spool: (String) -> URL?) throws
-        -> [String: [MailAttachment]]
+        -> (found: [String: [MailAttachment]], failed: [String: String])
     {
         var result: [String: [MailAttachment]] = [:]
         let path = try n.column("attachments.path")
@@ -530,18 +538,26 @@ actor FlowFactDatabase {
             }
         }
         // Contents in the database are copied out (after the query: one statement is open at a time).
+        var failed: [String: String] = [:]
         for (record, attachments) in result {
             guard let directory = spool(record) else { continue }
             for index in attachments.indices {
                 guard case .reference(let reference) = attachments[index].content, reference.hasPrefix("flowfact-blob:")
                 else { continue }
                 let file = directory.appendingPathComponent(UUID().uuidString)
-                result[record]![index].size = try copyAttachment(
-                    id: String(reference.dropFirst("flowfact-blob:".count)), to: file, db, n)
+                do {
+                    result[record]![index].size = try copyAttachment(
+                        id: String(reference.dropFirst("flowfact-blob:".count)), to: file, db, n)
+                } catch let error as ODBCError where error.isConnectionLost {
+                    throw error
+                } catch {
+                    failed[record] = "its attachment '\(attachments[index].name)' cannot be read: \(error)"
+                    break
+                }
                 result[record]![index].content = .file(path: file.path)
             }
         }
-        return result
+        return (result, failed)
     }
 
     /// The spool directory of a scope (one per user and kind; emptied when its changes are read).
