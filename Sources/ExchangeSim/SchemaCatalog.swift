@@ -7,6 +7,8 @@ import XML
 public final class SchemaCatalog: Sendable {
     let sequences: [String: [String]]
     let bases: [String: String]
+    /// Complex type name → rank of each of its child elements in schema order (base types first).
+    let ranks: [String: [String: Int]]
     /// Item element name (e.g. `Contact`) → complex type name (e.g. `ContactItemType`).
     let itemTypes: [String: String]
 
@@ -37,6 +39,11 @@ public final class SchemaCatalog: Sendable {
         }
         self.sequences = sequences
         self.bases = bases
+        var ranks: [String: [String: Int]] = [:]
+        for type in sequences.keys {
+            ranks[type] = Self.rank(Self.order(ofType: type, sequences, bases))
+        }
+        self.ranks = ranks
         itemTypes = [
             "Item": "ItemType", "Contact": "ContactItemType", "CalendarItem": "CalendarItemType", "Task": "TaskType",
             "Message": "MessageType",
@@ -44,7 +51,9 @@ public final class SchemaCatalog: Sendable {
     }
 
     /// The full element order of a complex type, base types first.
-    public func order(ofType type: String) -> [String] {
+    public func order(ofType type: String) -> [String] { Self.order(ofType: type, sequences, bases) }
+
+    static func order(ofType type: String, _ sequences: [String: [String]], _ bases: [String: String]) -> [String] {
         var chain: [String] = []
         var current: String? = type
         while let name = current {
@@ -59,7 +68,33 @@ public final class SchemaCatalog: Sendable {
 
     /// Sorts `children` into the order of `type`; unknown names keep their relative place at the end.
     public func sorted(_ children: [XMLElement], order: [String]) -> [XMLElement] {
-        let rank = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        Self.sorted(children, rank: Self.rank(order))
+    }
+
+    /// Sorts `children` into the order of the item element's type (`Contact`, …), with the ranks
+    /// computed once per type when the catalog is read.
+    public func sorted(_ children: [XMLElement], ofItem element: String) -> [XMLElement] {
+        guard let rank = ranks[itemTypes[element] ?? "ItemType"] else { return children }
+        return Self.sorted(children, rank: rank)
+    }
+
+    static func rank(_ order: [String]) -> [String: Int] {
+        Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static func sorted(_ children: [XMLElement], rank: [String: Int]) -> [XMLElement] {
+        // Clients mostly send properties in schema order already: then there is nothing to sort.
+        var previous = -1
+        var inOrder = true
+        for child in children {
+            let current = rank[child.name] ?? Int.max
+            if current < previous {
+                inOrder = false
+                break
+            }
+            previous = current
+        }
+        if inOrder { return children }
         return children.enumerated().sorted { a, b in
             let ra = rank[a.element.name] ?? Int.max
             let rb = rank[b.element.name] ?? Int.max

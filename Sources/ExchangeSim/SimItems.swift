@@ -95,7 +95,7 @@ extension SimService {
                     attributes: ["Id": item.folderID, "ChangeKey": mailbox.folders[item.folderID]?.changeKey ?? ""]),
                 at: 1)
         }
-        let ordered = catalog.sorted(chosen, order: catalog.order(ofItem: item.elementName))
+        let ordered = catalog.sorted(chosen, ofItem: item.elementName)
         w.element("t:\(item.elementName)") { w in for property in ordered { SimWriter.write(property, &w) } }
     }
 
@@ -324,7 +324,7 @@ extension SimService {
             // MSGFLAG_READ (0x1); a message the owner saves without flags is read, as in Outlook.
             let read = flags.map { $0 & 0x1 != 0 } ?? true
             properties.append(XMLElement(name: "IsRead", namespace: EWSNamespace.types, text: read ? "true" : "false"))
-            prepared.properties = catalog.sorted(properties, order: catalog.order(ofItem: element.name))
+            prepared.properties = catalog.sorted(properties, ofItem: element.name)
         }
         return prepared
     }

@@ -1,5 +1,6 @@
 import EWS
 import Foundation
+import Synchronization
 import XML
 
 /// A folder of a simulated mailbox.
@@ -124,17 +125,36 @@ final class SimMailbox: @unchecked Sendable {
 enum SimIDs {
     static func item() -> String {
         var bytes: [UInt8] = [0x00, 0x00, 0x4D, 0x6B]  // "AAMk" prefix when encoded, as Exchange's ids start
-        withUnsafeBytes(of: UUID().uuid) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: (0..<24).map { _ in UInt8.random(in: 0...255) })
+        bytes.append(contentsOf: randomBytes(40))
         return Data(bytes).base64EncodedString()
     }
+
+    /// `count` random-looking bytes for ids: a SplitMix64 sequence seeded once from the system
+    /// generator (ids need uniqueness, not secrecy; a system call per id cost more than the rest
+    /// of a create).
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 8)
+        idState.withLock { state in
+            while bytes.count < count {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                withUnsafeBytes(of: z ^ (z >> 31)) { bytes.append(contentsOf: $0) }
+            }
+        }
+        return Array(bytes.prefix(count))
+    }
+
+    static let idState = Mutex<UInt64>(UInt64.random(in: 0...UInt64.max))
 
     /// An attachment id: the "AAMk" prefix, an attachment marker, the item's id and random bytes.
     static func attachment(item: String) -> String {
         var bytes: [UInt8] = [0x00, 0x00, 0x4D, 0x6B, 0x41]
         bytes.append(contentsOf: Array(item.utf8))
         bytes.append(0x00)
-        bytes.append(contentsOf: (0..<12).map { _ in UInt8.random(in: 0...255) })
+        bytes.append(contentsOf: randomBytes(12))
         return Data(bytes).base64EncodedString()
     }
 
@@ -154,7 +174,7 @@ enum SimIDs {
     static func changeKey(_ version: Int) -> String {
         var bytes: [UInt8] = [0x09, 0x00, 0x00, 0x00, 0x16, 0x00, 0x00, 0x00]
         withUnsafeBytes(of: UInt64(version).bigEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: (0..<4).map { _ in UInt8.random(in: 0...255) })
+        bytes.append(contentsOf: randomBytes(4))
         return Data(bytes).base64EncodedString()
     }
 }

@@ -69,7 +69,7 @@ extension SimService {
                 name: "ItemId", namespace: EWSNamespace.types, attributes: ["Id": id, "ChangeKey": master.changeKey]))
         properties.append(element("OriginalStart", EWSDate.format(original)))
         properties.append(element("CalendarItemType", exception == nil ? "Occurrence" : "Exception"))
-        return catalog.sorted(properties, order: catalog.order(ofItem: "CalendarItem"))
+        return catalog.sorted(properties, ofItem: "CalendarItem")
     }
 
     /// ModifiedOccurrences and DeletedOccurrences of a master, as Exchange reports them.

@@ -120,7 +120,7 @@ enum PropertyPath: Hashable, CustomStringConvertible {
             properties.removeAll { Self.matches($0, attributes) }
             properties.append(value)
         }
-        properties = catalog.sorted(properties, order: catalog.order(ofItem: itemElement))
+        properties = catalog.sorted(properties, ofItem: itemElement)
     }
 
     /// Removes the property.

@@ -329,10 +329,15 @@ actor FlowFactDatabase {
         }
         if !scope.merkmalIDs.isEmpty {
             if scope.matchAll {
-                // A whole scope is driven by the link table's Merkmal index; a few rows look up their links.
-                for merkmal in scope.merkmalIDs {
+                // A whole scope is driven by the link table's Merkmal index for one Merkmal, the
+                // user's own when required (it holds one user's records; a shared one such as
+                // "Outlook-Sync" holds every user's, and listing it for each user's read made the
+                // initial sync grow with the square of the users); the other Merkmale and a read of a
+                // few rows look up each row's links by the link table's key.
+                let driver = whole ? (scope.merkmalIDs.last { $0 == scope.userMerkmalID } ?? scope.merkmalIDs[0]) : nil
+                for merkmal in [driver].compactMap({ $0 }) + scope.merkmalIDs.filter({ $0 != driver }) {
                     conditions.append(
-                        whole
+                        merkmal == driver
                             ? "\(id) IN (SELECT \(linkRecord) FROM \(link) m WHERE \(linkMerkmal) = ? AND \(linkActive) = 1)"
                             : "EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ? AND \(linkActive) = 1)"
                     )

@@ -1,0 +1,44 @@
+import ConnectorAPI
+import Foundation
+import Testing
+
+@testable import ConnectorHost
+
+@Suite("State store")
+struct StateStoreTests {
+    func store() throws -> (StateStore, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)")
+        return (try StateStore(path: directory.appendingPathComponent("state.sqlite")), directory)
+    }
+
+    @Test("a new pairing replaces every row that held either of its ids, and only within its job")
+    func repairingReplacesStaleRows() throws {
+        let (store, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let job = JobKey(connector: "addresses", user: "MM")
+        let other = JobKey(connector: "addresses", user: "AB")
+        var first = StateChanges()
+        first.mappings = [
+            Mapping(sourceID: "s1", targetID: "t1", sourceVersion: "1", targetVersion: "1"),
+            Mapping(sourceID: "s2", targetID: "t2", sourceVersion: "1", targetVersion: "1"),
+        ]
+        try store.commit(job, first)
+        try store.commit(other, first)
+        // s1 is paired anew with t2: both old rows (s1–t1 and s2–t2) held one of its ids.
+        var second = StateChanges()
+        second.mappings = [Mapping(sourceID: "s1", targetID: "t2", sourceVersion: "2", targetVersion: "2")]
+        try store.commit(job, second)
+        let mappings = try store.mappings(job)
+        #expect(mappings.count == 1)
+        #expect(mappings.first?.sourceID == "s1" && mappings.first?.targetID == "t2")
+        #expect(mappings.first?.sourceVersion == "2")
+        // The other job's rows with the same ids are untouched.
+        #expect(try store.mappings(other).count == 2)
+        // A pair with one side only (a detached half) replaces the row holding that id too.
+        var third = StateChanges()
+        third.mappings = [Mapping(sourceID: nil, targetID: "t2", targetVersion: "3", status: .detached)]
+        try store.commit(job, third)
+        let last = try store.mappings(job)
+        #expect(last.count == 1 && last.first?.sourceID == nil && last.first?.status == .detached)
+    }
+}
