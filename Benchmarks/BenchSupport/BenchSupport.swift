@@ -56,17 +56,26 @@ public func resetPeakMemory() -> Bool {
 
 /// exchange-sim running in its own process.
 public final class SimProcess: @unchecked Sendable {
-    public let process: Process
+    /// Nil for a simulator started by someone else (``init(external:)``).
+    public let process: Process?
     /// The EWS URL it serves.
     public let url: String
     let http = HTTPClient()
+
+    /// A simulator already running at `url` (`scripts/profile.sh` starts it outside valgrind, which
+    /// cannot follow Foundation's way of starting a child process).
+    public init(external url: String) {
+        process = nil
+        self.url = url
+    }
 
     /// Starts `binary` with the given options; exits the program with a message when it does not come up.
     public init(
         binary: String, schemas: String, latencyMilliseconds: Int, account: String, mailboxes: [String],
         program: String
     ) {
-        process = Process()
+        let process = Process()
+        self.process = process
         process.executableURL = URL(fileURLWithPath: binary)
         let user = account.split(separator: ":").first.map(String.init) ?? account
         process.arguments =
@@ -102,6 +111,6 @@ public final class SimProcess: @unchecked Sendable {
 
     public func stop() {
         http.shutdown()
-        process.terminate()
+        process?.terminate()
     }
 }

@@ -8,6 +8,9 @@
 // in one run on one machine. Prints a table and, with --json FILE, JSON.
 //
 //   scripts/bench.sh --users 2 --addresses 500 --appointments 0 --tasks 0 --latency-ms 5 --peer
+//
+// --sim-url URL uses a simulator started by hand (with the mailboxes --print-mailboxes lists) instead
+// of starting one; scripts/profile.sh does so to run this program under valgrind.
 import BenchSupport
 import ConnectorAPI
 import ConnectorHost
@@ -25,6 +28,8 @@ let appointments = integer("--appointments", 0)
 let tasks = integer("--tasks", 0)
 let latency = integer("--latency-ms", 5)
 let concurrency = integer("--concurrency", 8)
+// Jobs (connector × user) at once: the service's default unless given.
+let jobs = integer("--jobs", ServiceSettings().concurrency)
 let batch = integer("--batch", 100)
 let schemas = option("--schemas", ProcessInfo.processInfo.environment["EWS_SCHEMAS"] ?? "../shared/ews-schema")
 let jsonPath = option("--json", "")
@@ -32,6 +37,13 @@ let runPeer = CommandLine.arguments.contains("--peer")
 let peerCount = integer("--peer-items", min(max(addresses, 100), 2000))
 let executableDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 let simBinary = option("--sim", executableDirectory.appendingPathComponent("exchange-sim").path)
+
+let mailboxes = (0..<users).map { "\(FlowFactSeeder.shortName($0).lowercased())@example.test" }
+// --print-mailboxes: the mailboxes a simulator started by hand needs (for --sim-url), then exit.
+if CommandLine.arguments.contains("--print-mailboxes") {
+    print((mailboxes + ["peer@example.test"]).joined(separator: " "))
+    exit(0)
+}
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sync-bench-\(getpid())")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,10 +64,13 @@ print(
         + String(format: "%.1f s, peak RSS so far %.0f MB", Date().timeIntervalSince(seedStart), usage().peakMB))
 
 // Exchange: the simulator in its own process, so CPU and memory below are connector-host's alone.
-let mailboxes = (0..<users).map { "\(FlowFactSeeder.shortName($0).lowercased())@example.test" }
-let sim = SimProcess(
-    binary: simBinary, schemas: schemas, latencyMilliseconds: latency, account: "svc@example.test:bench",
-    mailboxes: mailboxes + ["peer@example.test"], program: "sync-bench")
+let externalSim = option("--sim-url", "")
+let sim =
+    externalSim.isEmpty
+    ? SimProcess(
+        binary: simBinary, schemas: schemas, latencyMilliseconds: latency, account: "svc@example.test:bench",
+        mailboxes: mailboxes + ["peer@example.test"], program: "sync-bench")
+    : SimProcess(external: externalSim)
 defer { sim.stop() }
 let url = sim.url
 
@@ -126,7 +141,7 @@ struct Phase: Codable {
 }
 
 @MainActor func runAll() async throws -> Int {
-    let reports = await host.syncOnce(concurrency: concurrency)
+    let reports = await host.syncOnce(concurrency: jobs)
     if ProcessInfo.processInfo.environment["BENCH_VERBOSE"] != nil {
         for report in reports {
             FileHandle.standardError.write(Data("  \(report.job): \(report.status) \(report.counts)\n".utf8))
@@ -256,7 +271,7 @@ func pad(_ text: String, _ width: Int) -> String {
 }
 print(
     "\nsync benchmark: \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks); "
-        + "latency \(latency) ms, concurrency \(concurrency), batch \(batch)")
+        + "latency \(latency) ms, concurrency \(concurrency), batch \(batch), \(jobs) jobs at once")
 print(
     pad("phase", 40) + pad("seconds", 9) + pad("items", 8) + pad("items/s", 9) + pad("EWS reqs", 9)
         + pad("MB out/in", 11) + pad("DB stmts", 9) + pad("RSS MB", 8) + pad("µs CPU/item", 12) + pad("sim CPU s", 10)
@@ -290,7 +305,7 @@ if let peer, let rate = peer["itemsPerSecond"] as? Double {
 if !jsonPath.isEmpty {
     var object: [String: Any] = [
         "users": users, "addresses": addresses, "appointments": appointments, "tasks": tasks, "latencyMs": latency,
-        "concurrency": concurrency, "batch": batch,
+        "concurrency": concurrency, "batch": batch, "jobs": jobs,
         "phases": try JSONSerialization.jsonObject(with: JSONEncoder().encode(phases)),
     ]
     if let peer { object["peer"] = peer }

@@ -288,14 +288,17 @@ actor FlowFactDatabase {
             parameters += scope.typeIDs.map { .text($0) }
             if let merkmal = scope.userMerkmalID, whole {
                 // Owned, or carrying the user's Merkmal: two indexed lookups joined by UNION, so a
-                // user's read does not walk every activity of every user (an OR would).
+                // user's read does not walk every activity of every user (an OR would). The owned
+                // side names the types too, so the (owner, type) index leaves out the user's other
+                // activities (years of mails, for a read of appointments).
                 conditions.append(
                     """
                     \(id) IN (SELECT \(try n.required("activities.id", "o")) FROM \(try n.table("activities")) o \
-                    WHERE \(try n.required("activities.owner", "o")) = ? UNION SELECT \(linkRecord) FROM \(link) m \
-                    WHERE \(linkMerkmal) = ?)
+                    WHERE \(try n.required("activities.owner", "o")) = ? \
+                    AND \(try n.required("activities.type", "o")) IN (\(Self.placeholders(scope.typeIDs.count))) \
+                    UNION SELECT \(linkRecord) FROM \(link) m WHERE \(linkMerkmal) = ?)
                     """)
-                parameters += [.text(scope.userID), .text(merkmal)]
+                parameters += [.text(scope.userID)] + scope.typeIDs.map { .text($0) } + [.text(merkmal)]
             } else if let merkmal = scope.userMerkmalID {
                 conditions.append(
                     "(\(try n.required("activities.owner", "a")) = ? OR EXISTS (SELECT 1 FROM \(link) m WHERE \(linkRecord) = \(id) AND \(linkMerkmal) = ?))"
@@ -474,9 +477,9 @@ actor FlowFactDatabase {
         _ scope: FlowFactScope, _ unreadable: inout [UnreadableItem], _ pending: inout [(ItemState, ODBCTimestamp?)],
         _ body: (ItemState, ODBCTimestamp?) throws -> Void, seen: (String, ODBCRow) -> Void
     ) throws {
+        let positions = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         try db.query(sql, parameters) { row in
-            var values: [String: ODBCValue] = [:]
-            for (index, key) in keys.enumerated() { values[key] = row[index] }
+            let values = FlowFactRecords.Row(positions: positions, values: row.values)
             let rawID = values["id"]?.string ?? ""
             seen(rawID, row)
             let id = rawID.trimmed

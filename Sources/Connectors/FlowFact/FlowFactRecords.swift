@@ -8,7 +8,14 @@ struct FlowFactRecords {
     /// Activity type id → folder for mail types.
     let mailFolders: [String: MailFolder]
 
-    typealias Row = [String: ODBCValue]
+    /// A row by logical column key: its values in select order and one key → position map shared
+    /// by all rows of a read (no dictionary built per row).
+    struct Row {
+        let positions: [String: Int]
+        let values: [ODBCValue]
+
+        subscript(key: String) -> ODBCValue? { positions[key].map { values[$0] } }
+    }
 
     /// Fields each kind holds in FlowFact; the others are not synced to or from it.
     static let fields: [DataKind: Set<String>] = [
