@@ -23,6 +23,16 @@ struct FlowFactOptions: Sendable {
     var spool = FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool/flowfact")
 }
 
+/// Sizes of a read's pages: rows in the first (keyset) page, ids listed at a time past it, rows read
+/// by id in one statement (SQL Server takes at most 2,100 parameters). A task-local, so tests can
+/// walk several pages with a few rows.
+struct FlowFactReadPages: Sendable {
+    var keyset = 2000
+    var idList = 50_000
+    var byID = 500
+    @TaskLocal static var current = FlowFactReadPages()
+}
+
 /// Which mails of FlowFact an endpoint holds (`mail:` endpoint option).
 enum MailSelection: String, Sendable {
     case incoming, outgoing, both
@@ -415,34 +425,29 @@ actor FlowFactDatabase {
         let (db, n) = try open()
         let (select, from, joinParameters) = try selectRows(scope, n, extra: extra.map { ($0.sql, $0.parameters) })
         let idColumn = try n.required("\(scope.table).id", "a")
-        var sql =
-            "SELECT \(dialect == .mssql ? "TOP (?) " : "")\(select) FROM \(from) WHERE \(condition) AND \(idColumn) > ?"
-        var all = joinParameters + parameters
+        var filter = "\(condition) AND \(idColumn) > ?"
+        var scopeParameters: [ODBCValue] = []
         if inScopeOnly {
-            let (scopeSQL, scopeParameters) = try scopeCondition(
-                scope, n, now: now, whole: condition == Self.everything)
-            sql += " AND \(scopeSQL)"
-            all += scopeParameters
+            let (scopeSQL, values) = try scopeCondition(scope, n, now: now, whole: condition == Self.everything)
+            filter += " AND \(scopeSQL)"
+            scopeParameters = values
         }
-        sql += " ORDER BY \(idColumn)" + (dialect == .mssql ? "" : " LIMIT ?")
+        let top = dialect == .mssql ? "TOP (?) " : ""
+        let limit = dialect == .mssql ? "" : " LIMIT ?"
+        /// The parameters of a keyset statement: TOP on SQL Server, LIMIT elsewhere.
+        func keyset(_ head: [ODBCValue], after lastID: String, size: Int) -> [ODBCValue] {
+            let prefix: [ODBCValue] = dialect == .mssql ? [.integer(Int64(size))] : []
+            let suffix: [ODBCValue] = dialect == .mssql ? [] : [.integer(Int64(size))]
+            return prefix + head + parameters + [.text(lastID)] + scopeParameters + suffix
+        }
         let keys = readKeys(scope)
         let records = FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders)
+        let pages = FlowFactReadPages.current
         var pending: [(ItemState, ODBCTimestamp?)] = []
-        // Pages ordered by id keep memory flat whatever the driver buffers (the SQLite3 ODBC driver
-        // holds a whole result in memory when a statement has parameters).
         var lastID = ""
-        var pageRows = Self.pageSize
-        while pageRows == Self.pageSize {
-            pageRows = 0
-            let page: [ODBCValue] =
-                dialect == .mssql
-                ? [.integer(Int64(Self.pageSize))] + all.prefix(joinParameters.count + parameters.count) + [
-                    .text(lastID)
-                ]
-                    + all.dropFirst(joinParameters.count + parameters.count)
-                : Array(all.prefix(joinParameters.count + parameters.count)) + [.text(lastID)]
-                    + all.dropFirst(joinParameters.count + parameters.count) + [.integer(Int64(Self.pageSize))]
-            try readPage(sql, page, db, keys, records, scope, &unreadable, &pending, body) { id, row in
+        var pageRows = 0
+        func readRows(_ sql: String, _ values: [ODBCValue]) throws {
+            try readPage(sql, values, db, keys, records, scope, &unreadable, &pending, body) { id, row in
                 pageRows += 1
                 lastID = id
                 if let extra { extra.seen(row[row.values.count - 1]) }
@@ -466,9 +471,37 @@ actor FlowFactDatabase {
             }
             pending.removeAll()
         }
+        // Pages keep memory flat whatever the driver buffers (the SQLite3 ODBC driver holds a whole
+        // result in memory when a statement has parameters). The first is a keyset page: for most
+        // reads it is the only one, one statement.
+        try readRows(
+            "SELECT \(top)\(select) FROM \(from) WHERE \(filter) ORDER BY \(idColumn)\(limit)",
+            keyset(joinParameters, after: "", size: pages.keyset))
+        guard pageRows == pages.keyset else { return }
+        // A bigger scope: its remaining ids are listed (up to 50,000 at a time) and their rows read
+        // by id. More keyset pages would evaluate the scope's Merkmal and owner lists again for each
+        // page, which grows with the square of the scope (100,000 activities: 13 s instead of 2).
+        let fromParameters = Array(joinParameters.suffix(1))
+        let idSQL = "SELECT \(top)\(idColumn) FROM \(from) WHERE \(filter) ORDER BY \(idColumn)\(limit)"
+        var listed = pages.idList
+        while listed == pages.idList {
+            var ids: [ODBCValue] = []
+            try db.query(idSQL, keyset(fromParameters, after: lastID, size: pages.idList)) { row in
+                ids.append(row[0])
+            }
+            listed = ids.count
+            for start in stride(from: 0, to: ids.count, by: pages.byID) {
+                let chunk = Array(ids[start..<min(start + pages.byID, ids.count)])
+                try readRows(
+                    "SELECT \(select) FROM \(from) WHERE \(idColumn) IN (\(Self.placeholders(chunk.count))) ORDER BY \(idColumn)",
+                    joinParameters + chunk)
+            }
+            // The next list starts after this one, whatever was read of it (a row deleted meanwhile is
+            // simply not there).
+            if let last = ids.last?.string { lastID = last }
+        }
     }
 
-    static let pageSize = 2000
     /// The condition of a read of a whole scope.
     static let everything = "1 = 1"
 
