@@ -74,7 +74,12 @@ public final class SchemaCatalog: Sendable {
     /// Sorts `children` into the order of the item element's type (`Contact`, …), with the ranks
     /// computed once per type when the catalog is read.
     public func sorted(_ children: [XMLElement], ofItem element: String) -> [XMLElement] {
-        guard let rank = ranks[itemTypes[element] ?? "ItemType"] else { return children }
+        sorted(children, ofType: itemTypes[element] ?? "ItemType")
+    }
+
+    /// Sorts `children` into the order of the complex type `type`, with ranks computed once.
+    public func sorted(_ children: [XMLElement], ofType type: String) -> [XMLElement] {
+        guard let rank = ranks[type] else { return children }
         return Self.sorted(children, rank: rank)
     }
 

@@ -288,6 +288,11 @@ extension SimService {
             })
     }
 
+    /// Elements of a CreateItem that are not stored as properties.
+    static let notStored: Set<String> = [
+        "ItemId", "ParentFolderId", "ItemClass", "CalendarItemType", "IsRecurring", "Attachments",
+    ]
+
     /// An item about to be created: its stored properties, attachments and message state.
     struct PreparedItem {
         var properties: [XMLElement]
@@ -304,11 +309,8 @@ extension SimService {
         if let computed = element.children.first(where: { Self.computedFields.contains($0.name) }) {
             throw Self.invalidSet(computed.name)
         }
-        let ignored: Set<String> = [
-            "ItemId", "ParentFolderId", "ItemClass", "CalendarItemType", "IsRecurring", "Attachments",
-        ]
         var properties = catalog.sorted(
-            element.children.filter { !ignored.contains($0.name) }, order: catalog.order(ofItem: element.name))
+            element.children.filter { !Self.notStored.contains($0.name) }, ofItem: element.name)
         var prepared = PreparedItem(
             properties: properties, attachments: try parseAttachments(element.child("Attachments"), itemID: id))
         guard element.name == "Message" else { return prepared }

@@ -107,8 +107,7 @@ enum PropertyPath: Hashable, CustomStringConvertible {
                     ?? XMLElement(name: "Entry", namespace: EWSNamespace.types, attributes: ["Key": key])
                 entry.children.removeAll { $0.name == part }
                 entry.children.append(newValue)
-                entry.children = catalog.sorted(
-                    entry.children, order: catalog.order(ofType: "PhysicalAddressDictionaryEntryType"))
+                entry.children = catalog.sorted(entry.children, ofType: "PhysicalAddressDictionaryEntryType")
                 holder.children.removeAll { $0.attributes["Key"] == key }
                 holder.children.append(entry)
             } else {

@@ -48,6 +48,9 @@ public final class XMLSchemaValidator: @unchecked Sendable {
             return [XMLValidationError(line: 1, message: "a document type declaration (DTD) is not allowed")]
         }
         return lock.withLock {
+            // Most documents are valid: a streaming pass without a tree says so at a fraction of
+            // the cost. Anything else is validated again as a tree, for the exact messages.
+            if validatesStreaming(data) { return [] }
             let collector = Collector()
             // XML_PARSE_HUGE lifts libxml2's 10 MB limit on one text node, which a 25 MB file
             // attachment (33 MB of base64 in one element) exceeds. Safe here: a document with a
@@ -73,6 +76,25 @@ public final class XMLSchemaValidator: @unchecked Sendable {
                 return [XMLValidationError(line: 0, message: "invalid (libxml2 code \(rc))")]
             }
             return collector.errors
+        }
+    }
+
+    /// True when `data` is valid by a streaming (SAX) pass; false on any problem, or for documents
+    /// near libxml2's 10 MB limit on one text node, which only the tree pass lifts.
+    func validatesStreaming(_ data: Data) -> Bool {
+        guard data.count < 9_000_000, let context = xmlSchemaNewValidCtxt(schema) else { return false }
+        defer { xmlSchemaFreeValidCtxt(context) }
+        // Both passes stay silent; the tree pass reports what is wrong.
+        xmlSchemaSetValidStructuredErrors(context, { _, _ in }, nil)
+        xmlSetStructuredErrorFunc(nil) { _, _ in }
+        defer { xmlSetStructuredErrorFunc(nil, nil) }
+        return data.withUnsafeBytes { bytes in
+            guard
+                let input = xmlParserInputBufferCreateMem(
+                    bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), XML_CHAR_ENCODING_NONE)
+            else { return false }
+            // The parser created for the pass takes the input buffer and frees it.
+            return xmlSchemaValidateStream(context, input, XML_CHAR_ENCODING_NONE, nil, nil) == 0
         }
     }
 

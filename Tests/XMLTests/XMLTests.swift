@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
 import Testing
-import XML
+
+@testable import XML
 
 @Suite("XML over libxml2")
 struct XMLTests {
@@ -144,7 +145,10 @@ struct XMLTests {
             .sorted()
         #expect(files.count >= 20)
         for file in files {
-            let errors = validator.validate(try Data(contentsOf: samples.appendingPathComponent(file)))
+            let data = try Data(contentsOf: samples.appendingPathComponent(file))
+            let errors = validator.validate(data)
+            // The fast streaming pass agrees with the tree pass: it never passes an invalid sample.
+            #expect(validator.validatesStreaming(data) == errors.isEmpty, "\(file)")
             if file.contains("BAD") {
                 #expect(!errors.isEmpty, "\(file) should be invalid")
                 #expect(errors.first?.message.contains("not expected") == true)
@@ -154,5 +158,6 @@ struct XMLTests {
             }
         }
         #expect(validator.validate(Data("<nope".utf8)).count == 1)
+        #expect(!validator.validatesStreaming(Data("<nope".utf8)))
     }
 }

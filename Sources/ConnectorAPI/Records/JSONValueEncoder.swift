@@ -12,18 +12,17 @@ struct JSONValueEncoder {
     }
 
     static func box<T: Encodable>(_ value: T, codingPath: [CodingKey]) throws -> JSONValue {
-        switch value {
-        case let date as Date: return .number(date.timeIntervalSince1970)
-        case let data as Data: return .string(data.base64EncodedString())
-        case let text as String: return .string(text)
-        case let flag as Bool: return .bool(flag)
-        case let number as Int: return .number(Double(number))
-        case let number as Double: return .number(number)
-        default:
-            let encoder = ValueEncoder(codingPath: codingPath)
-            try value.encode(to: encoder)
-            return encoder.node.resolved
-        }
+        // Comparing types is a pointer comparison; a failed dynamic cast (`as Date` on a nested
+        // struct) costs a runtime lookup, six of them for every nested value.
+        if T.self == String.self { return .string(value as! String) }
+        if T.self == Date.self { return .number((value as! Date).timeIntervalSince1970) }
+        if T.self == Bool.self { return .bool(value as! Bool) }
+        if T.self == Int.self { return .number(Double(value as! Int)) }
+        if T.self == Double.self { return .number(value as! Double) }
+        if T.self == Data.self { return .string((value as! Data).base64EncodedString()) }
+        let encoder = ValueEncoder(codingPath: codingPath)
+        try value.encode(to: encoder)
+        return encoder.node.resolved
     }
 }
 
