@@ -381,9 +381,10 @@ actor FlowFactDatabase {
 
     /// `SELECT` list and `FROM … LEFT JOIN` for full rows with their sync key (and, for mail, the
     /// user's unread flag).
-    /// `extra` is one more column (an expression with its parameters) after the row's own.
+    /// `extra` is one more column (an expression with its parameters) after the row's own. The
+    /// parameters of the `SELECT` list come before those of the `FROM` clause in a statement.
     func selectRows(_ scope: FlowFactScope, _ n: SQLNames, extra: (sql: String, parameters: [ODBCValue])? = nil)
-        throws -> (select: String, from: String, parameters: [ODBCValue])
+        throws -> (select: String, from: String, selectParameters: [ODBCValue], fromParameters: [ODBCValue])
     {
         let keys = readKeys(scope)
         var columns = try keys.map { try n.required("\(scope.table).\($0)", "a") }
@@ -400,8 +401,7 @@ actor FlowFactDatabase {
             \(try n.table(scope.table)) a LEFT JOIN \(try n.table("sync_keys")) k ON \(try n.required("sync_keys.table", "k")) = ? \
             AND \(try n.required("sync_keys.record", "k")) = \(try n.required("\(scope.table).id", "a"))
             """
-        parameters.append(.text(schema.table(scope.table)))
-        return (columns.joined(separator: ", "), from, parameters)
+        return (columns.joined(separator: ", "), from, parameters, [.text(schema.table(scope.table))])
     }
 
     func unreadExpression(_ scope: FlowFactScope, _ n: SQLNames, parameters: inout [ODBCValue]) throws -> String {
@@ -423,7 +423,9 @@ actor FlowFactDatabase {
         unreadable: inout [UnreadableItem], _ body: (ItemState, ODBCTimestamp?) throws -> Void
     ) throws {
         let (db, n) = try open()
-        let (select, from, joinParameters) = try selectRows(scope, n, extra: extra.map { ($0.sql, $0.parameters) })
+        let (select, from, selectParameters, fromParameters) = try selectRows(
+            scope, n, extra: extra.map { ($0.sql, $0.parameters) })
+        let joinParameters = selectParameters + fromParameters
         let idColumn = try n.required("\(scope.table).id", "a")
         var filter = "\(condition) AND \(idColumn) > ?"
         var scopeParameters: [ODBCValue] = []
@@ -478,10 +480,9 @@ actor FlowFactDatabase {
             "SELECT \(top)\(select) FROM \(from) WHERE \(filter) ORDER BY \(idColumn)\(limit)",
             keyset(joinParameters, after: "", size: pages.keyset))
         guard pageRows == pages.keyset else { return }
-        // A bigger scope: its remaining ids are listed (up to 50,000 at a time) and their rows read
+        // A bigger scope: its remaining ids are listed (`idList` at a time) and their rows read
         // by id. More keyset pages would evaluate the scope's Merkmal and owner lists again for each
         // page, which grows with the square of the scope (100,000 activities: 13 s instead of 2).
-        let fromParameters = Array(joinParameters.suffix(1))
         let idSQL = "SELECT \(top)\(idColumn) FROM \(from) WHERE \(filter) ORDER BY \(idColumn)\(limit)"
         var listed = pages.idList
         while listed == pages.idList {
