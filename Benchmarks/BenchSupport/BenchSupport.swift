@@ -62,8 +62,7 @@ public final class SimProcess: @unchecked Sendable {
     public let url: String
     let http = HTTPClient()
 
-    /// A simulator already running at `url` (`scripts/profile.sh` starts it outside valgrind, which
-    /// cannot follow Foundation's way of starting a child process).
+    /// A simulator already running at `url` (`scripts/profile.sh` starts it outside the profile).
     public init(external url: String) {
         process = nil
         self.url = url

@@ -10,7 +10,7 @@
 //   scripts/bench.sh --users 2 --addresses 500 --appointments 0 --tasks 0 --latency-ms 5 --peer
 //
 // --sim-url URL uses a simulator started by hand (with the mailboxes --print-mailboxes lists) instead
-// of starting one; scripts/profile.sh does so to run this program under valgrind.
+// of starting one; scripts/profile.sh does so to profile this program alone.
 import BenchSupport
 import ConnectorAPI
 import ConnectorHost

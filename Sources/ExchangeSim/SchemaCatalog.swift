@@ -66,13 +66,9 @@ public final class SchemaCatalog: Sendable {
     /// The element order of an item element (`Contact`, `CalendarItem`, …).
     public func order(ofItem element: String) -> [String] { order(ofType: itemTypes[element] ?? "ItemType") }
 
-    /// Sorts `children` into the order of `type`; unknown names keep their relative place at the end.
-    public func sorted(_ children: [XMLElement], order: [String]) -> [XMLElement] {
-        Self.sorted(children, rank: Self.rank(order))
-    }
-
     /// Sorts `children` into the order of the item element's type (`Contact`, …), with the ranks
-    /// computed once per type when the catalog is read.
+    /// computed once per type when the catalog is read; unknown names keep their relative place at
+    /// the end.
     public func sorted(_ children: [XMLElement], ofItem element: String) -> [XMLElement] {
         sorted(children, ofType: itemTypes[element] ?? "ItemType")
     }

@@ -84,7 +84,8 @@ public final class XMLSchemaValidator: @unchecked Sendable {
     func validatesStreaming(_ data: Data) -> Bool {
         guard data.count < 9_000_000, let context = xmlSchemaNewValidCtxt(schema) else { return false }
         defer { xmlSchemaFreeValidCtxt(context) }
-        // Both passes stay silent; the tree pass reports what is wrong.
+        // This pass says nothing (neither validation nor parser messages); the tree pass reports
+        // what is wrong.
         xmlSchemaSetValidStructuredErrors(context, { _, _ in }, nil)
         xmlSetStructuredErrorFunc(nil) { _, _ in }
         defer { xmlSetStructuredErrorFunc(nil, nil) }
