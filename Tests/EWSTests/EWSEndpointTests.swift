@@ -296,3 +296,53 @@ struct SimPersistenceTests {
         #expect(after.changes.count == 1)
     }
 }
+
+/// Answers FindFolder with an error response message; everything else goes to the simulator.
+final class RefusingFindFolderTransport: EWSTransport, @unchecked Sendable {
+    let inner: InProcessTransport
+    init(_ inner: InProcessTransport) { self.inner = inner }
+
+    func post(url: String, mailbox: String, body: Data, onBody: @escaping @Sendable (Data) -> Void) async throws -> (
+        status: Int, headers: [String: String]
+    ) {
+        guard String(decoding: body, as: UTF8.self).contains("<m:FindFolder") else {
+            return try await inner.post(url: url, mailbox: mailbox, body: body, onBody: onBody)
+        }
+        inner.sent.withLock { $0.append("FindFolder") }
+        onBody(
+            Data(
+                """
+                <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>\
+                <m:FindFolderResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" \
+                xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>\
+                <m:FindFolderResponseMessage ResponseClass="Error"><m:MessageText>Access is denied.</m:MessageText>\
+                <m:ResponseCode>ErrorAccessDenied</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>\
+                </m:FindFolderResponseMessage></m:ResponseMessages></m:FindFolderResponse></s:Body></s:Envelope>
+                """.utf8))
+        return (200, [:])
+    }
+
+    func reduceConcurrency() {}
+}
+
+@Suite("EWS subfolders")
+struct EWSSubfolderTests {
+    @Test("a refused listing of subfolders is an error naming the folder and mailbox; no folder is created")
+    func refusedListing() async throws {
+        let sim = try SimFixture()
+        let client = EWSClient(
+            transport: RefusingFindFolderTransport(sim.transport), url: "http://sim/EWS/Exchange.asmx",
+            mailbox: "mm@example.test", access: .impersonation, version: "Exchange2010_SP2", throttle: EWSThrottle(),
+            log: { _, _ in })
+        let resolver = EWSFolderResolver(client: client, kind: .address, subfolder: "CRM Kontakte")
+        do {
+            _ = try await resolver.id()
+            Issue.record("the refused listing was not reported")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("ErrorAccessDenied") || text.contains("Access is denied"), "\(text)")
+            #expect(text.contains("mm@example.test"), "\(text)")
+        }
+        #expect(!sim.transport.operations.contains("CreateFolder"))
+    }
+}

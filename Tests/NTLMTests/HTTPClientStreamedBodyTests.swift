@@ -7,6 +7,16 @@ import Testing
 /// NTLMv2 response, while sending a streamed body: data + base64(file) + data.
 @Suite("HTTPClient with NTLM and a streamed request body", .timeLimit(.minutes(1)))
 struct HTTPClientStreamedBodyTests {
+    /// A started test server that knows the account EXAMPLE\svc with the password "S3cret!".
+    static func startServer() throws -> NTLMTestHTTPServer {
+        let ntlm = NTLMServer(
+            targetName: "EXAMPLE", dnsDomain: "example.test", computer: "exch01",
+            accounts: [NTLMAccount(user: "svc", domain: "EXAMPLE", password: "S3cret!")])
+        let server = try NTLMTestHTTPServer(ntlm: ntlm, maxBody: 4 << 20)
+        server.start()
+        return server
+    }
+
     @Test("the server verifies the NTLM response and receives the streamed body intact on the final leg")
     func streamedBodyAfterHandshake() async throws {
         var bytes = [UInt8](repeating: 0, count: 1_000_001)
@@ -24,11 +34,7 @@ struct HTTPClientStreamedBodyTests {
         let suffix = Data("</t:Content></m:CreateAttachment>".utf8)
         let expected = prefix + Data(Data(bytes).base64EncodedString().utf8) + suffix
 
-        let ntlm = NTLMServer(
-            targetName: "EXAMPLE", dnsDomain: "example.test", computer: "exch01",
-            accounts: [NTLMAccount(user: "svc", domain: "EXAMPLE", password: "S3cret!")])
-        let server = try NTLMTestHTTPServer(ntlm: ntlm, maxBody: 4 << 20)
-        server.start()
+        let server = try Self.startServer()
         defer { server.stop() }
 
         let source = try HTTPBodySource.concatenating([.data(prefix), .base64File(path: file.path), .data(suffix)])
@@ -55,11 +61,7 @@ struct HTTPClientStreamedBodyTests {
 
     @Test("a wrong password ends as a 401 response; the streamed body is not an error")
     func wrongPassword() async throws {
-        let ntlm = NTLMServer(
-            targetName: "EXAMPLE", dnsDomain: "example.test", computer: "exch01",
-            accounts: [NTLMAccount(user: "svc", domain: "EXAMPLE", password: "S3cret!")])
-        let server = try NTLMTestHTTPServer(ntlm: ntlm, maxBody: 4 << 20)
-        server.start()
+        let server = try Self.startServer()
         defer { server.stop() }
         let source = try HTTPBodySource.concatenating([.data(Data(repeating: 65, count: 200_000))])
         let response = try await HTTPClient().send(

@@ -142,6 +142,31 @@ struct EWSClient: Sendable {
         return id
     }
 
+    /// The folders under a parent (FindFolder, `Shallow` or `Deep`) with their id and one more
+    /// property; a refusal names what was listed and the mailbox.
+    func findFolders(
+        _ traversal: String, property: String, what: String, parent: @escaping (inout XMLWriter) -> Void
+    ) async throws -> [XMLElement] {
+        let messages = try await call("FindFolder") { w in
+            w.element("m:FindFolder", [("Traversal", traversal)]) { w in
+                w.element("m:FolderShape") { w in
+                    w.element("t:BaseShape", "IdOnly")
+                    w.element("t:AdditionalProperties") { w in
+                        w.start("t:FieldURI", [("FieldURI", property)])
+                        w.end()
+                    }
+                }
+                w.element("m:ParentFolderIds") { w in parent(&w) }
+            }
+        }
+        guard let message = messages.first, message.success else {
+            throw EWSFault(
+                code: messages.first?.code ?? "no response",
+                message: "cannot list \(what) of \(mailbox): \(messages.first?.text ?? "")", httpStatus: 200)
+        }
+        return message.element.child("RootFolder")?.child("Folders")?.children ?? []
+    }
+
     /// Sends an operation and returns its response messages, retrying throttled requests.
     func call(_ operation: String, _ body: @escaping (inout XMLWriter) -> Void) async throws -> [EWSResponseMessage] {
         try await call(operation, parts: [.data(envelope(body))], streamText: { nil })

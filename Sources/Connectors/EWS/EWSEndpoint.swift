@@ -523,22 +523,14 @@ actor EWSFolderResolver {
             cached = parent
             return parent
         }
-        let found = try await client.call("FindFolder") { w in
-            w.element("m:FindFolder", [("Traversal", "Shallow")]) { w in
-                w.element("m:FolderShape") { w in
-                    w.element("t:BaseShape", "IdOnly")
-                    w.element("t:AdditionalProperties") { w in
-                        w.start("t:FieldURI", [("FieldURI", "folder:DisplayName")])
-                        w.end()
-                    }
-                }
-                w.element("m:ParentFolderIds") { w in
-                    w.start("t:FolderId", [("Id", parent)])
-                    w.end()
-                }
-            }
+        // A refused listing is an error, never a reason to create the folder a second time.
+        let found = try await client.findFolders(
+            "Shallow", property: "folder:DisplayName", what: "the folders under \(distinguished)"
+        ) { w in
+            w.start("t:FolderId", [("Id", parent)])
+            w.end()
         }
-        if let match = found.first?.element.child("RootFolder")?.child("Folders")?.children.first(where: {
+        if let match = found.first(where: {
             $0.string("DisplayName")?.caseInsensitiveCompare(subfolder) == .orderedSame
         }), let id = match.child("FolderId")?.attributes["Id"] {
             cached = id

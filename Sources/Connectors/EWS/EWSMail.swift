@@ -359,7 +359,11 @@ extension EWSEndpoint {
             }
             guard let message = messages.first else { continue }
             guard message.success else {
-                throw EWSFault(code: message.code, message: message.text, backOff: message.backOff, httpStatus: 200)
+                throw EWSFault(
+                    code: message.code,
+                    message:
+                        "cannot search a mail folder of \(client.mailbox) for mails by key or message-id: \(message.text)",
+                    backOff: message.backOff, httpStatus: 200)
             }
             items += message.element.child("RootFolder")?.child("Items")?.children ?? []
         }
@@ -369,25 +373,10 @@ extension EWSEndpoint {
     /// Ids of every mail folder of the mailbox (under the top of the information store) and of
     /// Deleted Items, for following moved mails.
     func mailFolders() async throws -> (all: [String], deleted: String) {
-        let messages = try await client.call("FindFolder") { w in
-            w.element("m:FindFolder", [("Traversal", "Deep")]) { w in
-                w.element("m:FolderShape") { w in
-                    w.element("t:BaseShape", "IdOnly")
-                    w.element("t:AdditionalProperties") { w in
-                        w.start("t:FieldURI", [("FieldURI", "folder:FolderClass")])
-                        w.end()
-                    }
-                }
-                w.element("m:ParentFolderIds") { w in client.distinguishedFolder("msgfolderroot", &w) }
-            }
-        }
-        guard let message = messages.first, message.success else {
-            throw EWSFault(
-                code: messages.first?.code ?? "no response",
-                message: "cannot list the mail folders of \(client.mailbox): \(messages.first?.text ?? "")",
-                httpStatus: 200)
-        }
-        let folders = message.element.child("RootFolder")?.child("Folders")?.children ?? []
+        let client = self.client
+        let folders = try await client.findFolders(
+            "Deep", property: "folder:FolderClass", what: "the mail folders"
+        ) { w in client.distinguishedFolder("msgfolderroot", &w) }
         let all = folders.compactMap { folder -> String? in
             let folderClass = folder.string("FolderClass") ?? "IPF.Note"
             guard folderClass.isEmpty || folderClass.hasPrefix("IPF.Note") else { return nil }
