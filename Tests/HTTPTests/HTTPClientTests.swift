@@ -30,6 +30,27 @@ struct SlowStats: Decodable {
     var current: Int
     var max: Int
     var total: Int
+    /// Requests whose client hung up before the answer.
+    var aborted: Int
+}
+
+/// The server's statistics of the `/slow` requests in `group`, fetched by a client of its own.
+func slowStats(_ server: TestServer, group: String) async throws -> SlowStats {
+    try decode(
+        SlowStats.self,
+        try await HTTPClient().send(HTTPRequest(url: server.url("/stats?group=\(group)"), method: "GET")))
+}
+
+/// Asks the server until `condition` holds for the group's statistics (at most `seconds`); the last answer.
+func awaitSlowStats(
+    _ server: TestServer, group: String, seconds: Double = 20, _ condition: @escaping @Sendable (SlowStats) -> Bool
+) async throws -> SlowStats {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while true {
+        let stats = try await slowStats(server, group: group)
+        if condition(stats) || ContinuousClock.now >= deadline { return stats }
+        try await Task.sleep(for: .milliseconds(50))
+    }
 }
 
 func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse) throws -> T {
@@ -390,15 +411,21 @@ struct HTTPClientTests {
         let task = Task {
             try await client.send(HTTPRequest(url: server.url("/slow?ms=30000&group=cancel"), method: "GET"))
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel once the request is at the server, so the transfer is truly in flight.
+        #expect(try await awaitSlowStats(server, group: "cancel") { $0.current == 1 }.current == 1)
         let started = ContinuousClock.now
         task.cancel()
         let error = await httpError { try await withDeadline(20) { try await task.value } }
         let elapsed = ContinuousClock.now - started
         #expect(error?.kind == .cancelled)
-        // Far sooner than the transfer would take (30 s), with room for a busy machine.
-        #expect(elapsed < .seconds(10))
-        print("cancelled an in-flight transfer in \(elapsed)")
+        // The connection was closed under the server, long before its 30 s answer: the server saw the
+        // hang-up and never answered. Asked of the server, so the figure does not depend on how soon a
+        // busy test process gets round to resuming this task.
+        let stats = try await awaitSlowStats(server, group: "cancel") { $0.aborted == 1 }
+        #expect(stats.aborted == 1)
+        #expect(stats.current == 0)
+        #expect(stats.total == 1)
+        print("cancelled an in-flight transfer; the error arrived after \(elapsed)")
     }
 
     @Test("cancelling a request waiting for a slot throws .cancelled at once; the queue goes on")
@@ -408,18 +435,22 @@ struct HTTPClientTests {
         var configuration = HTTPClientConfiguration()
         configuration.maxConcurrency = 1
         let client = HTTPClient(configuration: configuration)
-        let slow = Task { try await client.send(HTTPRequest(url: server.url("/slow?ms=15000&group=q"), method: "GET")) }
-        try await Task.sleep(for: .milliseconds(200))
+        let slow = Task { try await client.send(HTTPRequest(url: server.url("/slow?ms=60000&group=q"), method: "GET")) }
+        // The slow request holds the only slot once it is at the server.
+        #expect(try await awaitSlowStats(server, group: "q") { $0.current == 1 }.current == 1)
         let queued = Task { try await client.send(HTTPRequest(url: server.url("/echo"), method: "GET")) }
         let next = Task { try await client.send(HTTPRequest(url: server.url("/echo"), method: "GET")) }
         try await Task.sleep(for: .milliseconds(200))
-        let started = ContinuousClock.now
         queued.cancel()
         let error = await httpError { try await withDeadline(20) { try await queued.value } }
         #expect(error?.kind == .cancelled)
-        // Without waiting for the slot (the slow transfer holds it for 15 s), with room for a busy machine.
-        #expect(ContinuousClock.now - started < .seconds(8))
-        #expect(try await withDeadline(30) { try await slow.value }.head.status == 200)
+        // The cancelled request did not wait for the slot: the slow transfer (60 s) still holds it.
+        let during = try await slowStats(server, group: "q")
+        #expect(during.current == 1)
+        #expect(during.aborted == 0)
+        // The queue goes on: once the slot is free, the request behind the cancelled one is sent.
+        slow.cancel()
+        #expect(await httpError { try await withDeadline(20) { try await slow.value } }?.kind == .cancelled)
         #expect(try await withDeadline(20) { try await next.value }.head.status == 200)
     }
 

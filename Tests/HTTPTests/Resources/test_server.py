@@ -12,8 +12,9 @@ Endpoints (any method; the request body is always read first so the connection s
                             reports the user and domain of the type 3 message (the response is not verified)
   /negotiate                always 401 with WWW-Authenticate: Negotiate
   /gzip                     a text, gzip-encoded when the client accepts gzip
-  /slow?ms=N&group=G        sleeps N ms; counts concurrent requests per group
-  /stats?group=G            JSON: current, max and total of /slow for the group
+  /slow?ms=N&group=G        sleeps N ms; counts concurrent requests per group; a client that hangs up
+                            during the sleep ends it early and is counted as aborted
+  /stats?group=G            JSON: current, max, total and aborted of /slow for the group
   /status?code=C&retry_after=S   status C with Retry-After: S
   /big?mb=N&pause_ms=P      N MiB streamed in 64 KiB writes, pausing P ms after the first MiB
   /conn                     JSON: connection id (client address) and requests served on that connection
@@ -25,6 +26,7 @@ Endpoints (any method; the request body is always read first so the connection s
 import base64
 import gzip
 import json
+import select
 import socket
 import ssl
 import struct
@@ -39,7 +41,8 @@ PASSWORD = "s3cret-pass"
 GZIP_TEXT = ("Grüße aus dem gzip-Endpunkt, viele Male. " * 2000).encode("utf-8")
 
 stats_lock = threading.Lock()
-stats = {}  # group -> {"current", "max", "total"}
+stats = {}  # group -> {"current", "max", "total", "aborted"}
+NO_STATS = {"current": 0, "max": 0, "total": 0, "aborted": 0}
 
 
 def ntlm_challenge():
@@ -178,20 +181,46 @@ class Handler(BaseHTTPRequestHandler):
     def route_slow(self):
         group = self.query.get("group", "default")
         with stats_lock:
-            entry = stats.setdefault(group, {"current": 0, "max": 0, "total": 0})
+            entry = stats.setdefault(group, dict(NO_STATS))
             entry["current"] += 1
             entry["total"] += 1
             entry["max"] = max(entry["max"], entry["current"])
         try:
-            time.sleep(int(self.query.get("ms", "100")) / 1000)
+            hung_up = self.sleep_unless_hung_up(int(self.query.get("ms", "100")) / 1000)
         finally:
             with stats_lock:
                 entry["current"] -= 1
+        if hung_up:
+            with stats_lock:
+                entry["aborted"] += 1
+            self.close_connection = True
+            return
         self.reply(200, b"slept")
+
+    def sleep_unless_hung_up(self, seconds):
+        """Sleeps, watching the socket: True as soon as the client closes its end (it sends
+        nothing else while it waits for the answer, so readable means closed)."""
+        sock = self.connection
+        if isinstance(sock, ssl.SSLSocket):
+            time.sleep(seconds)
+            return False
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            readable, _, _ = select.select([sock], [], [], min(remaining, 0.05))
+            if readable:
+                try:
+                    if sock.recv(1, socket.MSG_PEEK) == b"":
+                        return True
+                except OSError:
+                    return True
+                time.sleep(min(remaining, 0.05))
 
     def route_stats(self):
         with stats_lock:
-            entry = dict(stats.get(self.query.get("group", "default"), {"current": 0, "max": 0, "total": 0}))
+            entry = dict(stats.get(self.query.get("group", "default"), NO_STATS))
         self.reply_json(200, entry)
 
     def route_status(self):
