@@ -374,6 +374,74 @@ extension MailSyncTests {
     }
 }
 
+extension MailSyncTests {
+    /// Writes `records` as one batch of creates straight to the FlowFact endpoint of user MM; the
+    /// results and the statements the batch took.
+    func applyBatch(_ h: Harness, _ records: [Record]) async throws -> ([WriteResult], Int) {
+        let adapter = try FlowFactAdapter.type.make(
+            try h.deployment().adapters["flowfact"]!.settings,
+            AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "mail", kind: .mail, role: .source,
+                user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")))
+        let batch = records.map { WriteOperation.create(syncKey: SyncKey(rawValue: UUID().uuidString), record: $0) }
+        let counter = ODBCStatementCounter()
+        let results = try await ODBCStatistics.$counter.withValue(counter) { try await endpoint.apply(batch) }
+        await adapter.shutdown()
+        return (results, counter.statements)
+    }
+
+    /// Senders are looked up for a whole batch at once: a page of mails from unknown senders costs
+    /// no more than a page from one known sender (it used to cost two statements, one a scan of the
+    /// address table, per mail). The links are the same as one by one.
+    @Test(arguments: TestDatabase.allCases)
+    func sendersAreLookedUpOncePerBatch(database: TestDatabase) async throws {
+        let h = try harness(database, mails: "both")
+        let erika = try h.insertAddress(given: "Erika", family: "Muster", extra: ["EMAIL": .text("erika@kunde.test")])
+        let jonas = try h.insertAddress(
+            given: "Jonas", family: "Berg", extra: ["EMAIL3": .text("Jonas.Berg@Kunde.test")])
+        let known = (1...30).map { mail("Anfrage \($0)") }
+        let (knownResults, knownStatements) = try await applyBatch(h, known)
+        #expect(knownResults.allSatisfy { if case .success = $0 { true } else { false } })
+        let unknown = (1...30).map { mail("Newsletter \($0)", from: "News <news\($0)@versand.test>") }
+        let (unknownResults, unknownStatements) = try await applyBatch(h, unknown)
+        #expect(unknownResults.allSatisfy { if case .success = $0 { true } else { false } })
+        #expect(
+            unknownStatements <= knownStatements + 2,
+            "30 unknown senders: \(unknownStatements) statements; 30 mails from one known sender: \(knownStatements)")
+
+        // One batch of every case: as written, in other case, in the third e-mail column, unknown,
+        // and a sent mail linked to its first known recipient.
+        var sent = MailMessage(
+            messageID: "<sent-1@example.test>", from: MailAddress(email: "mm@example.test"),
+            to: [MailAddress(email: "neu@unbekannt.test"), MailAddress(email: "JONAS.BERG@kunde.test")],
+            subject: "Angebot", sentAt: Date().addingTimeInterval(-600), receivedAt: Date().addingTimeInterval(-600),
+            textBody: "Anbei.")
+        sent.folder = .sentItems
+        let mixed = [
+            mail("Genau", from: "erika@kunde.test"), mail("Grossschreibung", from: "ERIKA@Kunde.TEST"),
+            mail("Dritte Spalte", from: "jonas.berg@kunde.test"), mail("Fremd", from: "x@unbekannt.test"),
+            .mail(sent),
+        ]
+        let (results, _) = try await applyBatch(h, mixed)
+        var linked: [String: String?] = [:]
+        for result in results {
+            guard case .success(let id, _, _) = result else {
+                Issue.record("\(result)")
+                continue
+            }
+            let row = try h.db.rows("SELECT \"BETREFF\", \"AD_ID\" FROM \"AKT\" WHERE \"ID\" = ?", [.text(id)])
+            linked.updateValue(row[0][1].string?.trimmingCharacters(in: .whitespaces), forKey: row[0][0].string ?? "")
+        }
+        #expect(linked["Genau"] == .some(erika))
+        #expect(linked["Grossschreibung"] == .some(erika))
+        #expect(linked["Dritte Spalte"] == .some(jonas))
+        #expect(linked["Fremd"] == .some(nil))
+        #expect(linked["Angebot"] == .some(jonas))
+    }
+}
+
 extension Harness {
     func mailboxCount() -> Int { (try? mailbox(.mail).items.count) ?? -1 }
 }

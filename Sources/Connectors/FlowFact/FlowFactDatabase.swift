@@ -88,6 +88,12 @@ actor FlowFactDatabase {
     var scopes: [String: (scope: FlowFactScope, at: Date)] = [:]
     /// Attachment files put on the share by the transaction in progress (removed if it rolls back).
     var filesWritten: [URL] = []
+    /// The addresses of the e-mail addresses in the write batch in progress (key: the e-mail
+    /// address in lower case; value: the address id, or nil where none has it), looked up once for
+    /// the batch by ``prepareMailLookups(_:_:_:)``.
+    var addressesByEmail: [String: String?] = [:]
+    /// The id of the Merkmal that marks mails deleted in the mailbox, looked up once per write batch.
+    var deletedMailMerkmalID: String??
     static let scopeLifetime: TimeInterval = 300
 
     init(connectionString: Secret, options: FlowFactOptions, log: @escaping @Sendable (AdapterLogLevel, String) -> Void)
@@ -559,7 +565,7 @@ actor FlowFactDatabase {
         let path = try n.column("attachments.path")
         let contentID = try n.column("attachments.content_id")
         // One statement for a page of records (200 at a time), not one per record.
-        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+        for chunk in ids.chunked(into: 200) {
             let sql = """
                 SELECT \(try n.required("attachments.id")), \(try n.required("attachments.file_name")), \(try n.required("attachments.media_type")), \
                 \(try n.required("attachments.size")), \(path ?? "NULL"), \(contentID ?? "NULL"), \(try n.required("attachments.record")) \
@@ -777,7 +783,7 @@ actor FlowFactDatabase {
 
     func existingIDs(_ ids: [ItemID], table: String, _ db: ODBCConnection, _ n: SQLNames) throws -> Set<ItemID> {
         var result: Set<ItemID> = []
-        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+        for chunk in ids.chunked(into: 200) {
             try db.query(
                 "SELECT \(try n.required("\(table).id")) FROM \(try n.table(table)) WHERE \(try n.required("\(table).id")) IN (\(Self.placeholders(chunk.count)))",
                 chunk.map { .text($0) }
@@ -813,7 +819,7 @@ actor FlowFactDatabase {
         let (_, n) = try open()
         var result: [ItemState] = []
         let wanted: (ItemID) -> Bool = { _ in content }
-        for chunk in stride(from: 0, to: ids.count, by: 200).map({ Array(ids[$0..<min($0 + 200, ids.count)]) }) {
+        for chunk in ids.chunked(into: 200) {
             let condition = "\(try n.required("\(scope.table).id", "a")) IN (\(Self.placeholders(chunk.count)))"
             try readItems(
                 scope, where: condition, chunk.map { .text($0) }, inScopeOnly: inScopeOnly, now: now,
@@ -830,7 +836,7 @@ actor FlowFactDatabase {
     func find(_ scope: FlowFactScope, keys: [SyncKey]) throws -> [SyncKey: ItemState] {
         let (db, n) = try open()
         var ids: [ItemID] = []
-        for chunk in stride(from: 0, to: keys.count, by: 200).map({ Array(keys[$0..<min($0 + 200, keys.count)]) }) {
+        for chunk in keys.chunked(into: 200) {
             try db.query(
                 """
                 SELECT \(try n.required("sync_keys.record")) FROM \(try n.table("sync_keys")) WHERE \(try n.required("sync_keys.table")) = ? \

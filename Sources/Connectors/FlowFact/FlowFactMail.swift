@@ -27,7 +27,7 @@ extension FlowFactDatabase {
         var extra: [String: ODBCValue] = [:]
         let parent = try answeredActivity(mail, db, n)
         if let parent, try n.column("activities.parent") != nil { extra["parent"] = .text(parent.id) }
-        let candidates = mail.folder == .sentItems ? (mail.to + mail.cc + mail.bcc) : [mail.from].compactMap { $0 }
+        let candidates = Self.linkCandidates(mail)
         if let address = try address(matching: candidates.map(\.email), db, n) ?? parent?.address {
             extra["address"] = .text(address)
         } else if options.unknownSender == .skip {
@@ -75,13 +75,85 @@ extension FlowFactDatabase {
         return nil
     }
 
-    /// The first address (not archived) whose e-mail columns hold one of `emails`, tried in order.
+    /// Whom a mail is linked to: the recipients of a sent mail, the sender of any other.
+    static func linkCandidates(_ mail: MailMessage) -> [MailAddress] {
+        mail.folder == .sentItems ? (mail.to + mail.cc + mail.bcc) : [mail.from].compactMap { $0 }
+    }
+
+    /// The e-mail columns of the address table that are mapped.
+    func emailColumns(_ n: SQLNames) throws -> [String] {
+        try ["addresses.email", "addresses.email2", "addresses.email3"].compactMap { try n.column($0) }
+    }
+
+    /// Looks up, for the mails a batch creates, every e-mail address they may be linked to: in a
+    /// few statements for the whole batch instead of two per address. Of a page of newsletters
+    /// from unknown senders, each would otherwise cost a scan of the address table.
+    func prepareMailLookups(_ batch: [WriteOperation], _ db: ODBCConnection, _ n: SQLNames) throws {
+        addressesByEmail.removeAll()
+        deletedMailMerkmalID = nil
+        var emails: [String] = []
+        var seen: Set<String> = []
+        for case .create(_, .mail(let mail)) in batch {
+            for candidate in Self.linkCandidates(mail) {
+                let key = candidate.email.trimmed.lowercased()
+                if !key.isEmpty, seen.insert(key).inserted { emails.append(candidate.email.trimmed) }
+            }
+        }
+        let columns = try emailColumns(n)
+        guard !emails.isEmpty, !columns.isEmpty else { return }
+        let id = try n.required("addresses.id")
+        let table = try n.table("addresses")
+        var found: [String: String] = [:]
+        // As written first (the columns' indexes serve it); rows by id, so the lowest id wins.
+        for chunk in emails.chunked(into: 100) {
+            let forms = Array(Set(chunk.flatMap { [$0, $0.lowercased()] }))
+            let condition = columns.map { "\($0) IN (\(Self.placeholders(forms.count)))" }.joined(separator: " OR ")
+            let rows = try db.rows(
+                "SELECT \(id), \(columns.joined(separator: ", ")) FROM \(table) WHERE \(condition) ORDER BY \(id)",
+                Array(repeating: forms.map { ODBCValue.text($0) }, count: columns.count).flatMap { $0 })
+            let wanted = Set(forms)
+            for row in rows {
+                guard let address = row[0].string?.trimmed else { continue }
+                for index in 1...columns.count {
+                    if let value = row[index].string?.trimmed, wanted.contains(value) {
+                        found[value.lowercased()] = found[value.lowercased()] ?? address
+                    }
+                }
+            }
+        }
+        // Then ignoring case, for the rest only (a scan of the table, once per batch).
+        let rest = emails.map { $0.lowercased() }.filter { found[$0] == nil }
+        for chunk in rest.chunked(into: 100) {
+            let condition = columns.map { "LOWER(\($0)) IN (\(Self.placeholders(chunk.count)))" }.joined(
+                separator: " OR ")
+            let folded = columns.map { "LOWER(\($0))" }.joined(separator: ", ")
+            let rows = try db.rows(
+                "SELECT \(id), \(folded) FROM \(table) WHERE \(condition) ORDER BY \(id)",
+                Array(repeating: chunk.map { ODBCValue.text($0) }, count: columns.count).flatMap { $0 })
+            let wanted = Set(chunk)
+            for row in rows {
+                guard let address = row[0].string?.trimmed else { continue }
+                for index in 1...columns.count {
+                    if let value = row[index].string?.trimmed, wanted.contains(value) {
+                        found[value] = found[value] ?? address
+                    }
+                }
+            }
+        }
+        for email in emails { addressesByEmail[email.lowercased()] = .some(found[email.lowercased()]) }
+    }
+
+    /// The first address whose e-mail columns hold one of `emails`, tried in order.
     func address(matching emails: [String], _ db: ODBCConnection, _ n: SQLNames) throws -> String? {
-        let columns = try ["addresses.email", "addresses.email2", "addresses.email3"].compactMap { try n.column($0) }
+        let columns = try emailColumns(n)
         guard !columns.isEmpty else { return nil }
         for email in emails {
             let trimmed = email.trimmed
             guard !trimmed.isEmpty else { continue }
+            if let prepared = addressesByEmail[trimmed.lowercased()] {
+                if let prepared { return prepared }
+                continue
+            }
             // As written first (the columns' indexes serve it), then ignoring case (a scan).
             let forms = Array(Set([trimmed, trimmed.lowercased()]))
             let exact = columns.map { "\($0) IN (\(Self.placeholders(forms.count)))" }.joined(separator: " OR ")
@@ -107,10 +179,13 @@ extension FlowFactDatabase {
         -> WriteResult
     {
         let name = options.deletedMailMerkmal
-        let rows = try db.rows(
-            "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
-            [.text(name)])
-        guard let merkmal = rows.first?[0].string?.trimmed else {
+        if deletedMailMerkmalID == nil {
+            let rows = try db.rows(
+                "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
+                [.text(name)])
+            deletedMailMerkmalID = .some(rows.first?[0].string?.trimmed)
+        }
+        guard let merkmal = deletedMailMerkmalID ?? nil else {
             throw WriteOutcome(
                 error: WriteError(
                     .permanent,
@@ -137,6 +212,13 @@ extension FlowFactDatabase {
             throw WriteOutcome(error: WriteError(.notFound, "no \(schema.table(scope.table)) record \(id)"))
         }
         return .success(id: id, version: Self.version(changed: stamp, unread: nil), stored: nil)
+    }
+}
+
+extension Array {
+    /// The elements in consecutive slices of at most `size` (the last may be shorter).
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
 

@@ -7,8 +7,15 @@ extension FlowFactDatabase {
     /// the writes are repeated one by one, so a single bad record fails alone.
     func apply(_ scope: FlowFactScope, _ batch: [WriteOperation], now: Date = Date()) throws -> [WriteResult] {
         let (db, n) = try open()
+        defer {
+            addressesByEmail.removeAll()
+            deletedMailMerkmalID = nil
+        }
         do {
-            return try transaction(db) { try batch.map { try write($0, scope, db, n, now: now) } }
+            return try transaction(db) {
+                try prepareMailLookups(batch, db, n)
+                return try batch.map { try write($0, scope, db, n, now: now) }
+            }
         } catch let error as ODBCError where error.isConnectionLost {
             // Nothing of the batch was committed. Drop the connection; the engine retries the batch.
             close()
