@@ -2,8 +2,8 @@ import EWS
 import Foundation
 import XML
 
-/// File attachments (inline in CreateItem, CreateAttachment, GetAttachment, DeleteAttachment) and
-/// the computed message properties Exchange derives from MAPI flags.
+/// File and item attachments (inline in CreateItem, CreateAttachment, GetAttachment,
+/// DeleteAttachment) and the computed message properties Exchange derives from MAPI flags.
 extension SimService {
     /// Properties Exchange computes itself: setting one in CreateItem or UpdateItem fails that item
     /// with ErrorInvalidPropertySet.
@@ -40,16 +40,20 @@ extension SimService {
 
     // MARK: Reading attachments from requests
 
-    /// The file attachments of a `t:Attachments` element, with new ids for `itemID`.
+    /// The attachments of a `t:Attachments` element, with new ids for `itemID`.
     func parseAttachments(_ container: XMLElement?, itemID: String) throws -> [SimAttachment] {
         try (container?.children ?? []).map { try parseAttachment($0, itemID: itemID) }
     }
 
+    /// The kinds of item an item attachment may hold here.
+    static let attachableItems: Set<String> = ["Item", "Message", "CalendarItem", "Contact", "Task"]
+
     func parseAttachment(_ element: XMLElement, itemID: String) throws -> SimAttachment {
+        if element.name == "ItemAttachment" { return try parseItemAttachment(element, itemID: itemID) }
         guard element.name == "FileAttachment" else {
             throw SimItemError(
                 code: "ErrorInvalidRequest",
-                message: "The simulator supports file attachments only, not \(element.name).")
+                message: "The simulator supports file and item attachments, not \(element.name).")
         }
         let text = element.string("Content") ?? ""
         guard let content = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
@@ -62,6 +66,42 @@ extension SimService {
             isInline: element.string("IsInline").map { $0 == "true" || $0 == "1" },
             isContactPhoto: element.string("IsContactPhoto").map { $0 == "true" || $0 == "1" }, content: content,
             modified: Date())
+    }
+
+    /// An item attachment: the attached item's properties are kept in schema order, and its MIME
+    /// form is the `MimeContent` it was given or, as Exchange makes it, one written from them.
+    func parseItemAttachment(_ element: XMLElement, itemID: String) throws -> SimAttachment {
+        guard let item = element.children.first(where: { $0.name != "Name" && Self.attachableItems.contains($0.name) })
+        else {
+            let kind = element.children.last?.name ?? "no item"
+            throw SimItemError(
+                code: "ErrorInvalidRequest",
+                message: "An item attachment needs a Message, CalendarItem, Contact, Task or Item; got \(kind).")
+        }
+        if item.child("Attachments") != nil {
+            throw SimItemError(
+                code: "ErrorInvalidRequest",
+                message: "The simulator does not support attachments inside an attached item.")
+        }
+        if let computed = item.children.first(where: { Self.computedFields.contains($0.name) }) {
+            throw Self.invalidSet(computed.name)
+        }
+        var mime = SimMIME.message(from: item)
+        if let text = item.string("MimeContent") {
+            guard let given = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
+                throw SimItemError(code: "ErrorInvalidRequest", message: "The MimeContent is not valid base64.")
+            }
+            mime = given
+        }
+        let properties = catalog.sorted(
+            item.children.filter { $0.name != "MimeContent" && !Self.notStored.contains($0.name) }, ofItem: item.name)
+        let stored = XMLElement(name: item.name, namespace: EWSNamespace.types, children: properties)
+        return SimAttachment(
+            id: SimIDs.attachment(item: itemID), name: element.string("Name") ?? item.string("Subject"),
+            contentType: element.string("ContentType"), contentID: element.string("ContentId"),
+            contentLocation: element.string("ContentLocation"),
+            isInline: element.string("IsInline").map { $0 == "true" || $0 == "1" }, isContactPhoto: nil,
+            content: mime, modified: Date(), attachedItem: stored.xml)
     }
 
     // MARK: Writing attachments
@@ -86,8 +126,10 @@ extension SimService {
         children.append(element("Size", "\(attachment.content.count)"))
         children.append(element("LastModifiedTime", EWSDate.format(attachment.modified)))
         children.append(element("IsInline", attachment.isInline == true ? "true" : "false"))
-        children.append(element("IsContactPhoto", attachment.isContactPhoto == true ? "true" : "false"))
-        return XMLElement(name: "FileAttachment", namespace: EWSNamespace.types, children: children)
+        if !attachment.isItem {
+            children.append(element("IsContactPhoto", attachment.isContactPhoto == true ? "true" : "false"))
+        }
+        return XMLElement(name: attachment.elementName, namespace: EWSNamespace.types, children: children)
     }
 
     /// `t:Attachments` with the metadata of every attachment.
@@ -97,14 +139,27 @@ extension SimService {
         )
     }
 
-    /// A whole file attachment with its Content. The base64 text is written as is (it has no
-    /// characters to escape), so a 25 MB attachment costs one encoding pass.
-    static func writeWithContent(_ attachment: SimAttachment, _ w: inout XMLWriter) {
-        w.element("t:FileAttachment") { w in
+    /// A whole attachment: a file with its Content, an item with its properties and, when the
+    /// request's AttachmentShape asks for it, its MimeContent. The base64 text is written as is (it
+    /// has no characters to escape), so a 25 MB attachment costs one encoding pass.
+    static func writeWithContent(_ attachment: SimAttachment, includeMime: Bool, _ w: inout XMLWriter) {
+        w.element("t:\(attachment.elementName)") { w in
             for child in attachmentElement(attachment).children { SimWriter.write(child, &w) }
-            w.start("t:Content")
-            w.raw(attachment.content.base64EncodedString())
-            w.end()
+            guard let xml = attachment.attachedItem else {
+                w.start("t:Content")
+                w.raw(attachment.content.base64EncodedString())
+                w.end()
+                return
+            }
+            guard let item = try? XMLStreamParser.parse(Data(xml.utf8)) else { return }
+            w.element("t:\(item.name)") { w in
+                if includeMime {
+                    w.start("t:MimeContent", [("CharacterSet", "UTF-8")])
+                    w.raw(attachment.content.base64EncodedString())
+                    w.end()
+                }
+                for property in item.children { SimWriter.write(property, &w) }
+            }
         }
     }
 
@@ -150,7 +205,7 @@ extension SimService {
                 let reply = Self.attachmentElement(attachment, root: (item.id, item.changeKey))
                 return { w in
                     w.element("m:Attachments") { w in
-                        w.element("t:FileAttachment") { w in
+                        w.element("t:\(attachment.elementName)") { w in
                             SimWriter.write(reply.children[0], &w)
                         }
                     }
@@ -160,12 +215,17 @@ extension SimService {
 
     func getAttachment(_ operation: XMLElement, _ context: Context) throws -> Data {
         let ids = operation.child("AttachmentIds")?.children ?? []
+        let includeMime = ["true", "1"].contains(operation.child("AttachmentShape")?.string("IncludeMimeContent"))
         return SimWriter.operation(
             "GetAttachment",
             perItem(ids, operation: "GetAttachment", container: "Attachments") { reference, _ in
                 let (_, item, index) = try self.attachment(reference.attributes["Id"], context)
                 let attachment = item.attachments[index]
-                return { w in w.element("m:Attachments") { w in Self.writeWithContent(attachment, &w) } }
+                return { w in
+                    w.element("m:Attachments") { w in
+                        Self.writeWithContent(attachment, includeMime: includeMime, &w)
+                    }
+                }
             })
     }
 

@@ -54,8 +54,9 @@ struct SimItem: Sendable {
     var received: Date?
 }
 
-/// A file attachment of an item. The content is kept as bytes; ids embed the item's id, as
-/// Exchange's do, so they change when the item moves.
+/// A file or item attachment of an item. The content is kept as bytes (for an item attachment:
+/// the attached item's MIME form); ids embed the item's id, as Exchange's do, so they change when
+/// the item moves.
 struct SimAttachment: Codable, Sendable {
     var id: String
     var name: String?
@@ -66,6 +67,13 @@ struct SimAttachment: Codable, Sendable {
     var isContactPhoto: Bool?
     var content: Data
     var modified: Date
+    /// An item attachment's item (`Message`, `CalendarItem` …) as XML, its properties in schema
+    /// order; nil for a file attachment.
+    var attachedItem: String? = nil
+
+    var isItem: Bool { attachedItem != nil }
+    /// `FileAttachment` or `ItemAttachment`.
+    var elementName: String { isItem ? "ItemAttachment" : "FileAttachment" }
 }
 
 /// A changed occurrence of a recurring calendar item.

@@ -337,6 +337,95 @@ struct SimMessageTests {
         #expect(item.string("IsDraft") == "true")
     }
 
+    @Test(
+        "item attachments: metadata in GetItem, the attached item in GetAttachment, its MIME form on request; a state file keeps them"
+    )
+    func itemAttachments() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let sim = try SimSOAP(statePath: state)
+        let forwarded = """
+            <t:ItemAttachment><t:Name>WG: Besichtigung</t:Name><t:Message>\
+            <t:Subject>Besichtigung Lindenstraße</t:Subject>\
+            <t:Body BodyType="HTML">&lt;p&gt;Grüße, Jörg&lt;/p&gt;</t:Body>\
+            <t:ToRecipients><t:Mailbox><t:Name>Max Müller</t:Name><t:EmailAddress>mm@example.test</t:EmailAddress>\
+            </t:Mailbox></t:ToRecipients>\
+            <t:From><t:Mailbox><t:Name>Jörg Kunde</t:Name><t:EmailAddress>joerg@kunde.test</t:EmailAddress>\
+            </t:Mailbox></t:From>\
+            <t:InternetMessageId>&lt;orig-1@kunde.test&gt;</t:InternetMessageId></t:Message></t:ItemAttachment>
+            """
+        let (id, changeKey) = try sim.created(
+            """
+            <t:Message><t:Subject>WG: Besichtigung</t:Subject><t:Body BodyType="Text">Siehe unten.</t:Body>\
+            <t:Attachments>\(forwarded)\(fileAttachment("a.txt", "text/plain", Data("A".utf8)))</t:Attachments>\
+            \(extended("0x0E07", "Integer", "1"))</t:Message>
+            """)
+        let item = try #require(try sim.get(id))
+        #expect(item.string("HasAttachments") == "true")
+        let attachments = item.child("Attachments")?.children ?? []
+        #expect(attachments.map(\.name) == ["ItemAttachment", "FileAttachment"])
+        let metadata = attachments[0]
+        #expect(metadata.string("Name") == "WG: Besichtigung")
+        #expect(metadata.child("Message") == nil, "GetItem lists the attachment, not the attached item")
+        #expect(metadata.child("IsContactPhoto") == nil)
+        #expect(Int(metadata.string("Size") ?? "") ?? 0 > 100)
+        let attachmentID = try #require(metadata.child("AttachmentId")?.attributes["Id"])
+
+        // Without an AttachmentShape: the attached item's properties, no MIME.
+        let plain = try #require(try sim.getAttachment(attachmentID)?.path("Attachments", "ItemAttachment"))
+        #expect(plain.path("Message", "Subject")?.text == "Besichtigung Lindenstraße")
+        #expect(plain.path("Message", "From", "Mailbox", "EmailAddress")?.text == "joerg@kunde.test")
+        #expect(plain.path("Message", "MimeContent") == nil)
+
+        // With IncludeMimeContent: the message as RFC 5322 text, headers encoded, body decodable.
+        let shaped = try sim.call(
+            """
+            <m:GetAttachment><m:AttachmentShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:AttachmentShape>\
+            <m:AttachmentIds><t:AttachmentId Id="\(attachmentID)"/></m:AttachmentIds></m:GetAttachment>
+            """
+        ).first?.path("Attachments", "ItemAttachment", "Message")
+        let mimeElement = try #require(shaped?.child("MimeContent"))
+        #expect(mimeElement.attributes["CharacterSet"] == "UTF-8")
+        let mime = String(decoding: Data(base64Encoded: mimeElement.text) ?? Data(), as: UTF8.self)
+        let (head, body) = try #require(
+            mime.range(of: "\r\n\r\n").map { (mime[..<$0.lowerBound], mime[$0.upperBound...]) })
+        #expect(head.contains("Subject: =?utf-8?B?\(Data("Besichtigung Lindenstraße".utf8).base64EncodedString())?="))
+        #expect(head.contains("From: =?utf-8?B?\(Data("Jörg Kunde".utf8).base64EncodedString())?= <joerg@kunde.test>"))
+        #expect(head.contains("To: \"Max Müller\"") == false, "a non-ASCII name is an encoded word")
+        #expect(head.contains("Message-ID: <orig-1@kunde.test>"))
+        #expect(head.contains("Content-Type: text/html; charset=\"utf-8\""))
+        let decoded = Data(base64Encoded: body.replacingOccurrences(of: "\r\n", with: ""))
+        #expect(decoded.map { String(decoding: $0, as: UTF8.self) } == "<p>Grüße, Jörg</p>")
+
+        // CreateAttachment of an item with MIME of its own: that MIME comes back byte for byte.
+        let own = Data("From: a@b.test\r\nSubject: Eigen\r\n\r\nText\r\n".utf8)
+        let created = try sim.call(
+            """
+            <m:CreateAttachment><m:ParentItemId Id="\(id)" ChangeKey="\(changeKey)"/><m:Attachments>\
+            <t:ItemAttachment><t:Name>Eigen</t:Name><t:Message><t:MimeContent>\(own.base64EncodedString())</t:MimeContent>\
+            <t:Subject>Eigen</t:Subject></t:Message></t:ItemAttachment></m:Attachments></m:CreateAttachment>
+            """)
+        let ownID = try #require(created.first?.path("Attachments", "ItemAttachment", "AttachmentId")?.attributes["Id"])
+
+        // Kept by the state file; an attached item's own attachments are refused by name.
+        let reloaded = try SimSOAP(statePath: state)
+        let again = try reloaded.call(
+            """
+            <m:GetAttachment><m:AttachmentShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:AttachmentShape>\
+            <m:AttachmentIds><t:AttachmentId Id="\(ownID)"/></m:AttachmentIds></m:GetAttachment>
+            """
+        ).first?.path("Attachments", "ItemAttachment", "Message", "MimeContent")?.text
+        #expect(again.flatMap { Data(base64Encoded: $0) } == own)
+        let nested = try reloaded.create(
+            """
+            <t:Message><t:Subject>x</t:Subject><t:Attachments><t:ItemAttachment><t:Name>n</t:Name><t:Message>\
+            <t:Subject>n</t:Subject><t:Attachments>\(fileAttachment("b.txt", "text/plain", Data("B".utf8)))</t:Attachments>\
+            </t:Message></t:ItemAttachment></t:Attachments></t:Message>
+            """)
+        #expect(nested.first?.string("ResponseCode") == "ErrorInvalidRequest")
+        #expect(nested.first?.string("MessageText")?.contains("attached item") == true)
+    }
+
     @Test("FindItem with IsEqualTo on message:InternetMessageId finds the message")
     func findByMessageID() throws {
         let sim = try SimSOAP()

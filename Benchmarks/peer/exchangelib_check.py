@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""exchange-sim checked by an independent client: Python's exchangelib does what Outlook-side
+software does with mails and attachments, and reads back what the simulator stored.
+
+usage: exchangelib_check.py URL USER PASSWORD MAILBOX
+prints one line per check and exits 1 if any failed.
+"""
+import base64
+import sys
+
+from exchangelib import (BASIC, IMPERSONATION, Account, Build, Configuration, Credentials, FileAttachment, HTMLBody,
+                         ItemAttachment, Mailbox, Message, Version)
+
+failures = []
+
+
+def check(name, condition, detail=""):
+    print(("ok    " if condition else "FAIL  ") + name + ("" if condition else f": {detail}"))
+    if not condition:
+        failures.append(name)
+
+
+def main():
+    url, user, password, mailbox = sys.argv[1:5]
+    config = Configuration(service_endpoint=url, credentials=Credentials(user, password), auth_type=BASIC,
+                           version=Version(build=Build(14, 3)))
+    account = Account(mailbox, config=config, autodiscover=False, access_type=IMPERSONATION)
+
+    pdf = bytes((i * 7919 >> 3) & 0xFF for i in range(40_000))
+    forwarded = Message(subject="Besichtigung Lindenstraße", body=HTMLBody("<p>Grüße, Jörg</p>"),
+                        author=Mailbox(name="Jörg Kunde", email_address="joerg@kunde.test"),
+                        to_recipients=[Mailbox(email_address=mailbox)])
+    mail = Message(account=account, folder=account.inbox, subject="WG: Besichtigung", body="Siehe Anhang.")
+    mail.attach(FileAttachment(name="Grundriss.pdf", content_type="application/pdf", content=pdf))
+    mail.attach(ItemAttachment(name="Besichtigung Lindenstraße", item=forwarded))
+    mail.save()
+    check("a message with a file and an item attachment is saved", mail.id is not None)
+
+    stored = account.inbox.get(id=mail.id)
+    names = sorted(a.name for a in stored.attachments)
+    check("GetItem lists both attachments", names == ["Besichtigung Lindenstraße", "Grundriss.pdf"], names)
+    check("HasAttachments is set", stored.has_attachments is True, stored.has_attachments)
+    for attachment in stored.attachments:
+        if isinstance(attachment, FileAttachment):
+            check("the file's bytes come back", attachment.content == pdf, len(attachment.content or b""))
+        elif isinstance(attachment, ItemAttachment):
+            item = attachment.item
+            check("the attached item's subject comes back", item.subject == "Besichtigung Lindenstraße",
+                  item.subject)
+            check("the attached item's sender comes back",
+                  item.author is not None and item.author.email_address == "joerg@kunde.test", item.author)
+            check("the attached item's HTML body comes back", "Grüße, Jörg" in str(item.body), item.body)
+            mime = item.mime_content or b""
+            if isinstance(mime, str):
+                mime = mime.encode()
+            encoded = base64.b64encode("Besichtigung Lindenstraße".encode()).decode()
+            check("the attached item's MIME form has its subject", encoded.encode() in mime, mime[:200])
+        else:
+            check("no other attachment kinds", False, type(attachment).__name__)
+
+    # An attachment added to the saved message, then removed again.
+    extra = FileAttachment(name="Notiz.txt", content=b"Notiz")
+    stored.attach(extra)
+    again = account.inbox.get(id=mail.id)
+    check("an attachment added later is listed", "Notiz.txt" in [a.name for a in again.attachments])
+    stored.detach(extra)
+    again = account.inbox.get(id=mail.id)
+    check("a detached attachment is gone", "Notiz.txt" not in [a.name for a in again.attachments])
+
+    mail.delete()
+    print(f"{len(failures)} of the checks failed" if failures else "all checks passed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
