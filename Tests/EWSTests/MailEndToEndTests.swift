@@ -31,13 +31,21 @@ struct Outlook {
         var contentID: String? = nil
     }
 
+    /// A mail attached as an item (as Outlook forwards "as attachment").
+    struct AttachedMail {
+        var name: String
+        var subject: String
+        var from: String
+        var html: String
+    }
+
     /// A mail arriving in the Inbox (as the transport service delivers it: finished, unread).
     @discardableResult
     func deliver(
         _ subject: String, from: MailAddress = MailAddress(name: "Erika Muster", email: "erika@kunde.test"),
         messageID: String, inReplyTo: String? = nil, html: String? = nil, text: String = "Hallo",
-        files: [File] = [], received: Date = Date().addingTimeInterval(-600), folder: String = "inbox",
-        to: [String]? = nil
+        files: [File] = [], attachedMails: [AttachedMail] = [], received: Date = Date().addingTimeInterval(-600),
+        folder: String = "inbox", to: [String]? = nil
     ) async throws -> String {
         let messages = try await client.call("CreateItem") { w in
             w.element("m:CreateItem", [("MessageDisposition", "SaveOnly")]) { w in
@@ -50,8 +58,20 @@ struct Outlook {
                         } else {
                             w.element("t:Body", text, [("BodyType", "Text")])
                         }
-                        if !files.isEmpty {
+                        if !files.isEmpty || !attachedMails.isEmpty {
                             w.element("t:Attachments") { w in
+                                for mail in attachedMails {
+                                    w.element("t:ItemAttachment") { w in
+                                        w.element("t:Name", mail.name)
+                                        w.element("t:Message") { w in
+                                            w.element("t:Subject", mail.subject)
+                                            w.element("t:Body", mail.html, [("BodyType", "HTML")])
+                                            w.element("t:From") { w in
+                                                w.element("t:Mailbox") { w in w.element("t:EmailAddress", mail.from) }
+                                            }
+                                        }
+                                    }
+                                }
                                 for file in files {
                                     w.element("t:FileAttachment") { w in
                                         w.element("t:Name", file.name)
@@ -389,6 +409,46 @@ struct MailEndToEndTests {
         let quiet = try await e.sync()
         #expect(quiet.allSatisfy { $0.counts.isEmpty }, "\(quiet.map(\.counts))")
         #expect(try await e.outlook.messages(in: "inbox").count == 1)
+    }
+
+    @Test(
+        "a mail attached to a mail (forwarded as attachment) is imported as an .eml file beside the other files",
+        arguments: TestDatabase.allCases)
+    func importAttachedMail(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        try await e.outlook.deliver(
+            "WG: Besichtigung", messageID: "<fwd-1@kunde.test>", text: "Siehe die angehängte Mail.",
+            files: [.init(name: "Grundriss.pdf", type: "application/pdf", data: MailEndToEndTests.pdf)],
+            attachedMails: [
+                .init(
+                    name: "Besichtigung Lindenstraße", subject: "Besichtigung Lindenstraße",
+                    from: "joerg@kunde.test", html: "<p>Termin am Montag, Grüße Jörg</p>"),
+                .init(name: "Alt.msg", subject: "Alt", from: "a@kunde.test", html: "<p>alt</p>"),
+            ])
+        let reports = try await e.sync()
+        #expect(reports.allSatisfy { $0.status == .ok }, "\(reports.map(\.failures))")
+        let row = try #require(try e.activities().first)
+        let blobs = try e.db.rows(
+            "SELECT \"DATEINAME\", \"INHALT\", \"DATEITYP\", \"GROESSE\" FROM \"BLOB\" WHERE \"DATENSATZ_ID\" = ? ORDER BY \"DATEINAME\"",
+            [row[0]])
+        #expect(blobs.map { $0[0].string } == ["Alt.eml", "Besichtigung Lindenstraße.eml", "Grundriss.pdf"])
+        #expect(blobs.last?[1].data == MailEndToEndTests.pdf)
+        let eml = try #require(blobs.dropFirst().first)
+        #expect(eml[2].string == "message/rfc822")
+        let text = String(decoding: eml[1].data ?? Data(), as: UTF8.self)
+        #expect(eml[3].integer == Int64(text.utf8.count), "the size is that of the stored file")
+        #expect(text.contains("From: joerg@kunde.test\r\n"))
+        let subject = "Subject: =?utf-8?B?\(Data("Besichtigung Lindenstraße".utf8).base64EncodedString())?="
+        #expect(text.contains(subject), "\(text)")
+        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined()
+        #expect(
+            Data(base64Encoded: body.replacingOccurrences(of: "\r\n", with: "")).map {
+                String(decoding: $0, as: UTF8.self)
+            } == "<p>Termin am Montag, Grüße Jörg</p>")
+        #expect(e.outlook.invalid.isEmpty, "\(e.outlook.invalid)")
+        let quiet = try await e.sync()
+        #expect(quiet.allSatisfy { $0.counts.isEmpty }, "\(quiet.map(\.counts))")
     }
 
     @Test(

@@ -20,6 +20,15 @@ struct EWSMailOptions: Sendable {
 extension EWSRecordCodec {
     /// Content references of attachments still in Exchange: the prefix, then the AttachmentId.
     static let attachmentReference = "ews-attachment:"
+
+    /// The file name of an attached item stored as a message file: its name (the subject, as
+    /// Exchange names it) with `.eml`; an attached Outlook `.msg` becomes `.eml`, since what is
+    /// stored is the MIME form.
+    static func emlName(_ name: String?) -> String {
+        var base = (name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        for suffix in [".eml", ".msg"] where base.lowercased().hasSuffix(suffix) { base.removeLast(suffix.count) }
+        return (base.isEmpty ? "Nachricht" : base) + ".eml"
+    }
 }
 
 extension EWSEndpoint {
@@ -86,14 +95,17 @@ extension EWSEndpoint {
         try? FileManager.default.removeItem(at: mail.spool)
     }
 
-    /// GetAttachment of file attachments, each content decoded into its own spool file as the
-    /// response streams in (never whole in memory, neither as text nor as bytes). Answers a file, or
-    /// Exchange's refusal, per attachment id; a failure of the whole request throws.
+    /// GetAttachment of file and item attachments, each file's content (or attached item's MIME
+    /// form) decoded into its own spool file as the response streams in (never whole in memory,
+    /// neither as text nor as bytes). Answers a file, or Exchange's refusal, per attachment id; a
+    /// failure of the whole request throws.
     func fetchAttachments(_ ids: [String], into directory: URL) async throws -> [String: Result<URL, EWSFault>] {
         guard !ids.isEmpty else { return [:] }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let request = client.envelope { w in
             w.element("m:GetAttachment") { w in
+                // Applies to item attachments only: their MIME form is what is stored.
+                w.element("m:AttachmentShape") { w in w.element("t:IncludeMimeContent", "true") }
                 w.element("m:AttachmentIds") { w in
                     for id in ids {
                         w.start("t:AttachmentId", [("Id", id)])
@@ -110,7 +122,9 @@ extension EWSEndpoint {
             return { path in
                 // One response message per id, in order; its content goes to that id's file.
                 if path.last == "GetAttachmentResponseMessage" { spool.nextMessage() }
-                return path.last == "Content" && path.dropLast().last == "FileAttachment" ? spool.decoder() : nil
+                let isFile = path.last == "Content" && path.dropLast().last == "FileAttachment"
+                let isItem = path.last == "MimeContent" && path.dropLast(2).last == "ItemAttachment"
+                return isFile || isItem ? spool.decoder() : nil
             }
         }
         if let failure = spool.failure {
@@ -119,9 +133,17 @@ extension EWSEndpoint {
         var result: [String: Result<URL, EWSFault>] = [:]
         for (index, id) in ids.enumerated() {
             let message = index < messages.count ? messages[index] : nil
-            if let message, message.success,
-                message.element.child("Attachments")?.children.contains(where: { $0.name == "FileAttachment" }) == true
-            {
+            let kind = message?.element.child("Attachments")?.children.first?.name
+            if let message, message.success, kind == "FileAttachment" || kind == "ItemAttachment" {
+                guard FileManager.default.fileExists(atPath: spool.urls[index].path) else {
+                    // No Content (MimeContent for an attached item): storing nothing would lose it.
+                    result[id] = .failure(
+                        EWSFault(
+                            code: "no content",
+                            message: "GetAttachment answered the \(kind ?? "attachment") without its content",
+                            backOff: nil, httpStatus: 200))
+                    continue
+                }
                 result[id] = .success(spool.urls[index])
             } else {
                 result[id] = .failure(

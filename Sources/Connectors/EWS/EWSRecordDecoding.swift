@@ -160,14 +160,21 @@ extension EWSRecordCodec {
                     recurrence: item.child("Recurrence").flatMap(EWSRecurrence.init).map(Self.recurrence)))
         case .mail:
             let html = item.child("Body")?.attributes["BodyType"] == "HTML"
-            let attachments = (item.child("Attachments")?.children("FileAttachment") ?? []).compactMap {
+            // Files as they are; an attached item (a forwarded mail, say) as its MIME form, an .eml file.
+            let attachments = (item.child("Attachments")?.children ?? []).compactMap {
                 attachment -> MailAttachment? in
-                guard let attachmentID = attachment.child("AttachmentId")?.attributes["Id"] else { return nil }
+                guard attachment.name == "FileAttachment" || attachment.name == "ItemAttachment",
+                    let attachmentID = attachment.child("AttachmentId")?.attributes["Id"]
+                else { return nil }
+                let isItem = attachment.name == "ItemAttachment"
                 return MailAttachment(
-                    name: attachment.string("Name") ?? "attachment",
-                    mediaType: nonEmpty(attachment.string("ContentType")) ?? "application/octet-stream",
+                    name: isItem
+                        ? Self.emlName(attachment.string("Name")) : (attachment.string("Name") ?? "attachment"),
+                    mediaType: isItem
+                        ? "message/rfc822"
+                        : (nonEmpty(attachment.string("ContentType")) ?? "application/octet-stream"),
                     size: Int64(attachment.string("Size") ?? "") ?? 0,
-                    contentID: nonEmpty(attachment.string("ContentId")),
+                    contentID: isItem ? nil : nonEmpty(attachment.string("ContentId")),
                     content: .reference(Self.attachmentReference + attachmentID))
             }
             record = .mail(
