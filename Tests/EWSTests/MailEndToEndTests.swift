@@ -5,6 +5,7 @@ import ExchangeSim
 import Foundation
 import Logging
 import ODBC
+import Synchronization
 import TestSupport
 import Testing
 import XML
@@ -730,5 +731,63 @@ extension AttachmentBatchTests {
         #expect(unreadable.map(\.id) == ["broken"])
         #expect(unreadable.first?.reason.contains("a.txt") == true)
         #expect(unreadable.first?.reason.contains("mm@example.test") == true)
+    }
+
+    /// A server that answers GetAttachment of an attached item without its MimeContent.
+    final class WithoutMimeContent: EWSTransport, @unchecked Sendable {
+        let inner: InProcessTransport
+        init(_ inner: InProcessTransport) { self.inner = inner }
+
+        func post(url: String, mailbox: String, body: Data, onBody: @escaping @Sendable (Data) -> Void) async throws
+            -> (status: Int, headers: [String: String])
+        {
+            let response = Mutex(Data())
+            let head = try await inner.post(url: url, mailbox: mailbox, body: body) { chunk in
+                response.withLock { $0.append(chunk) }
+            }
+            let text = response.withLock { String(decoding: $0, as: UTF8.self) }
+            onBody(Data(text.replacing(#/<t:MimeContent[^>]*>[^<]*</t:MimeContent>/#, with: "").utf8))
+            return head
+        }
+
+        func reduceConcurrency() {}
+    }
+
+    @Test("an attached item answered without its MIME form is a named failure, not an empty file")
+    func attachedItemWithoutMime() async throws {
+        let sim = try SimFixture(mailboxes: ["mm@example.test"])
+        let outlook = Outlook(sim.service)
+        let id = try await outlook.deliver(
+            "WG: Alt", messageID: "<wg@kunde.test>",
+            attachedMails: [.init(name: "Alt", subject: "Alt", from: "a@kunde.test", html: "<p>alt</p>")])
+        let item = try #require(try await outlook.get(id))
+        let attachmentID = try #require(item.path("Attachments", "ItemAttachment", "AttachmentId")?.attributes["Id"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let whole = try await sim.endpoint(.mail).fetchAttachments([attachmentID], into: directory)
+        guard case .success(let file)? = whole[attachmentID] else {
+            Issue.record("not fetched: \(whole)")
+            return
+        }
+        #expect(
+            FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }?
+                .contains("Subject: Alt\r\n") == true)
+
+        let client = EWSClient(
+            transport: WithoutMimeContent(sim.transport), url: "http://sim/EWS/Exchange.asmx",
+            mailbox: "mm@example.test", access: .impersonation, version: "Exchange2010_SP2", throttle: EWSThrottle(),
+            log: { _, _ in })
+        let plain = sim.endpoint(.mail)
+        let stripped = EWSEndpoint(
+            client: client, kind: .mail, codec: plain.codec, folder: plain.folder, maxBatchSize: 50,
+            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
+            mail: EWSMailOptions(folder: "inbox", window: nil, spool: directory))
+        let answer = try await stripped.fetchAttachments([attachmentID], into: directory)
+        guard case .failure(let fault)? = answer[attachmentID] else {
+            Issue.record("an attached item without content was taken: \(answer)")
+            return
+        }
+        #expect(fault.message.contains("ItemAttachment without its content"), "\(fault)")
     }
 }
