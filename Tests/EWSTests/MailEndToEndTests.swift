@@ -340,7 +340,8 @@ final class MailEndToEnd: @unchecked Sendable {
 
     /// Inserts a mail activity as FlowFact's own mail service would; returns its id.
     func insertFlowFactMail(
-        subject: String, outgoing: Bool, messageID: String, read: Bool, date: Date = Date().addingTimeInterval(-1800)
+        subject: String, outgoing: Bool, messageID: String, read: Bool, date: Date = Date().addingTimeInterval(-1800),
+        answering parent: String? = nil
     ) throws -> String {
         let id = UUID().uuidString
         let zone = TimeZone(identifier: "Europe/Berlin")!
@@ -360,6 +361,9 @@ final class MailEndToEnd: @unchecked Sendable {
         try db.execute(
             "INSERT INTO \"AKTMKM\" (\"AKT_ID\", \"MKM_ID\", \"AKTIV\", \"ERFDATUM\") VALUES (?, ?, ?, ?)",
             [.text(id), .text(Self.userMerkmalMM), .integer(read ? 0 : 1), at])
+        if let parent {
+            try db.execute("UPDATE \"AKT\" SET \"VORGANG_ID\" = ? WHERE \"ID\" = ?", [.text(parent), .text(id)])
+        }
         return id
     }
 }
@@ -466,7 +470,8 @@ struct MailEndToEndTests {
         let plan = Data("Grundriss".utf8)
         try e.insertBlob(activity: contract, name: "Grundriss.png", type: "image/png", data: plan)
         _ = try e.insertFlowFactMail(
-            subject: "AW: Mietvertrag", outgoing: true, messageID: "<out-1@example.test>", read: true)
+            subject: "AW: Mietvertrag", outgoing: true, messageID: "<out-1@example.test>", read: true,
+            answering: contract)
         let reports = try await e.sync()
         #expect(reports.allSatisfy { $0.status == .ok })
         let inbox = try await e.outlook.messages(in: "inbox")
@@ -489,6 +494,10 @@ struct MailEndToEndTests {
         #expect(e.server.service.counts["CreateAttachment"] == 1, "both files in one CreateAttachment")
         #expect(sent.first?.string("IsDraft") == "false")
         #expect(sent.first?.string("IsRead") == "true")
+        // The reply written in FlowFact (VORGANG_ID = the contract mail) is threaded under it.
+        #expect(sent.first?.string("InReplyTo") == "<in-1@wolf.test>")
+        #expect(sent.first?.string("References") == "<in-1@wolf.test>")
+        #expect(mail.string("InReplyTo") == nil)
         #expect(e.server.service.counts["messagesSent"] ?? 0 == 0, "nothing was ever sent")
         let quiet = try await e.sync()
         #expect(quiet.allSatisfy { $0.counts.isEmpty }, "\(quiet.map(\.counts))")

@@ -386,7 +386,7 @@ actor FlowFactDatabase {
     }
 
     /// `SELECT` list and `FROM … LEFT JOIN` for full rows with their sync key (and, for mail, the
-    /// user's unread flag).
+    /// user's unread flag and, where `VORGANG_ID` is mapped, the message-id of the answered activity).
     /// `extra` is one more column (an expression with its parameters) after the row's own. The
     /// parameters of the `SELECT` list come before those of the `FROM` clause in a statement.
     func selectRows(_ scope: FlowFactScope, _ n: SQLNames, extra: (sql: String, parameters: [ODBCValue])? = nil)
@@ -398,6 +398,14 @@ actor FlowFactDatabase {
         columns.append(try n.required("sync_keys.key", "k"))
         if scope.kind == .mail {
             columns.append(try unreadExpression(scope, n, parameters: &parameters))
+            if let parent = try n.column("activities.parent", "a") {
+                // The message-id of the activity a mail answers, for its In-Reply-To.
+                columns.append(
+                    """
+                    (SELECT \(try n.required("activities.message_id", "p")) FROM \(try n.table("activities")) p \
+                    WHERE \(try n.required("activities.id", "p")) = \(parent))
+                    """)
+            }
         }
         if let extra {
             columns.append(extra.sql)
@@ -518,6 +526,7 @@ actor FlowFactDatabase {
         _ body: (ItemState, ODBCTimestamp?) throws -> Void, seen: (String, ODBCRow) -> Void
     ) throws {
         let positions = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let answers = scope.kind == .mail && schema.column("activities.parent") != nil
         try db.query(sql, parameters) { row in
             let values = FlowFactRecords.Row(positions: positions, values: row.values)
             let rawID = values["id"]?.string ?? ""
@@ -533,7 +542,9 @@ actor FlowFactDatabase {
                 case .calendar:
                     record = .calendar(try records.calendar(values, table: schema.table("activities"), id: id))
                 case .task: record = .task(try records.task(values, table: schema.table("activities"), id: id))
-                case .mail: record = .mail(records.mail(values, unread: unread, attachments: []))
+                case .mail:
+                    let answered = answers ? row[keys.count + 2].string?.trimmed.nonEmpty : nil
+                    record = .mail(records.mail(values, unread: unread, answering: answered, attachments: []))
                 }
             } catch let error as FlowFactError {
                 // One bad record is skipped and reported; it does not stop the others.

@@ -159,10 +159,15 @@ struct FlowFactRecords {
             reminderAt: hasTime ? date(row, "follow_up") : nil, recurrence: try recurrence(row, table: table, id: id))
     }
 
-    func mail(_ row: Row, unread: Bool, attachments: [MailAttachment]) -> MailMessage {
+    /// A mail activity; `answering` is the message-id of the activity it answers (`VORGANG_ID`),
+    /// which becomes its In-Reply-To and References, so mail clients thread it under that mail.
+    func mail(_ row: Row, unread: Bool, answering: String? = nil, attachments: [MailAttachment]) -> MailMessage {
         let folder = row["type"]?.string.flatMap { mailFolders[$0] } ?? .inbox
+        let bare = answering?.trimmingCharacters(in: CharacterSet(charactersIn: " <>\t\r\n"))
+        let inReplyTo = bare.flatMap { $0.isEmpty ? nil : "<\($0)>" }
         return MailMessage(
-            messageID: text(row, "message_id"), from: text(row, "mail_from").flatMap { Self.addresses($0).first },
+            messageID: text(row, "message_id"), inReplyTo: inReplyTo, references: inReplyTo.map { [$0] } ?? [],
+            from: text(row, "mail_from").flatMap { Self.addresses($0).first },
             to: text(row, "mail_to").map(Self.addresses) ?? [], cc: text(row, "mail_cc").map(Self.addresses) ?? [],
             bcc: text(row, "mail_bcc").map(Self.addresses) ?? [], subject: text(row, "subject") ?? "",
             sentAt: date(row, "mail_date"), receivedAt: date(row, "date"),
