@@ -199,6 +199,52 @@ import Testing
         #expect(message.subject == "geändert", "a mail's content is not synced after import")
     }
 
+    /// FlowFact's mail system marks a mail read by deactivating the user Merkmal's link, without
+    /// touching the activity's AENDDATUM. The next run notices (long before the hourly comparison).
+    @Test(arguments: TestDatabase.allCases)
+    func aReadFlagFlippedInFlowFactAloneIsSeenNextRun(database: TestDatabase) async throws {
+        let h = try harness(database)
+        let first = try h.mailbox(.mail).insert(mail("Erste", id: "<e1@kunde.test>"))
+        let second = try h.mailbox(.mail).insert(mail("Zweite", id: "<e2@kunde.test>", read: true))
+        try h.mailbox(.mail).insert(mail("Neu", id: "<e3@kunde.test>"))
+        try await h.sync()
+        let rows = try activities(h)
+        let erste = try #require(rows.first { $0[1].string == "Erste" }?[0])
+        let zweite = try #require(rows.first { $0[1].string == "Zweite" }?[0])
+        // Both were last changed two days ago: outside any window of changed rows.
+        for activity in [erste, zweite] {
+            try h.db.execute(
+                "UPDATE \"AKT\" SET \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+                [h.stamp(Date().addingTimeInterval(-2 * 86_400)), activity])
+        }
+        func isRead(_ id: ItemID) throws -> Bool? {
+            guard case .mail(let message)? = try h.mailbox(.mail).item(id)?.record else { return nil }
+            return message.isRead
+        }
+        func setActive(_ activity: ODBCValue, _ active: Int64) throws {
+            try h.db.execute(
+                "UPDATE \"AKTMKM\" SET \"AKTIV\" = ? WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+                [.integer(active), activity, .text(Harness.userMerkmalMM)])
+        }
+        func sync() async throws -> RunReport { try #require(try await h.sync().of("mail")) }
+        #expect(try await sync().failures.isEmpty)
+        #expect(try await sync().counts.isEmpty)
+
+        try setActive(erste, 0)
+        #expect(try await sync().failures.isEmpty)
+        #expect(try isRead(first) == true, "read in FlowFact, read in the mailbox")
+        #expect(try isRead(second) == true)
+        try setActive(zweite, 1)
+        try await sync()
+        #expect(try isRead(second) == false, "unread in FlowFact, unread in the mailbox")
+        #expect(try isRead(first) == true)
+        // Only the flags travelled; nothing was imported or placed again.
+        #expect(try activities(h).count == 3)
+        #expect(h.mailboxCount() == 3)
+        let after = try await sync()
+        #expect(after.counts.isEmpty, "\(after.counts)")
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func aMailDeletedInTheMailboxIsMarkedNotDeleted(database: TestDatabase) async throws {
         let h = try harness(database)

@@ -64,6 +64,57 @@ import Testing
         }
     }
 
+    /// FlowFact marks a mail read by deactivating the user Merkmal's link alone (AENDDATUM stays).
+    /// The window read counts the user's read and unread links in the same statement, so a quiet
+    /// run stays one statement and a flipped flag is still seen on the next run.
+    @Test(arguments: TestDatabase.allCases)
+    func aQuietMailRunIsOneStatementAndReadFlagsStillShow(database: TestDatabase) async throws {
+        let h = try Harness(database, seed: Harness.counts(mails: 16))
+        h.connectors =
+            "  - { name: c, kind: mail, source: flowfact, target: \(h.exchange), source_options: { mail: both } }"
+        let adapter = try FlowFactAdapter.type.make(
+            try h.deployment().adapters["flowfact"]!.settings,
+            AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "c", kind: .mail, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")
+            )
+        )
+        let (first, _) = try await changes(endpoint, ChangeRequest(cursor: nil, known: [:]))
+        var known = known(first)
+        #expect(known.count >= 4)
+        let (quiet, statements) = try await changes(endpoint, ChangeRequest(cursor: first.cursor, known: known))
+        #expect(statements == 1, "a quiet mail run is one statement")
+        #expect(quiet.changes.allSatisfy { if case .upsert(let s) = $0 { known[s.id] == s.version } else { false } })
+
+        // An unread mail read in FlowFact, and a read one marked unread, one run apart.
+        let windowIDs = Set(quiet.changes.compactMap { if case .upsert(let s) = $0 { s.id } else { nil } })
+        let unread = try #require(known.first { $0.value.hasSuffix("|u") && !windowIDs.contains($0.key) }?.key)
+        let read = try #require(known.first { $0.value.hasSuffix("|r") && !windowIDs.contains($0.key) }?.key)
+        var cursor = quiet.cursor
+        for (id, active) in [(unread, 0), (read, 1)] {
+            try h.db.execute(
+                "UPDATE \"AKTMKM\" SET \"AKTIV\" = ? WHERE \"AKT_ID\" = ? AND \"MKM_ID\" = ?",
+                [.integer(Int64(active)), .text(id), .text(Harness.userMerkmalMM)])
+            let (next, _) = try await changes(endpoint, ChangeRequest(cursor: cursor, known: known))
+            let state = next.changes.compactMap { if case .upsert(let s) = $0, s.id == id { s } else { nil } }.first
+            #expect(state?.version.hasSuffix(active == 1 ? "|u" : "|r") == true, "\(id): \(String(describing: state))")
+            guard case .mail(let mail)? = state?.record else {
+                Issue.record("the flipped mail was not read again")
+                continue
+            }
+            #expect(mail.isRead == (active == 0))
+            known = self.known(next).merging(known) { new, _ in new }
+            cursor = next.cursor
+            let (after, quietStatements) = try await changes(endpoint, ChangeRequest(cursor: cursor, known: known))
+            #expect(quietStatements == 1)
+            #expect(
+                after.changes.allSatisfy { if case .upsert(let s) = $0 { known[s.id] == s.version } else { false } })
+            cursor = after.cursor
+        }
+        await adapter.shutdown()
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func anEmptyScopeStillSeesTheLog(database: TestDatabase) async throws {
         // Nothing in scope: the window read returns no row to carry the log's count, so the log is read.

@@ -68,6 +68,27 @@ struct FlowFactCursor: Codable {
     var dellogID: Int64
     /// When the last full id comparison ran (seconds since 1970).
     var lastScan: Double
+    /// Mail scopes: the user's read and unread Merkmal links counted by the last run (nil before).
+    var readCounts: [Int64]? = nil
+}
+
+/// Columns a window read carries besides the rows (counts that tell whether more must be read),
+/// each with its parameters and what to do with the value seen.
+struct Probes {
+    var columns: [String] = []
+    var parameters: [ODBCValue] = []
+    var handlers: [(ODBCValue) -> Void] = []
+
+    mutating func add(_ column: String, _ parameters: [ODBCValue], _ seen: @escaping (ODBCValue) -> Void) {
+        columns.append(column)
+        self.parameters += parameters
+        handlers.append(seen)
+    }
+
+    /// The probes' values of one row, in order.
+    func seen(_ values: [ODBCValue]) {
+        for (handler, value) in zip(handlers, values) { handler(value) }
+    }
 }
 
 /// All SQL of the adapter, run on one connection, one call at a time.
@@ -387,9 +408,9 @@ actor FlowFactDatabase {
 
     /// `SELECT` list and `FROM … LEFT JOIN` for full rows with their sync key (and, for mail, the
     /// user's unread flag and, where `VORGANG_ID` is mapped, the message-id of the answered activity).
-    /// `extra` is one more column (an expression with its parameters) after the row's own. The
+    /// `extra` are more columns (expressions with their parameters) after the row's own. The
     /// parameters of the `SELECT` list come before those of the `FROM` clause in a statement.
-    func selectRows(_ scope: FlowFactScope, _ n: SQLNames, extra: (sql: String, parameters: [ODBCValue])? = nil)
+    func selectRows(_ scope: FlowFactScope, _ n: SQLNames, extra: (sql: [String], parameters: [ODBCValue])? = nil)
         throws -> (select: String, from: String, selectParameters: [ODBCValue], fromParameters: [ODBCValue])
     {
         let keys = readKeys(scope)
@@ -408,7 +429,7 @@ actor FlowFactDatabase {
             }
         }
         if let extra {
-            columns.append(extra.sql)
+            columns += extra.sql
             parameters += extra.parameters
         }
         let from = """
@@ -430,15 +451,17 @@ actor FlowFactDatabase {
     // MARK: Reading
 
     /// Reads full rows matching `condition` and converts them; calls `body` per item as it streams.
+    /// `content`: mails whose attachment contents go into spool files; `attachmentsOf`: mails whose
+    /// attachments are listed at all (the others come without).
     func readItems(
         _ scope: FlowFactScope, where condition: String, _ parameters: [ODBCValue], inScopeOnly: Bool = true,
         now: Date = Date(), content: (ItemID) -> Bool = { _ in false },
-        extra: (sql: String, parameters: [ODBCValue], seen: (ODBCValue) -> Void)? = nil,
+        attachmentsOf: (ItemID) -> Bool = { _ in true }, extra: Probes? = nil,
         unreadable: inout [UnreadableItem], _ body: (ItemState, ODBCTimestamp?) throws -> Void
     ) throws {
         let (db, n) = try open()
         let (select, from, selectParameters, fromParameters) = try selectRows(
-            scope, n, extra: extra.map { ($0.sql, $0.parameters) })
+            scope, n, extra: extra.map { ($0.columns, $0.parameters) })
         let joinParameters = selectParameters + fromParameters
         let idColumn = try n.required("\(scope.table).id", "a")
         var filter = "\(condition) AND \(idColumn) > ?"
@@ -466,13 +489,14 @@ actor FlowFactDatabase {
             try readPage(sql, values, db, keys, records, scope, &unreadable, &pending, body) { id, row in
                 pageRows += 1
                 lastID = id
-                if let extra { extra.seen(row[row.values.count - 1]) }
+                if let extra { extra.seen(Array(row.values.suffix(extra.columns.count))) }
             }
             // Mail attachments are read after the page (one statement may be open at a time).
+            let wanted = pending.map(\.0.id).filter(attachmentsOf)
             let (found, failed) =
-                pending.isEmpty
+                wanted.isEmpty
                 ? ([:], [:])
-                : try attachments(of: pending.map(\.0.id), db, n) { content($0) ? spoolDirectory(scope) : nil }
+                : try attachments(of: wanted, db, n) { content($0) ? spoolDirectory(scope) : nil }
             for (state, changed) in pending {
                 guard case .mail(var mail) = state.record else { continue }
                 if let reason = failed[state.id] {
@@ -692,7 +716,7 @@ actor FlowFactDatabase {
             // With nothing in scope yet, changes from now on count (less the overlap on the next read).
             let next = FlowFactCursor(
                 watermark: (watermark ?? ODBCTimestamp(now, in: options.zone)).description, dellogID: dellogStart,
-                lastScan: now.timeIntervalSince1970)
+                lastScan: now.timeIntervalSince1970, readCounts: try countReadFlags(scope, db, n))
             return ChangeSet(
                 changes: changes, cursor: try JSONEncoder().encode(next), isFullScan: true, unreadable: unreadable)
         }
@@ -706,6 +730,8 @@ actor FlowFactDatabase {
         //    run is this one statement: the window is not empty in practice, it holds at least the
         //    row that set the watermark.
         var logGrew: Bool?
+        /// The user's read and unread mail links now, as the window read (or a query of its own) counted them.
+        var readCounts: [Int64] = []
         if let since {
             let link = try n.table(scope.linkTable)
             // Two indexed lookups joined by UNION; an OR of the two conditions would scan the table.
@@ -714,18 +740,27 @@ actor FlowFactDatabase {
                 WHERE \(try n.required("\(table).changed", "c")) >= ? UNION SELECT \(try n.required("\(scope.linkTable).record", "m")) \
                 FROM \(link) m WHERE \(try n.required("\(scope.linkTable).created", "m")) >= ?)
                 """
-            let logProbe: (sql: String, parameters: [ODBCValue], seen: (ODBCValue) -> Void)? =
-                options.useDellog
-                ? (
+            var probes = Probes()
+            if options.useDellog {
+                probes.add(
                     """
                     (SELECT COUNT(*) FROM \(try n.table("deletions")) d WHERE \(try n.required("deletions.table", "d")) = ? \
                     AND \(try n.required("deletions.id", "d")) > ?)
-                    """, [.text(schema.table(table)), .integer(existing.dellogID)],
-                    { value in logGrew = (logGrew ?? false) || (value.integer ?? 1) > 0 }
-                ) : nil
+                    """, [.text(schema.table(table)), .integer(existing.dellogID)]
+                ) { value in logGrew = (logGrew ?? false) || (value.integer ?? 1) > 0 }
+            }
+            if let flags = try readFlagCounts(scope, n) {
+                for (index, column) in flags.columns.enumerated() {
+                    probes.add(column, flags.parameters) { value in
+                        if readCounts.count == index { readCounts.append(value.integer ?? -1) }
+                    }
+                }
+            }
+            // A mail the engine knows travels no further than its state: its attachments are not read
+            // again (so a quiet run stays one statement).
             try readItems(
                 scope, where: condition, [.timestamp(since), .timestamp(since)], now: now, content: content,
-                extra: logProbe, unreadable: &unreadable
+                attachmentsOf: content, extra: probes.columns.isEmpty ? nil : probes, unreadable: &unreadable
             ) {
                 state, changed in
                 changes[state.id] = .upsert(state)
@@ -748,14 +783,26 @@ actor FlowFactDatabase {
             }
             dellogID = max(dellogID, dellogStart)
         }
-        // 3. Periodically: compare the ids in scope with the known ones (deletions without a log,
+        // 3. Mails read or marked unread in FlowFact: its mail system flips the user Merkmal's link
+        //    without touching the activity's changed-at stamp. When the counts of read and unread
+        //    links differ from the last run's, the unread mails are compared with the known flags.
+        if try readFlagCounts(scope, n) != nil {
+            // The window read had no row to carry the counts: counted on their own.
+            if readCounts.count != 2 { readCounts = try countReadFlags(scope, db, n) ?? [] }
+            if readCounts != existing.readCounts {
+                try compareReadFlags(scope, request, now: now, into: &changes, unreadable: &unreadable, db, n)
+            }
+        }
+        // 4. Periodically: compare the ids in scope with the known ones (deletions without a log,
         //    Merkmal links removed or deactivated, records that moved out of the window).
         var lastScan = existing.lastScan
         if now.timeIntervalSince1970 - existing.lastScan >= options.fullScanInterval {
             lastScan = now.timeIntervalSince1970
             try compareScope(scope, request, now: now, into: &changes, unreadable: &unreadable, db, n)
         }
-        cursor = FlowFactCursor(watermark: watermark?.description, dellogID: dellogID, lastScan: lastScan)
+        cursor = FlowFactCursor(
+            watermark: watermark?.description, dellogID: dellogID, lastScan: lastScan,
+            readCounts: readCounts.isEmpty ? nil : readCounts)
         return ChangeSet(
             changes: Array(changes.values), cursor: try JSONEncoder().encode(cursor), isFullScan: false,
             unreadable: unreadable)
@@ -788,6 +835,57 @@ actor FlowFactDatabase {
         for id in gone { changes[id] = existing.contains(id) ? .leftScope(id) : .deleted(id) }
         let stale = inScope.filter { changes[$0.key] == nil && request.known[$0.key] != $0.value }.map(\.key)
         for state in try read(scope, ids: stale, now: now, unreadable: &unreadable) {
+            changes[state.id] = .upsert(state)
+        }
+    }
+
+    /// For a mail scope with a user Merkmal: two uncorrelated counts, of the user's read (inactive)
+    /// and unread (active) Merkmal links, each with the same parameters.
+    func readFlagCounts(_ scope: FlowFactScope, _ n: SQLNames) throws -> (columns: [String], parameters: [ODBCValue])? {
+        guard scope.kind == .mail, let merkmal = scope.userMerkmalID else { return nil }
+        let columns = try [0, 1].map { active in
+            """
+            (SELECT COUNT(*) FROM \(try n.table("activity_merkmale")) f WHERE \(try n.required("activity_merkmale.merkmal", "f")) = ? \
+            AND \(try n.required("activity_merkmale.active", "f")) = \(active))
+            """
+        }
+        return (columns, [.text(merkmal)])
+    }
+
+    /// The counts of ``readFlagCounts(_:_:)`` in a statement of their own; nil for other scopes.
+    func countReadFlags(_ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames) throws -> [Int64]? {
+        guard let flags = try readFlagCounts(scope, n) else { return nil }
+        let row = try db.rows(
+            "SELECT \(flags.columns.joined(separator: ", "))", flags.parameters + flags.parameters
+        ).first
+        return row?.values.map { $0.integer ?? -1 }
+    }
+
+    /// Mails whose read flag differs from the known one: the user's unread mails now against the
+    /// known versions (`|u` unread, `|r` read); those that changed are read again whole.
+    func compareReadFlags(
+        _ scope: FlowFactScope, _ request: ChangeRequest, now: Date, into changes: inout [ItemID: Change],
+        unreadable: inout [UnreadableItem], _ db: ODBCConnection, _ n: SQLNames
+    ) throws {
+        guard let merkmal = scope.userMerkmalID, !scope.typeIDs.isEmpty else { return }
+        var unread: Set<ItemID> = []
+        try db.query(
+            """
+            SELECT \(try n.required("activity_merkmale.record", "f")) FROM \(try n.table("activity_merkmale")) f \
+            JOIN \(try n.table("activities")) a ON \(try n.required("activities.id", "a")) = \(try n.required("activity_merkmale.record", "f")) \
+            WHERE \(try n.required("activity_merkmale.merkmal", "f")) = ? AND \(try n.required("activity_merkmale.active", "f")) = 1 \
+            AND \(try n.required("activities.owner", "a")) = ? \
+            AND \(try n.required("activities.type", "a")) IN (\(Self.placeholders(scope.typeIDs.count)))
+            """, [.text(merkmal), .text(scope.userID)] + scope.typeIDs.map { .text($0) }
+        ) { row in if let id = row[0].string?.trimmed { unread.insert(id) } }
+        var flipped: [ItemID] = []
+        for (id, version) in request.known where changes[id] == nil {
+            if version.hasSuffix("|u") && !unread.contains(id) || version.hasSuffix("|r") && unread.contains(id) {
+                flipped.append(id)
+            }
+        }
+        for state in try read(scope, ids: flipped, now: now, unreadable: &unreadable)
+        where request.known[state.id] != state.version {
             changes[state.id] = .upsert(state)
         }
     }
