@@ -140,7 +140,7 @@ public enum FlowFactDDL {
     /// Indexes that keep the change queries fast: (table key, column keys).
     static let indexes: [(String, [String])] = [
         ("addresses", ["changed", "id"]), ("activities", ["changed", "id"]), ("activities", ["owner", "type"]),
-        ("activities", ["date"]), ("address_merkmale", ["merkmal"]), ("activity_merkmale", ["merkmal"]),
+        ("activities", ["date"]), ("address_merkmale", ["merkmal"]), ("activity_merkmale", ["merkmal", "active"]),
         ("attachments", ["table", "record"]), ("deletions", ["deleted_at"]),
         ("address_merkmale", ["created"]), ("activity_merkmale", ["created"]), ("activities", ["message_id"]),
         ("addresses", ["email"]),

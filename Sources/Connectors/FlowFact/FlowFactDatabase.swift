@@ -884,7 +884,8 @@ actor FlowFactDatabase {
                 flipped.append(id)
             }
         }
-        for state in try read(scope, ids: flipped, now: now, unreadable: &unreadable)
+        // Known mails: only their state travels, so their attachments are not listed.
+        for state in try read(scope, ids: flipped, now: now, attachments: false, unreadable: &unreadable)
         where request.known[state.id] != state.version {
             changes[state.id] = .upsert(state)
         }
@@ -913,7 +914,8 @@ actor FlowFactDatabase {
     }
 
     /// Full records of the given ids that are in scope.
-    /// With `content`, mail attachments are copied into spool files.
+    /// With `content`, mail attachments are copied into spool files; without `attachments`, mails
+    /// come without their attachment list.
     func read(
         _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true, content: Bool = false
     ) throws -> [ItemState] {
@@ -923,16 +925,17 @@ actor FlowFactDatabase {
 
     func read(
         _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true, content: Bool = false,
-        unreadable: inout [UnreadableItem]
+        attachments: Bool = true, unreadable: inout [UnreadableItem]
     ) throws -> [ItemState] {
         let (_, n) = try open()
         var result: [ItemState] = []
         let wanted: (ItemID) -> Bool = { _ in content }
+        let listed: (ItemID) -> Bool = { _ in attachments }
         for chunk in ids.chunked(into: 200) {
             let condition = "\(try n.required("\(scope.table).id", "a")) IN (\(Self.placeholders(chunk.count)))"
             try readItems(
                 scope, where: condition, chunk.map { .text($0) }, inScopeOnly: inScopeOnly, now: now,
-                content: wanted, unreadable: &unreadable
+                content: wanted, attachmentsOf: listed, unreadable: &unreadable
             ) {
                 state, _ in
                 result.append(state)
