@@ -5,6 +5,7 @@
 # Options go to sync-bench, e.g.
 #   scripts/profile.sh                                   (4 users × (2,000 addresses + 2,000 appointments + 1,000 tasks))
 #   scripts/profile.sh --users 10 --addresses 2000 --appointments 2000 --tasks 1000
+#   PROFILE_PHASE="1 % changed" scripts/profile.sh     (only the samples of the phase whose name starts so)
 # The samples are left in .build/perf.data for `perf report -i .build/perf.data`.
 # (valgrind's callgrind would count instructions repeatably, but valgrind 3.19 cannot read the
 # DWARF 5 that Swift writes and stops with an internal error once the SQLite ODBC driver is loaded;
@@ -33,13 +34,24 @@ for _ in $(seq 1 100); do grep -q http:// "$banner" && break; sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' "$banner" | head -1)
 [ -n "$url" ] || { echo "exchange-sim did not start: $(cat "$banner")" >&2; exit 1; }
 
-perf record -F 999 -g -o .build/perf.data -- "$bin/sync-bench" --schemas "$schemas" --sim-url "$url" "$@"
+marks=$(mktemp)
+trap 'kill $sim 2> /dev/null; rm -f "$banner" "$marks"' EXIT
+perf record -F 999 -g -o .build/perf.data -- "$bin/sync-bench" --schemas "$schemas" --sim-url "$url" --marks "$@" \
+    | tee "$marks" | grep -v '^mark '
+# perf report's time window: the whole run, or the phase PROFILE_PHASE names.
+window=()
+if [ -n "${PROFILE_PHASE:-}" ]; then
+    range=$(awk -v phase="$PROFILE_PHASE" '$1 == "mark" { range = $2 "," $3; sub(/^mark [^ ]+ [^ ]+ /, ""); if (index($0, phase) == 1) { print range; exit } }' "$marks")
+    [ -n "$range" ] || { echo "no phase named '$PROFILE_PHASE'" >&2; exit 1; }
+    window=(--time "$range")
+    echo "profile of the phase '$PROFILE_PHASE' only ($range)"
+fi
 echo
 echo "connector-host's own functions by share of samples including callees (top 40):"
-perf report -i .build/perf.data --children --sort sym -g none 2> /dev/null | grep -v '^#' \
+perf report -i .build/perf.data "${window[@]}" --children --sort sym -g none 2> /dev/null | grep -v '^#' \
     | swift demangle --simplified | grep -E 'Connectors|ConnectorHost|ConnectorAPI|ODBC|XML|HTTP|EWS|GRDB' \
-    | grep -vE 'Seeder|partial apply|thunk' | head -40 | cut -c1-170
+    | grep -vE 'Seeder|partial apply|thunk' | head -40 | cut -c1-170 || true  # head ends the pipe early
 echo
 echo "all functions by their own samples (top 25):"
-perf report -i .build/perf.data --no-children --sort dso,sym -g none 2> /dev/null | grep -v '^#' | grep -v '^$' \
-    | swift demangle --simplified | head -25 | cut -c1-170
+perf report -i .build/perf.data "${window[@]}" --no-children --sort dso,sym -g none 2> /dev/null | grep -v '^#' | grep -v '^$' \
+    | swift demangle --simplified | head -25 | cut -c1-170 || true

@@ -34,6 +34,8 @@ let batch = integer("--batch", 100)
 let schemas = option("--schemas", ProcessInfo.processInfo.environment["EWS_SCHEMAS"] ?? "../shared/ews-schema")
 let jsonPath = option("--json", "")
 let runPeer = CommandLine.arguments.contains("--peer")
+// For scripts/profile.sh: each phase's start and end on the monotonic clock (perf's time base).
+let printMarks = CommandLine.arguments.contains("--marks")
 let peerCount = integer("--peer-items", min(max(addresses, 100), 2000))
 let executableDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 let simBinary = option("--sim", executableDirectory.appendingPathComponent("exchange-sim").path)
@@ -122,8 +124,10 @@ struct Phase: Codable {
     let statements = ODBCStatistics.statements
     let cpu = usage().cpu
     let start = Date()
+    let startMark = monotonicSeconds()
     let items = try await body()
     let seconds = Date().timeIntervalSince(start)
+    if printMarks { print(String(format: "mark %.6f %.6f %@", startMark, monotonicSeconds(), name)) }
     let after = try await simStats()
     let delta = after.merging(before) { $0 - $1 }
     var requests: [String: Int] = [:]
@@ -312,4 +316,11 @@ if !jsonPath.isEmpty {
     try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(
         to: URL(fileURLWithPath: jsonPath))
     print("JSON: \(jsonPath)")
+}
+
+/// Seconds on CLOCK_MONOTONIC, the clock perf stamps its samples with.
+func monotonicSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
