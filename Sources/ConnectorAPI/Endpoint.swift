@@ -168,6 +168,15 @@ public protocol SourceEndpoint: Sendable {
     /// The current state of the given items; ids that no longer exist are absent from the result.
     /// The engine uses it to retry failed items and to re-check open conflicts.
     func read(ids: [ItemID]) async throws -> [ItemID: ItemState]
+    /// The current records of the given items for a look at their fields only (a mail's
+    /// message-id, say): a mail's attachment contents are not fetched, and its attachments may be
+    /// absent from the record. By default the same as ``read(ids:)``.
+    func readFields(ids: [ItemID]) async throws -> [ItemID: ItemState]
+}
+
+extension SourceEndpoint {
+    /// Endpoints whose reads cost no more with contents read them whole.
+    public func readFields(ids: [ItemID]) async throws -> [ItemID: ItemState] { try await read(ids: ids) }
 }
 
 /// Writes to one side.

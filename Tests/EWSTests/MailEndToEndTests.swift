@@ -742,6 +742,38 @@ extension AttachmentBatchTests {
         #expect(unreadable.first?.reason.contains("mm@example.test") == true)
     }
 
+    @Test("a read of a mail's fields leaves its attachments in Exchange; a full read fetches them")
+    func fieldsReadFetchesNoAttachments() async throws {
+        let sim = try SimFixture(mailboxes: ["mm@example.test"])
+        let outlook = Outlook(sim.service)
+        let id = try await outlook.deliver(
+            "Mit Anhang", messageID: "<felder@kunde.test>",
+            files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = sim.endpoint(.mail)
+        let endpoint = EWSEndpoint(
+            client: plain.client, kind: .mail, codec: plain.codec, folder: plain.folder, maxBatchSize: 50,
+            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
+            mail: EWSMailOptions(folder: "inbox", window: nil, spool: directory))
+        func getAttachments() -> Int { sim.transport.operations.filter { $0 == "GetAttachment" }.count }
+        let fields = try await endpoint.readFields(ids: [id])
+        guard case .mail(let light)? = fields[id]?.record else {
+            Issue.record("not read: \(fields)")
+            return
+        }
+        #expect(light.messageID == "<felder@kunde.test>")
+        #expect(getAttachments() == 0)
+        #expect(light.attachments.allSatisfy { if case .reference = $0.content { true } else { false } })
+        let whole = try await endpoint.read(ids: [id])
+        guard case .mail(let full)? = whole[id]?.record else {
+            Issue.record("not read: \(whole)")
+            return
+        }
+        #expect(getAttachments() == 1)
+        #expect(full.attachments.first.map { if case .file = $0.content { true } else { false } } == true)
+    }
+
     /// A server that answers GetAttachment of an attached item without its MimeContent.
     final class WithoutMimeContent: EWSTransport, @unchecked Sendable {
         let inner: InProcessTransport

@@ -115,6 +115,45 @@ import Testing
         await adapter.shutdown()
     }
 
+    /// The engine's look at a mail's fields (where a moved mail went) reads the rows alone: one
+    /// statement, no attachment list, no BLOB copied into the spool; a full read has them.
+    @Test(arguments: TestDatabase.allCases)
+    func aFieldsReadIsTheRowsAlone(database: TestDatabase) async throws {
+        let h = try Harness(database, seed: Harness.counts(mails: 12))
+        h.connectors =
+            "  - { name: c, kind: mail, source: flowfact, target: \(h.exchange), source_options: { mail: both } }"
+        let adapter = try FlowFactAdapter.type.make(
+            try h.deployment().adapters["flowfact"]!.settings,
+            AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "c", kind: .mail, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")
+            )
+        )
+        let ids = Array(known(try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))).keys)
+        #expect(ids.count >= 4)
+        func count<T>(_ body: () async throws -> T) async throws -> (T, Int) {
+            let counter = ODBCStatementCounter()
+            let value = try await ODBCStatistics.$counter.withValue(counter) { try await body() }
+            return (value, counter.statements)
+        }
+        let (whole, wholeStatements) = try await count { try await endpoint.read(ids: ids) }
+        let (fields, fieldStatements) = try await count { try await endpoint.readFields(ids: ids) }
+        func mails(_ states: [ItemID: ItemState]) -> [ItemID: MailMessage] {
+            states.compactMapValues { if case .mail(let mail) = $0.record { mail } else { nil } }
+        }
+        let full = mails(whole)
+        let light = mails(fields)
+        #expect(Set(light.keys) == Set(ids))
+        #expect(light.mapValues(\.messageID) == full.mapValues(\.messageID))
+        #expect(light.mapValues(\.isRead) == full.mapValues(\.isRead))
+        #expect(full.values.contains { !$0.attachments.isEmpty }, "the seed has mails with attachments")
+        #expect(light.values.allSatisfy { $0.attachments.isEmpty })
+        #expect(fieldStatements == 1, "the rows alone")
+        #expect(wholeStatements > fieldStatements)
+        await adapter.shutdown()
+    }
+
     @Test(arguments: TestDatabase.allCases)
     func anEmptyScopeStillSeesTheLog(database: TestDatabase) async throws {
         // Nothing in scope: the window read returns no row to carry the log's count, so the log is read.

@@ -28,7 +28,9 @@ extension Run {
             let counterpartIDs = lostMappings.values.compactMap {
                 side == .source ? mappings[$0].targetID : mappings[$0].sourceID
             }
-            let counterparts = capabilities(other).canRead ? try await read(other, counterpartIDs) : [:]
+            // Only the counterparts' fields are needed (a mail's message-id), not their attachments.
+            let counterparts =
+                capabilities(other).canRead ? try await read(other, counterpartIDs, fieldsOnly: true) : [:]
             let lost = lostMappings.map { id, index in
                 let counterpartID = side == .source ? mappings[index].targetID : mappings[index].sourceID
                 return LostItem(

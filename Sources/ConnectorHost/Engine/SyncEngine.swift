@@ -369,9 +369,9 @@ struct Run {
         }
     }
 
-    func read(_ side: EndpointRole, _ ids: [ItemID]) async throws -> [ItemID: ItemState] {
+    func read(_ side: EndpointRole, _ ids: [ItemID], fieldsOnly: Bool = false) async throws -> [ItemID: ItemState] {
         do {
-            return try await endpoint(side).read(ids: ids)
+            return fieldsOnly ? try await endpoint(side).readFields(ids: ids) : try await endpoint(side).read(ids: ids)
         } catch {
             throw RunError(
                 description:

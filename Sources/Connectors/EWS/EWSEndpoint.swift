@@ -170,7 +170,11 @@ struct EWSEndpoint: SyncEndpoint {
 
     /// GetItem in batches; ids that are gone map to nil. Items refused for a transient reason
     /// (ErrorServerBusy, ErrorBatchProcessingStopped) are asked for again after the advised pause.
-    func get(_ ids: [String], unreadable: inout [UnreadableItem]) async throws -> [(String, EWSItem?)] {
+    /// GetItem of `ids` in batches (with retries of throttled items), decoded; with `attachments`,
+    /// mails' attachments are fetched into the spool.
+    func get(_ ids: [String], attachments: Bool = true, unreadable: inout [UnreadableItem]) async throws -> [(
+        String, EWSItem?
+    )] {
         var result: [(String, EWSItem?)] = []
         var pending = ids
         var attempt = 0
@@ -230,7 +234,7 @@ struct EWSEndpoint: SyncEndpoint {
             pending = retry
         }
         let complete = try await completeMails(
-            try await completeExceptions(result.compactMap(\.1)), unreadable: &unreadable)
+            try await completeExceptions(result.compactMap(\.1)), fetch: attachments, unreadable: &unreadable)
         let byID = Dictionary(complete.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         return result.map { id, item in (id, item.flatMap { byID[$0.id] }) }
     }
@@ -239,6 +243,16 @@ struct EWSEndpoint: SyncEndpoint {
         var ignored: [UnreadableItem] = []
         var result: [ItemID: ItemState] = [:]
         for (id, item) in try await get(ids, unreadable: &ignored) { if let item { result[id] = item.state } }
+        return result
+    }
+
+    /// GetItem alone: a mail's attachments stay references to Exchange (no GetAttachment).
+    func readFields(ids: [ItemID]) async throws -> [ItemID: ItemState] {
+        var ignored: [UnreadableItem] = []
+        var result: [ItemID: ItemState] = [:]
+        for (id, item) in try await get(ids, attachments: false, unreadable: &ignored) {
+            if let item { result[id] = item.state }
+        }
         return result
     }
 

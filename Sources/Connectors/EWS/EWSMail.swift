@@ -37,11 +37,13 @@ extension EWSEndpoint {
     /// Prepares mails read from Exchange for the other side: the endpoint's folder, attachments
     /// fetched into spool files (streamed, never whole in memory; up to 20 per GetAttachment). A mail
     /// whose attachment Exchange refuses is left out and reported as unreadable with the reason;
-    /// the other mails go on.
-    func completeMails(_ items: [EWSItem], unreadable: inout [UnreadableItem]) async throws -> [EWSItem] {
+    /// the other mails go on. Without `fetch`, attachments stay references to Exchange.
+    func completeMails(_ items: [EWSItem], fetch: Bool = true, unreadable: inout [UnreadableItem]) async throws
+        -> [EWSItem]
+    {
         guard let mail else { return items }
         var wanted: [String] = []
-        for item in items {
+        for item in items where fetch {
             guard case .mail(let message) = item.record else { continue }
             for attachment in message.attachments {
                 if case .reference(let reference) = attachment.content,

@@ -196,6 +196,13 @@ struct FlowFactEndpoint: SyncEndpoint {
             try await database.read(scope, ids: ids, content: true).map { ($0.id, $0) }, uniquingKeysWith: { $1 })
     }
 
+    /// The rows alone: no attachment list, no BLOB copied into the spool.
+    func readFields(ids: [ItemID]) async throws -> [ItemID: ItemState] {
+        Dictionary(
+            try await database.read(scope, ids: ids, attachments: false).map { ($0.id, $0) },
+            uniquingKeysWith: { $1 })
+    }
+
     func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] { try await database.apply(scope, batch) }
 
     func find(syncKeys: [SyncKey]) async throws -> [SyncKey: ItemState] {

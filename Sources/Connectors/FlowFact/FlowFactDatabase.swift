@@ -917,10 +917,13 @@ actor FlowFactDatabase {
     /// With `content`, mail attachments are copied into spool files; without `attachments`, mails
     /// come without their attachment list.
     func read(
-        _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true, content: Bool = false
+        _ scope: FlowFactScope, ids: [ItemID], now: Date = Date(), inScopeOnly: Bool = true, content: Bool = false,
+        attachments: Bool = true
     ) throws -> [ItemState] {
         var ignored: [UnreadableItem] = []
-        return try read(scope, ids: ids, now: now, inScopeOnly: inScopeOnly, content: content, unreadable: &ignored)
+        return try read(
+            scope, ids: ids, now: now, inScopeOnly: inScopeOnly, content: content, attachments: attachments,
+            unreadable: &ignored)
     }
 
     func read(
