@@ -328,6 +328,17 @@ final class MailEndToEnd: @unchecked Sendable {
     }
 
     /// Stores an attachment of an activity in the BLOB table, as FlowFact's mail service does.
+    /// An attachment kept as a file on the FlowFact share: the BLOB row holds its path (PFAD).
+    func insertShareBlob(activity: String, name: String, type: String, path: String, size: Int) throws {
+        let at = ODBCValue.timestamp(ODBCTimestamp(Date(), in: TimeZone(identifier: "Europe/Berlin")!))
+        try db.execute(
+            "INSERT INTO \"BLOB\" (\"ID\", \"TABELLE\", \"DATENSATZ_ID\", \"DATEINAME\", \"DATEITYP\", \"GROESSE\", \"PFAD\", \"ERFDATUM\", \"AENDDATUM\") VALUES (?, 'AKT', ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(UUID().uuidString), .text(activity), .text(name), .text(type), .integer(Int64(size)),
+                .text(path), at, at,
+            ])
+    }
+
     func insertBlob(activity: String, name: String, type: String, data: Data) throws {
         let at = ODBCValue.timestamp(ODBCTimestamp(Date(), in: TimeZone(identifier: "Europe/Berlin")!))
         try db.execute(
@@ -502,6 +513,55 @@ struct MailEndToEndTests {
         let quiet = try await e.sync()
         #expect(quiet.allSatisfy { $0.counts.isEmpty }, "\(quiet.map(\.counts))")
         #expect(try e.activities().count == 2, "placed mails are not imported back")
+    }
+
+    @Test(
+        "attachments on the FlowFact share travel with their mail; a missing one holds its mail back, named, until it is there",
+        arguments: TestDatabase.allCases)
+    func shareAttachments(database: TestDatabase) async throws {
+        let e = try await MailEndToEnd(database)
+        defer { Task { await e.server.stop() } }
+        let share = e.directory.appendingPathComponent("FlowFact")
+        let folder = share.appendingPathComponent("Anhaenge/2026")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        e.adapterSettings = "flowfact_directory: \(share.path)"
+        let plan = Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        try plan.write(to: folder.appendingPathComponent("Plan.pdf"))
+        let present = try e.insertFlowFactMail(
+            subject: "Plan", outgoing: false, messageID: "<plan@wolf.test>", read: true)
+        try e.insertShareBlob(
+            activity: present, name: "Plan.pdf", type: "application/pdf", path: "Anhaenge\\2026\\Plan.pdf",
+            size: plan.count)
+        let missing = try e.insertFlowFactMail(
+            subject: "Vertrag", outgoing: false, messageID: "<vertrag@wolf.test>", read: true)
+        try e.insertShareBlob(
+            activity: missing, name: "Vertrag.pdf", type: "application/pdf", path: "Anhaenge\\2026\\Vertrag.pdf",
+            size: 4)
+
+        let reports = try await e.sync()
+        let report = try #require(reports.first { $0.job.connector == "mail-in" })
+        let inbox = try await e.outlook.messages(in: "inbox")
+        #expect(inbox.map { $0.string("Subject") } == ["Plan"], "the mail whose file is missing is held back")
+        let attachmentID = try #require(
+            inbox.first?.path("Attachments", "FileAttachment", "AttachmentId")?.attributes["Id"])
+        #expect(try await e.outlook.attachment(attachmentID) == plan)
+        let failure = report.failures.first { $0.message.contains("Vertrag.pdf") }
+        #expect(failure != nil, "\(report.failures)")
+        #expect(failure?.message.contains("FlowFact share") == true)
+
+        // The file appears: the mail is placed once, with it.
+        let contract = Data("%PDF".utf8)
+        try contract.write(to: folder.appendingPathComponent("Vertrag.pdf"))
+        try e.db.execute(
+            "UPDATE \"AKT\" SET \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+            [.timestamp(ODBCTimestamp(Date(), in: TimeZone(identifier: "Europe/Berlin")!)), .text(missing)])
+        try await e.sync()
+        let after = try await e.outlook.messages(in: "inbox")
+        #expect(after.compactMap { $0.string("Subject") }.sorted() == ["Plan", "Vertrag"])
+        let placed = try #require(after.first { $0.string("Subject") == "Vertrag" })
+        let contractID = try #require(placed.path("Attachments", "FileAttachment", "AttachmentId")?.attributes["Id"])
+        #expect(try await e.outlook.attachment(contractID) == contract)
+        #expect(e.outlook.invalid.isEmpty, "\(e.outlook.invalid)")
     }
 
     @Test("read flags follow both ways; content edits do not", arguments: TestDatabase.allCases)

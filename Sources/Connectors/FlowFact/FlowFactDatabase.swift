@@ -625,6 +625,15 @@ actor FlowFactDatabase {
         for (record, attachments) in result {
             guard let directory = spool(record) else { continue }
             for index in attachments.indices {
+                if case .file(let path) = attachments[index].content {
+                    // On the FlowFact share: it must be there now, or the mail would arrive without it.
+                    guard FileManager.default.isReadableFile(atPath: path) else {
+                        failed[record] =
+                            "its attachment '\(attachments[index].name)' is missing or unreadable on the FlowFact share: \(path)"
+                        break
+                    }
+                    continue
+                }
                 guard case .reference(let reference) = attachments[index].content, reference.hasPrefix("flowfact-blob:")
                 else { continue }
                 let file = directory.appendingPathComponent(UUID().uuidString)
