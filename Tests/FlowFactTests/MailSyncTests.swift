@@ -488,6 +488,36 @@ extension MailSyncTests {
     }
 }
 
+extension MailSyncTests {
+    /// A batch of mails costs its inserts and links; its lookups (copies by sync key, message-ids,
+    /// the mails answered, the senders) are made once for the whole batch. Within a batch, a mail
+    /// still finds one the batch created before it: the same message twice is one activity, and a
+    /// reply joins the thread of a mail in the same batch.
+    @Test(arguments: TestDatabase.allCases)
+    func aBatchOfMailsCostsItsWritesNotItsLookups(database: TestDatabase) async throws {
+        let h = try harness(database)
+        try h.insertAddress(given: "Erika", family: "Muster", extra: ["EMAIL": .text("erika@kunde.test")])
+        let (results, statements) = try await applyBatch(h, (1...40).map { mail("Anfrage \($0)") })
+        #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
+        // Three writes a mail (the activity, its user Merkmal, its sync key), lookups for the batch.
+        #expect(statements <= 40 * 3 + 5, "\(statements) statements for 40 mails")
+
+        let first = mail("Exposé", id: "<batch-1@kunde.test>")
+        let again = mail("Exposé (noch einmal)", id: "<BATCH-1@kunde.test>")
+        let reply = mail("AW: Exposé", from: "Unbekannt <neu@unbekannt.test>", inReplyTo: "<batch-1@kunde.test>")
+        let (mixed, _) = try await applyBatch(h, [first, again, reply])
+        let ids = mixed.compactMap { if case .success(let id, _, _) = $0 { id } else { nil } }
+        #expect(ids.count == 3)
+        #expect(ids[0] == ids[1], "the same message twice in one batch is one activity")
+        let row = try h.db.rows(
+            "SELECT \"VORGANG_ID\", \"AD_ID\" FROM \"AKT\" WHERE \"ID\" = ?", [.text(ids[2])]
+        ).first
+        #expect(row?[0].string?.trimmingCharacters(in: .whitespaces) == ids[0], "the reply joins its thread")
+        let erika = try h.value("SELECT \"ID\" FROM \"AD\" WHERE \"EMAIL\" = 'erika@kunde.test'").string
+        #expect(row?[1].string?.trimmingCharacters(in: .whitespaces) == erika, "and takes its address")
+    }
+}
+
 extension Harness {
     func mailboxCount() -> Int { (try? mailbox(.mail).items.count) ?? -1 }
 }

@@ -72,6 +72,28 @@ struct FlowFactCursor: Codable {
     var readCounts: [Int64]? = nil
 }
 
+/// Lookups made once for a write batch instead of once per record, by
+/// ``FlowFactDatabase/prepareLookups(_:_:_:_:)``; empty between batches.
+struct BatchLookups {
+    /// An activity holding a message-id.
+    struct MailActivity {
+        var id: String
+        var owner: String
+        var type: String
+        var address: String?
+    }
+
+    /// Copies of the batch's creates found by their sync keys (nil: not looked up).
+    var copiesByKey: [SyncKey: ItemState]?
+    /// Activities holding the message-ids of the batch's mails or of the mails they answer, by
+    /// message-id as stored, lowest id first; mails the batch creates are added (nil: not looked up).
+    var activitiesByMessageID: [String: [MailActivity]]?
+    /// Address ids by e-mail address in lower case; a nil value: no address has it.
+    var addressesByEmail: [String: String?] = [:]
+    /// The id of the Merkmal that marks mails deleted in the mailbox, once looked up.
+    var deletedMailMerkmalID: String??
+}
+
 /// Columns a window read carries besides the rows (counts that tell whether more must be read),
 /// each with its parameters and what to do with the value seen.
 struct Probes {
@@ -109,12 +131,8 @@ actor FlowFactDatabase {
     var scopes: [String: (scope: FlowFactScope, at: Date)] = [:]
     /// Attachment files put on the share by the transaction in progress (removed if it rolls back).
     var filesWritten: [URL] = []
-    /// The addresses of the e-mail addresses in the write batch in progress (key: the e-mail
-    /// address in lower case; value: the address id, or nil where none has it), looked up once for
-    /// the batch by ``prepareMailLookups(_:_:_:)``.
-    var addressesByEmail: [String: String?] = [:]
-    /// The id of the Merkmal that marks mails deleted in the mailbox, looked up once per write batch.
-    var deletedMailMerkmalID: String??
+    /// What the write batch in progress looked up once for all its records (see ``BatchLookups``).
+    var lookups = BatchLookups()
     static let scopeLifetime: TimeInterval = 300
 
     init(connectionString: Secret, options: FlowFactOptions, log: @escaping @Sendable (AdapterLogLevel, String) -> Void)

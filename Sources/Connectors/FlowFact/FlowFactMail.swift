@@ -37,7 +37,28 @@ extension FlowFactDatabase {
                     "no FlowFact address has the e-mail address \(who.isEmpty ? "(none given)" : who) (unknown_sender: skip)"
             )
         }
-        return try insert(.mail(mail), key: key, scope, db, n, now: now, extra: extra)
+        let result = try insert(.mail(mail), key: key, scope, db, n, now: now, extra: extra)
+        if case .success(let id, _, _) = result, let messageID = mail.messageID?.trimmed, !messageID.isEmpty {
+            // A later mail of the same batch finds this one (the same message twice, or a reply to it).
+            let type = try columnValues(.mail(mail), scope)["type"]?.string ?? ""
+            lookups.activitiesByMessageID?[messageID, default: []].append(
+                BatchLookups.MailActivity(id: id, owner: scope.userID, type: type, address: extra["address"]?.string))
+        }
+        return result
+    }
+
+    /// The forms a stored message-id may take for `messageID`: as given, without and with angle
+    /// brackets, and lower-cased.
+    static func messageIDForms(_ messageID: String) -> [String] {
+        guard let key = MailMessage.normalizedMessageID(messageID) else { return [] }
+        let bare = messageID.trimmingCharacters(in: CharacterSet(charactersIn: " <>\t\r\n"))
+        return Array(Set([messageID, bare, "<\(bare)>", key, "<\(key)>"]))
+    }
+
+    /// The prepared activities holding one of `forms`, lowest id first; nil when not prepared.
+    func preparedActivities(_ forms: [String]) -> [BatchLookups.MailActivity]? {
+        guard let prepared = lookups.activitiesByMessageID else { return nil }
+        return forms.flatMap { prepared[$0] ?? [] }.sorted { $0.id < $1.id }
     }
 
     /// The id of this user's mail activity holding `messageID` (with or without angle brackets).
@@ -45,9 +66,11 @@ extension FlowFactDatabase {
         throws -> String?
     {
         let types = scope.allMailTypeIDs.isEmpty ? scope.typeIDs : scope.allMailTypeIDs
-        guard let key = MailMessage.normalizedMessageID(messageID), !types.isEmpty else { return nil }
-        let bare = messageID.trimmingCharacters(in: CharacterSet(charactersIn: " <>\t\r\n"))
-        let forms = Array(Set([messageID, bare, "<\(bare)>", key, "<\(key)>"]))
+        let forms = Self.messageIDForms(messageID)
+        guard !forms.isEmpty, !types.isEmpty else { return nil }
+        if let prepared = preparedActivities(forms) {
+            return prepared.first { $0.owner == scope.userID && types.contains($0.type) }?.id
+        }
         let rows = try db.rows(
             """
             SELECT \(try n.required("activities.id")) FROM \(try n.table("activities")) \
@@ -63,6 +86,10 @@ extension FlowFactDatabase {
         id: String, address: String?
     )? {
         for key in mail.answeredMessageIDs {
+            if let prepared = preparedActivities(["<\(key)>", key]) {
+                if let first = prepared.first { return (first.id, first.address?.nonEmpty) }
+                continue
+            }
             let rows = try db.rows(
                 """
                 SELECT \(try n.required("activities.id")), \(try n.required("activities.address")) FROM \(try n.table("activities")) \
@@ -85,12 +112,51 @@ extension FlowFactDatabase {
         try ["addresses.email", "addresses.email2", "addresses.email3"].compactMap { try n.column($0) }
     }
 
-    /// Looks up, for the mails a batch creates, every e-mail address they may be linked to: in a
-    /// few statements for the whole batch instead of two per address. Of a page of newsletters
-    /// from unknown senders, each would otherwise cost a scan of the address table.
-    func prepareMailLookups(_ batch: [WriteOperation], _ db: ODBCConnection, _ n: SQLNames) throws {
-        addressesByEmail.removeAll()
-        deletedMailMerkmalID = nil
+    /// Looks up, for a write batch, what its records would otherwise look up one by one: the
+    /// copies of its creates by sync key (one statement instead of one per create) and, for its
+    /// mails, the activities holding their message-ids or the ones they answer, and every e-mail
+    /// address they may be linked to (a few statements instead of up to five per mail; of a page of
+    /// newsletters from unknown senders, each would otherwise cost a scan of the address table).
+    func prepareLookups(_ batch: [WriteOperation], _ scope: FlowFactScope, _ db: ODBCConnection, _ n: SQLNames)
+        throws
+    {
+        lookups = BatchLookups()
+        var keys: [SyncKey] = []
+        for case .create(let key, _) in batch { keys.append(key) }
+        if !keys.isEmpty { lookups.copiesByKey = try find(scope, keys: keys) }
+        try prepareMessageIDs(batch, db, n)
+        try prepareAddresses(batch, db, n)
+    }
+
+    /// The activities holding the message-ids of the batch's mails and of the mails they answer.
+    func prepareMessageIDs(_ batch: [WriteOperation], _ db: ODBCConnection, _ n: SQLNames) throws {
+        var forms: Set<String> = []
+        for case .create(_, .mail(let mail)) in batch {
+            if let messageID = mail.messageID { forms.formUnion(Self.messageIDForms(messageID)) }
+            for key in mail.answeredMessageIDs { forms.formUnion(["<\(key)>", key]) }
+        }
+        guard !forms.isEmpty else { return }
+        var found: [String: [BatchLookups.MailActivity]] = [:]
+        for chunk in Array(forms).chunked(into: 200) {
+            try db.query(
+                """
+                SELECT \(try n.required("activities.id")), \(try n.required("activities.message_id")), \
+                \(try n.required("activities.owner")), \(try n.required("activities.type")), \(try n.required("activities.address")) \
+                FROM \(try n.table("activities")) WHERE \(try n.required("activities.message_id")) IN (\(Self.placeholders(chunk.count)))
+                """, chunk.map { .text($0) }
+            ) { row in
+                guard let id = row[0].string?.trimmed, let messageID = row[1].string?.trimmed else { return }
+                found[messageID, default: []].append(
+                    BatchLookups.MailActivity(
+                        id: id, owner: row[2].string?.trimmed ?? "", type: row[3].string?.trimmed ?? "",
+                        address: row[4].string?.trimmed.nonEmpty))
+            }
+        }
+        lookups.activitiesByMessageID = found
+    }
+
+    /// Every e-mail address the batch's mails may be linked to, exact first, then ignoring case.
+    func prepareAddresses(_ batch: [WriteOperation], _ db: ODBCConnection, _ n: SQLNames) throws {
         var emails: [String] = []
         var seen: Set<String> = []
         for case .create(_, .mail(let mail)) in batch {
@@ -140,7 +206,7 @@ extension FlowFactDatabase {
                 }
             }
         }
-        for email in emails { addressesByEmail[email.lowercased()] = .some(found[email.lowercased()]) }
+        for email in emails { lookups.addressesByEmail[email.lowercased()] = .some(found[email.lowercased()]) }
     }
 
     /// The first address whose e-mail columns hold one of `emails`, tried in order.
@@ -150,7 +216,7 @@ extension FlowFactDatabase {
         for email in emails {
             let trimmed = email.trimmed
             guard !trimmed.isEmpty else { continue }
-            if let prepared = addressesByEmail[trimmed.lowercased()] {
+            if let prepared = lookups.addressesByEmail[trimmed.lowercased()] {
                 if let prepared { return prepared }
                 continue
             }
@@ -179,13 +245,13 @@ extension FlowFactDatabase {
         -> WriteResult
     {
         let name = options.deletedMailMerkmal
-        if deletedMailMerkmalID == nil {
+        if lookups.deletedMailMerkmalID == nil {
             let rows = try db.rows(
                 "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
                 [.text(name)])
-            deletedMailMerkmalID = .some(rows.first?[0].string?.trimmed)
+            lookups.deletedMailMerkmalID = .some(rows.first?[0].string?.trimmed)
         }
-        guard let merkmal = deletedMailMerkmalID ?? nil else {
+        guard let merkmal = lookups.deletedMailMerkmalID ?? nil else {
             throw WriteOutcome(
                 error: WriteError(
                     .permanent,

@@ -7,13 +7,10 @@ extension FlowFactDatabase {
     /// the writes are repeated one by one, so a single bad record fails alone.
     func apply(_ scope: FlowFactScope, _ batch: [WriteOperation], now: Date = Date()) throws -> [WriteResult] {
         let (db, n) = try open()
-        defer {
-            addressesByEmail.removeAll()
-            deletedMailMerkmalID = nil
-        }
+        defer { lookups = BatchLookups() }
         do {
             return try transaction(db) {
-                try prepareMailLookups(batch, db, n)
+                try prepareLookups(batch, scope, db, n)
                 return try batch.map { try write($0, scope, db, n, now: now) }
             }
         } catch let error as ODBCError where error.isConnectionLost {
@@ -28,7 +25,11 @@ extension FlowFactDatabase {
             guard batch.count > 1 else { return [.failure(Self.writeError(error))] }
             return batch.map { operation in
                 do {
-                    return try transaction(db) { try write(operation, scope, db, n, now: now) }
+                    return try transaction(db) {
+                        // Looked up again: what the rolled-back batch created is gone.
+                        try prepareLookups([operation], scope, db, n)
+                        return try write(operation, scope, db, n, now: now)
+                    }
                 } catch {
                     return .failure(Self.writeError(error))
                 }
@@ -75,7 +76,7 @@ extension FlowFactDatabase {
     {
         switch operation {
         case .create(let key, let record):
-            if let existing = try find(scope, keys: [key])[key] {
+            if let existing = try lookups.copiesByKey.map({ $0[key] }) ?? find(scope, keys: [key])[key] {
                 // A copy made by an interrupted run: bring it up to date instead of inserting a second one.
                 return try update(
                     existing.id, expected: nil, record: record, fields: Set(FlowFactRecords.fields[scope.kind] ?? []),
