@@ -86,7 +86,7 @@ struct BatchLookups {
     /// Copies of the batch's creates found by their sync keys (nil: not looked up).
     var copiesByKey: [SyncKey: ItemState]?
     /// Activities holding the message-ids of the batch's mails or of the mails they answer, by
-    /// message-id as stored, lowest id first; mails the batch creates are added (nil: not looked up).
+    /// message-id as stored in lower case; mails the batch creates are added (nil: not looked up).
     var activitiesByMessageID: [String: [MailActivity]]?
     /// Address ids by e-mail address in lower case; a nil value: no address has it.
     var addressesByEmail: [String: String?] = [:]

@@ -41,7 +41,7 @@ extension FlowFactDatabase {
         if case .success(let id, _, _) = result, let messageID = mail.messageID?.trimmed, !messageID.isEmpty {
             // A later mail of the same batch finds this one (the same message twice, or a reply to it).
             let type = try columnValues(.mail(mail), scope)["type"]?.string ?? ""
-            lookups.activitiesByMessageID?[messageID, default: []].append(
+            lookups.activitiesByMessageID?[messageID.lowercased(), default: []].append(
                 BatchLookups.MailActivity(id: id, owner: scope.userID, type: type, address: extra["address"]?.string))
         }
         return result
@@ -55,10 +55,11 @@ extension FlowFactDatabase {
         return Array(Set([messageID, bare, "<\(bare)>", key, "<\(key)>"]))
     }
 
-    /// The prepared activities holding one of `forms`, lowest id first; nil when not prepared.
+    /// The prepared activities holding one of `forms` (in any case, as SQL Server's default
+    /// collation compares), lowest id first; nil when not prepared.
     func preparedActivities(_ forms: [String]) -> [BatchLookups.MailActivity]? {
         guard let prepared = lookups.activitiesByMessageID else { return nil }
-        return forms.flatMap { prepared[$0] ?? [] }.sorted { $0.id < $1.id }
+        return Set(forms.map { $0.lowercased() }).flatMap { prepared[$0] ?? [] }.sorted { $0.id < $1.id }
     }
 
     /// The id of this user's mail activity holding `messageID` (with or without angle brackets).
@@ -146,7 +147,7 @@ extension FlowFactDatabase {
                 """, chunk.map { .text($0) }
             ) { row in
                 guard let id = row[0].string?.trimmed, let messageID = row[1].string?.trimmed else { return }
-                found[messageID, default: []].append(
+                found[messageID.lowercased(), default: []].append(
                     BatchLookups.MailActivity(
                         id: id, owner: row[2].string?.trimmed ?? "", type: row[3].string?.trimmed ?? "",
                         address: row[4].string?.trimmed.nonEmpty))
