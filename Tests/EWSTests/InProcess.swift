@@ -64,6 +64,19 @@ struct SimFixture {
         transport = InProcessTransport(service: service, account: "svc@example.test")
     }
 
+    /// A mail endpoint of the Inbox whose attachments go to `spool`, over `transport` (this
+    /// fixture's own unless given).
+    func mailEndpoint(spool: URL, transport: (any EWSTransport)? = nil) -> EWSEndpoint {
+        let client = EWSClient(
+            transport: transport ?? self.transport, url: "http://sim/EWS/Exchange.asmx", mailbox: "mm@example.test",
+            access: .impersonation, version: "Exchange2010_SP2", throttle: EWSThrottle(), log: { _, _ in })
+        return EWSEndpoint(
+            client: client, kind: .mail, codec: EWSRecordCodec(zone: TimeZone(identifier: "Europe/Berlin")!),
+            folder: EWSFolderResolver(client: client, kind: .mail, subfolder: nil), maxBatchSize: 50,
+            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
+            mail: EWSMailOptions(folder: "inbox", window: nil, spool: spool))
+    }
+
     func endpoint(_ kind: DataKind, mailbox: String = "mm@example.test", folder: String? = nil) -> EWSEndpoint {
         let client = EWSClient(
             transport: transport, url: "http://sim/EWS/Exchange.asmx", mailbox: mailbox, access: .impersonation,

@@ -776,13 +776,9 @@ extension AttachmentBatchTests {
         let good = try await outlook.deliver(
             "Mit Anhang", messageID: "<gut@kunde.test>",
             files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
-        let plain = sim.endpoint(.mail)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let endpoint = EWSEndpoint(
-            client: plain.client, kind: .mail, codec: plain.codec, folder: plain.folder, maxBatchSize: 50,
-            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
-            mail: EWSMailOptions(folder: "inbox", window: nil, spool: directory))
+        let endpoint = sim.mailEndpoint(spool: directory)
         var unreadable: [UnreadableItem] = []
         let fetched = try await endpoint.get([good], unreadable: &unreadable).compactMap(\.1)
         var broken = try #require(fetched.first)
@@ -811,11 +807,7 @@ extension AttachmentBatchTests {
             files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let plain = sim.endpoint(.mail)
-        let endpoint = EWSEndpoint(
-            client: plain.client, kind: .mail, codec: plain.codec, folder: plain.folder, maxBatchSize: 50,
-            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
-            mail: EWSMailOptions(folder: "inbox", window: nil, spool: directory))
+        let endpoint = sim.mailEndpoint(spool: directory)
         func getAttachments() -> Int { sim.transport.operations.filter { $0 == "GetAttachment" }.count }
         let fields = try await endpoint.readFields(ids: [id])
         guard case .mail(let light)? = fields[id]?.record else {
@@ -875,15 +867,7 @@ extension AttachmentBatchTests {
             FileManager.default.contents(atPath: file.path).map { String(decoding: $0, as: UTF8.self) }?
                 .contains("Subject: Alt\r\n") == true)
 
-        let client = EWSClient(
-            transport: WithoutMimeContent(sim.transport), url: "http://sim/EWS/Exchange.asmx",
-            mailbox: "mm@example.test", access: .impersonation, version: "Exchange2010_SP2", throttle: EWSThrottle(),
-            log: { _, _ in })
-        let plain = sim.endpoint(.mail)
-        let stripped = EWSEndpoint(
-            client: client, kind: .mail, codec: plain.codec, folder: plain.folder, maxBatchSize: 50,
-            maxParallelBatches: 1, readBatchSize: 50, deleteType: "MoveToDeletedItems",
-            mail: EWSMailOptions(folder: "inbox", window: nil, spool: directory))
+        let stripped = sim.mailEndpoint(spool: directory, transport: WithoutMimeContent(sim.transport))
         let answer = try await stripped.fetchAttachments([attachmentID], into: directory)
         guard case .failure(let fault)? = answer[attachmentID] else {
             Issue.record("an attached item without content was taken: \(answer)")

@@ -9,7 +9,9 @@ import Testing
 /// What a run costs the database when nothing changed: one statement per connector and user.
 @Suite struct QuietRunTests {
     func endpoint(_ h: Harness, kind: DataKind) async throws -> (any SyncEndpoint, any Adapter) {
-        h.connectors = "  - { name: c, kind: \(kind.rawValue), source: flowfact, target: \(h.exchange) }"
+        // A mail connector holds both mail types.
+        let options = kind == .mail ? ", source_options: { mail: both }" : ""
+        h.connectors = "  - { name: c, kind: \(kind.rawValue), source: flowfact, target: \(h.exchange)\(options) }"
         let adapter = try FlowFactAdapter.type.make(
             try h.deployment().adapters["flowfact"]!.settings,
             AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
@@ -70,16 +72,7 @@ import Testing
     @Test(arguments: TestDatabase.allCases)
     func aQuietMailRunIsOneStatementAndReadFlagsStillShow(database: TestDatabase) async throws {
         let h = try Harness(database, seed: Harness.counts(mails: 16))
-        h.connectors =
-            "  - { name: c, kind: mail, source: flowfact, target: \(h.exchange), source_options: { mail: both } }"
-        let adapter = try FlowFactAdapter.type.make(
-            try h.deployment().adapters["flowfact"]!.settings,
-            AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
-        let endpoint = try await adapter.endpoint(
-            for: EndpointScope(
-                connector: "c", kind: .mail, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")
-            )
-        )
+        let (endpoint, adapter) = try await endpoint(h, kind: .mail)
         let (first, _) = try await changes(endpoint, ChangeRequest(cursor: nil, known: [:]))
         var known = known(first)
         #expect(known.count >= 4)
@@ -120,16 +113,7 @@ import Testing
     @Test(arguments: TestDatabase.allCases)
     func aFieldsReadIsTheRowsAlone(database: TestDatabase) async throws {
         let h = try Harness(database, seed: Harness.counts(mails: 12))
-        h.connectors =
-            "  - { name: c, kind: mail, source: flowfact, target: \(h.exchange), source_options: { mail: both } }"
-        let adapter = try FlowFactAdapter.type.make(
-            try h.deployment().adapters["flowfact"]!.settings,
-            AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
-        let endpoint = try await adapter.endpoint(
-            for: EndpointScope(
-                connector: "c", kind: .mail, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")
-            )
-        )
+        let (endpoint, adapter) = try await endpoint(h, kind: .mail)
         let ids = Array(known(try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))).keys)
         #expect(ids.count >= 4)
         func count<T>(_ body: () async throws -> T) async throws -> (T, Int) {

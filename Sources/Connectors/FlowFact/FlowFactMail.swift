@@ -168,45 +168,34 @@ extension FlowFactDatabase {
         }
         let columns = try emailColumns(n)
         guard !emails.isEmpty, !columns.isEmpty else { return }
-        let id = try n.required("addresses.id")
-        let table = try n.table("addresses")
         var found: [String: String] = [:]
-        // As written first (the columns' indexes serve it); rows by id, so the lowest id wins.
-        for chunk in emails.chunked(into: 100) {
-            let forms = Array(Set(chunk.flatMap { [$0, $0.lowercased()] }))
-            let condition = columns.map { "\($0) IN (\(Self.placeholders(forms.count)))" }.joined(separator: " OR ")
+        /// Runs one pass over the address table: `expressions` are the e-mail columns as compared
+        /// (plain or LOWER); the first address (lowest id) whose value is one of `values` is
+        /// recorded under that value in lower case.
+        func pass(_ expressions: [String], _ values: [String]) throws {
+            let id = try n.required("addresses.id")
+            let condition = expressions.map { "\($0) IN (\(Self.placeholders(values.count)))" }.joined(
+                separator: " OR ")
             let rows = try db.rows(
-                "SELECT \(id), \(columns.joined(separator: ", ")) FROM \(table) WHERE \(condition) ORDER BY \(id)",
-                Array(repeating: forms.map { ODBCValue.text($0) }, count: columns.count).flatMap { $0 })
-            let wanted = Set(forms)
+                "SELECT \(id), \(expressions.joined(separator: ", ")) FROM \(try n.table("addresses")) WHERE \(condition) ORDER BY \(id)",
+                Array(repeating: values.map { ODBCValue.text($0) }, count: expressions.count).flatMap { $0 })
+            let wanted = Set(values)
             for row in rows {
                 guard let address = row[0].string?.trimmed else { continue }
-                for index in 1...columns.count {
-                    if let value = row[index].string?.trimmed, wanted.contains(value) {
+                for index in expressions.indices {
+                    if let value = row[index + 1].string?.trimmed, wanted.contains(value) {
                         found[value.lowercased()] = found[value.lowercased()] ?? address
                     }
                 }
             }
         }
+        // As written first (the columns' indexes serve it).
+        for chunk in emails.chunked(into: 100) {
+            try pass(columns, Array(Set(chunk.flatMap { [$0, $0.lowercased()] })))
+        }
         // Then ignoring case, for the rest only (a scan of the table, once per batch).
         let rest = emails.map { $0.lowercased() }.filter { found[$0] == nil }
-        for chunk in rest.chunked(into: 100) {
-            let condition = columns.map { "LOWER(\($0)) IN (\(Self.placeholders(chunk.count)))" }.joined(
-                separator: " OR ")
-            let folded = columns.map { "LOWER(\($0))" }.joined(separator: ", ")
-            let rows = try db.rows(
-                "SELECT \(id), \(folded) FROM \(table) WHERE \(condition) ORDER BY \(id)",
-                Array(repeating: chunk.map { ODBCValue.text($0) }, count: columns.count).flatMap { $0 })
-            let wanted = Set(chunk)
-            for row in rows {
-                guard let address = row[0].string?.trimmed else { continue }
-                for index in 1...columns.count {
-                    if let value = row[index].string?.trimmed, wanted.contains(value) {
-                        found[value] = found[value] ?? address
-                    }
-                }
-            }
-        }
+        for chunk in rest.chunked(into: 100) { try pass(columns.map { "LOWER(\($0))" }, Array(chunk)) }
         for email in emails { lookups.addressesByEmail[email.lowercased()] = .some(found[email.lowercased()]) }
     }
 
