@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """exchange-sim checked by an independent client: Python's exchangelib does what Outlook-side
-software does with mails and attachments, and reads back what the simulator stored.
+software does with mails and attachments, folders, contacts, a recurring series and a task, and
+reads back what the simulator stored.
 
 usage: exchangelib_check.py URL USER PASSWORD MAILBOX
 prints one line per check and exits 1 if any failed.
 """
 import base64
+import datetime
 import sys
+from decimal import Decimal
 
-from exchangelib import (BASIC, IMPERSONATION, Account, Build, Configuration, Credentials, FileAttachment, HTMLBody,
-                         ItemAttachment, Mailbox, Message, Version)
+from exchangelib import (BASIC, IMPERSONATION, Account, Build, CalendarItem, Configuration, Contact, Credentials,
+                         EWSDateTime, EWSTimeZone, FileAttachment, HTMLBody, ItemAttachment, Mailbox, Message, Task,
+                         Version)
+from exchangelib.indexed_properties import EmailAddress
+from exchangelib.recurrence import Recurrence, WeeklyPattern
 
 failures = []
 
@@ -68,6 +74,52 @@ def main():
     check("a detached attachment is gone", "Notiz.txt" not in [a.name for a in again.attachments])
 
     mail.delete()
+
+    # Folders: the standard folders under the top of the store, with their counts.
+    names = [f.name for f in account.msg_folder_root.children]
+    check("the mail folders are listed", {"Posteingang", "Kalender", "Kontakte", "Aufgaben"} <= set(names), names)
+    unread = Message(account=account, folder=account.inbox, subject="Ungelesen", is_read=False)
+    unread.save()
+    account.inbox.refresh()
+    check("the Inbox counts its unread mail", account.inbox.unread_count == 1, account.inbox.unread_count)
+    unread.delete()
+
+    # A contact: created, changed, read back; SyncFolderItems reports it and then its deletion.
+    list(account.contacts.sync_items())
+    contact = Contact(folder=account.contacts, account=account, given_name="Erika", surname="Muster",
+                      display_name="Erika Muster",
+                      email_addresses=[EmailAddress(email="erika@kunde.test", label="EmailAddress1")])
+    contact.save()
+    contact.surname = "Musterfrau"
+    contact.save(update_fields=["surname"])
+    stored = account.contacts.get(id=contact.id)
+    check("a contact's change is stored", stored.surname == "Musterfrau", stored.surname)
+    check("a contact's e-mail address is stored",
+          [e.email for e in stored.email_addresses or []] == ["erika@kunde.test"], stored.email_addresses)
+    created = [change for change, _ in account.contacts.sync_items()]
+    check("SyncFolderItems reports the new contact", created == ["create"], created)
+    contact.delete()
+    deleted = [change for change, _ in account.contacts.sync_items()]
+    check("SyncFolderItems reports its deletion", deleted == ["delete"], deleted)
+
+    # A weekly series and a task, read back.
+    start = EWSDateTime(2026, 12, 1, 10, 0, tzinfo=EWSTimeZone("Europe/Berlin"))
+    series = CalendarItem(folder=account.calendar, account=account, subject="Jour fixe", start=start,
+                          end=start + datetime.timedelta(hours=1),
+                          recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[2]), start=start.date(),
+                                                number=5))
+    series.save()
+    stored = account.calendar.get(id=series.id)
+    check("a series keeps its recurrence", stored.recurrence is not None and stored.recurrence.boundary.number == 5,
+          stored.recurrence)
+    check("a series keeps its start", stored.start == start, stored.start)
+    task = Task(folder=account.tasks, account=account, subject="Rückruf", due_date=datetime.date(2026, 12, 3),
+                status="InProgress", percent_complete=Decimal(50))
+    task.save()
+    stored = account.tasks.get(id=task.id)
+    check("a task keeps status, percent and due date",
+          (stored.status, stored.percent_complete, str(stored.due_date)) == ("InProgress", Decimal(50), "2026-12-03"),
+          (stored.status, stored.percent_complete, stored.due_date))
     print(f"{len(failures)} of the checks failed" if failures else "all checks passed")
     sys.exit(1 if failures else 0)
 

@@ -11,19 +11,32 @@ public final class SchemaCatalog: Sendable {
     let ranks: [String: [String: Int]]
     /// Item element name (e.g. `Contact`) → complex type name (e.g. `ContactItemType`).
     let itemTypes: [String: String]
+    /// Names of the elements typed `xs:boolean` (in any complex type): Exchange answers them as
+    /// `true`/`false` whatever form (`1`/`0`) a client sent.
+    let booleanElements: Set<String>
 
     /// Reads `types.xsd` from the schema directory's set (`exchange2010_sp2` by default).
     public init(typesXSD: URL) throws {
         let root = try XMLStreamParser.parse(try Data(contentsOf: typesXSD))
         var sequences: [String: [String]] = [:]
         var bases: [String: String] = [:]
+        var booleans: Set<String> = []
+        var others: Set<String> = []
         for type in root.children("complexType") {
             guard let name = type.attributes["name"] else { continue }
             var elements: [String] = []
             func collect(_ node: XMLElement) {
                 for child in node.children {
                     switch child.name {
-                    case "element": if let element = child.attributes["name"] { elements.append(element) }
+                    case "element":
+                        if let element = child.attributes["name"] {
+                            elements.append(element)
+                            if child.attributes["type"] == "xs:boolean" {
+                                booleans.insert(element)
+                            } else {
+                                others.insert(element)
+                            }
+                        }
                     case "sequence", "choice", "all": collect(child)
                     case "complexContent", "extension", "restriction":
                         if child.name == "extension", let base = child.attributes["base"] {
@@ -39,6 +52,8 @@ public final class SchemaCatalog: Sendable {
         }
         self.sequences = sequences
         self.bases = bases
+        // A name that is something else in another type is left as it is.
+        booleanElements = booleans.subtracting(others)
         var ranks: [String: [String: Int]] = [:]
         for type in sequences.keys {
             ranks[type] = Self.rank(Self.order(ofType: type, sequences, bases))
@@ -48,6 +63,25 @@ public final class SchemaCatalog: Sendable {
             "Item": "ItemType", "Contact": "ContactItemType", "CalendarItem": "CalendarItemType", "Task": "TaskType",
             "Message": "MessageType",
         ]
+    }
+
+    /// `elements` with every boolean value in Exchange's form (`1` → `true`, `0` → `false`), in
+    /// the whole tree below them except inside extended properties (whose values are typed by
+    /// their PropertyType, not by the schema).
+    public func canonicalBooleans(_ elements: [XMLElement]) -> [XMLElement] {
+        elements.map { element in
+            guard element.name != "ExtendedProperty" else { return element }
+            var copy = element
+            if copy.children.isEmpty {
+                if booleanElements.contains(copy.name) {
+                    let text = copy.text.trimmingCharacters(in: .whitespaces)
+                    if text == "1" { copy.text = "true" } else if text == "0" { copy.text = "false" }
+                }
+            } else {
+                copy.children = canonicalBooleans(copy.children)
+            }
+            return copy
+        }
     }
 
     /// The full element order of a complex type, base types first.

@@ -94,7 +94,9 @@ extension SimService {
             mime = given
         }
         let properties = catalog.sorted(
-            item.children.filter { $0.name != "MimeContent" && !Self.notStored.contains($0.name) }, ofItem: item.name)
+            catalog.canonicalBooleans(
+                item.children.filter { $0.name != "MimeContent" && !Self.notStored.contains($0.name) }),
+            ofItem: item.name)
         let stored = XMLElement(name: item.name, namespace: EWSNamespace.types, children: properties)
         return SimAttachment(
             id: SimIDs.attachment(item: itemID), name: element.string("Name") ?? item.string("Subject"),

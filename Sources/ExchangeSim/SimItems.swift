@@ -310,7 +310,8 @@ extension SimService {
             throw Self.invalidSet(computed.name)
         }
         var properties = catalog.sorted(
-            element.children.filter { !Self.notStored.contains($0.name) }, ofItem: element.name)
+            catalog.canonicalBooleans(element.children.filter { !Self.notStored.contains($0.name) }),
+            ofItem: element.name)
         var prepared = PreparedItem(
             properties: properties, attachments: try parseAttachments(element.child("Attachments"), itemID: id))
         guard element.name == "Message" else { return prepared }
@@ -436,7 +437,7 @@ extension SimService {
                                     "An object within a change description must contain one and only one property to modify."
                             )
                         }
-                        var newValue = value
+                        var newValue = self.catalog.canonicalBooleans([value])[0]
                         if update.name == "AppendToItemField", let existing = path.extract(from: item.properties) {
                             newValue.text = existing.text + value.text
                         }
@@ -543,6 +544,13 @@ extension SimService {
     // MARK: FindItem
 
     func findItem(_ operation: XMLElement, _ context: Context) throws -> Data {
+        if operation.child("CalendarView") != nil {
+            // Refused rather than answered with the series unexpanded, which a client would take
+            // for the calendar's contents.
+            throw SimFault(
+                code: "ErrorInvalidRequest",
+                message: "The simulator does not support CalendarView; use FindItem without it or GetItem.")
+        }
         let shape = Shape(operation.child("ItemShape"))
         let parents = operation.child("ParentFolderIds")?.children ?? []
         let restriction = operation.child("Restriction")?.children.first

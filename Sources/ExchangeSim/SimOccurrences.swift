@@ -135,7 +135,9 @@ extension SimService {
                         message:
                             "An object within a change description must contain one and only one property to modify.")
                 }
-                path.set(value, in: &exception.properties, catalog: catalog, itemElement: "CalendarItem")
+                path.set(
+                    catalog.canonicalBooleans([value])[0], in: &exception.properties, catalog: catalog,
+                    itemElement: "CalendarItem")
             case "DeleteItemField":
                 path.delete(from: &exception.properties)
             default:

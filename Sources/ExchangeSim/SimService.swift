@@ -293,11 +293,28 @@ public final class SimService: @unchecked Sendable {
             w.element("t:DisplayName", folder.displayName)
             w.element("t:TotalCount", "\(mailbox.items.values.filter { $0.folderID == folder.id }.count)")
             w.element("t:ChildFolderCount", "\(mailbox.folders.values.filter { $0.parentID == folder.id }.count)")
+            // FolderType (mail and task folders, not calendar or contacts folders): unread messages.
+            if Self.folderElement(folder.folderClass) == "Folder"
+                || Self.folderElement(folder.folderClass) == "TasksFolder"
+            {
+                let unread = mailbox.items.values.filter {
+                    $0.folderID == folder.id && $0.elementName == "Message"
+                        && $0.properties.first { $0.name == "IsRead" }?.text == "false"
+                }
+                w.element("t:UnreadCount", "\(unread.count)")
+            }
         }
     }
 
+    /// The folder properties are written unless the shape is IdOnly without additional properties
+    /// (asked-for properties beyond those written are left out, not refused).
+    static func folderIDOnly(_ operation: XMLElement) -> Bool {
+        operation.path("FolderShape", "BaseShape")?.text == "IdOnly"
+            && operation.path("FolderShape", "AdditionalProperties") == nil
+    }
+
     func getFolder(_ operation: XMLElement, _ context: Context) throws -> Data {
-        let idOnly = operation.path("FolderShape", "BaseShape")?.text == "IdOnly"
+        let idOnly = Self.folderIDOnly(operation)
         let references = operation.child("FolderIds")?.children ?? []
         return SimWriter.operation(
             "GetFolder",
@@ -308,9 +325,7 @@ public final class SimService: @unchecked Sendable {
     }
 
     func findFolder(_ operation: XMLElement, _ context: Context) throws -> Data {
-        let idOnly =
-            operation.path("FolderShape", "BaseShape")?.text == "IdOnly"
-            && operation.path("FolderShape", "AdditionalProperties") == nil
+        let idOnly = Self.folderIDOnly(operation)
         let deep = operation.attributes["Traversal"] == "Deep"
         let parents = operation.child("ParentFolderIds")?.children ?? []
         return SimWriter.operation(

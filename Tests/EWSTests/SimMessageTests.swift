@@ -426,6 +426,81 @@ struct SimMessageTests {
         #expect(nested.first?.string("MessageText")?.contains("attached item") == true)
     }
 
+    @Test(
+        "GetFolder answers the asked-for folder properties (UnreadCount for mail folders); FindItem with CalendarView is refused"
+    )
+    func folderPropertiesAndCalendarView() throws {
+        let sim = try SimSOAP()
+        _ = try sim.created(
+            "<t:Message><t:Subject>ungelesen</t:Subject>\(extended("0x0E07", "Integer", "0"))</t:Message>")
+        _ = try sim.created(
+            "<t:Message><t:Subject>gelesen</t:Subject>\(extended("0x0E07", "Integer", "1"))</t:Message>")
+        let folders = try sim.call(
+            """
+            <m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>\
+            <t:FieldURI FieldURI="folder:DisplayName"/><t:FieldURI FieldURI="folder:ParentFolderId"/>\
+            <t:FieldURI FieldURI="folder:TotalCount"/><t:FieldURI FieldURI="folder:UnreadCount"/>\
+            </t:AdditionalProperties></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="inbox"/>\
+            <t:DistinguishedFolderId Id="calendar"/></m:FolderIds></m:GetFolder>
+            """
+        ).compactMap { $0.child("Folders")?.children.first }
+        #expect(folders.map(\.name) == ["Folder", "CalendarFolder"])
+        #expect(folders.first?.string("DisplayName") == "Posteingang")
+        #expect(folders.first?.child("ParentFolderId") != nil)
+        #expect(folders.first?.string("TotalCount") == "2")
+        #expect(folders.first?.string("UnreadCount") == "1")
+        #expect(folders.last?.child("UnreadCount") == nil, "a calendar folder has no UnreadCount")
+        let idOnly = try sim.call(
+            """
+            <m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>\
+            <t:DistinguishedFolderId Id="inbox"/></m:FolderIds></m:GetFolder>
+            """
+        ).first?.child("Folders")?.children.first
+        #expect(idOnly?.children.map(\.name) == ["FolderId"])
+
+        let body = Data(
+            """
+            <?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" \
+            xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" \
+            xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Body>\
+            <m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>\
+            <m:CalendarView StartDate="2026-12-01T00:00:00Z" EndDate="2026-12-31T00:00:00Z"/>\
+            <m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>\
+            </soap:Body></soap:Envelope>
+            """.utf8)
+        #expect(Schemas.validator.validate(body).isEmpty)
+        let (status, response) = sim.service.handle(body: body, account: "mm@example.test")
+        let text = String(decoding: response, as: UTF8.self)
+        #expect(status == 500)
+        #expect(text.contains("ErrorInvalidRequest") && text.contains("CalendarView"), "\(text)")
+    }
+
+    @Test("booleans sent as 1/0 are stored and answered as true/false, as Exchange does; extended values stay as sent")
+    func booleansInExchangesForm() throws {
+        let sim = try SimSOAP()
+        let (id, changeKey) = try sim.created(
+            """
+            <t:Message><t:Subject>Zahlen</t:Subject><t:ReminderIsSet>1</t:ReminderIsSet>\
+            \(extended("0x0E07", "Integer", "1"))<t:IsRead>0</t:IsRead></t:Message>
+            """)
+        let item = try #require(
+            try sim.get(id, additional: #"<t:ExtendedFieldURI PropertyTag="0x0E07" PropertyType="Integer"/>"#))
+        #expect(item.string("IsRead") == "false")
+        #expect(item.string("ReminderIsSet") == "true")
+        let flags = item.children("ExtendedProperty").first {
+            $0.child("ExtendedFieldURI")?.attributes["PropertyTag"] == "0x0E07"
+        }
+        #expect(flags?.string("Value") == "1")
+        _ = try sim.call(
+            """
+            <m:UpdateItem ConflictResolution="AlwaysOverwrite" MessageDisposition="SaveOnly"><m:ItemChanges>\
+            <t:ItemChange><t:ItemId Id="\(id)" ChangeKey="\(changeKey)"/><t:Updates><t:SetItemField>\
+            <t:FieldURI FieldURI="message:IsRead"/><t:Message><t:IsRead>1</t:IsRead></t:Message></t:SetItemField>\
+            </t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>
+            """)
+        #expect(try sim.get(id)?.string("IsRead") == "true")
+    }
+
     @Test("FindItem with IsEqualTo on message:InternetMessageId finds the message")
     func findByMessageID() throws {
         let sim = try SimSOAP()
