@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """exchange-sim checked by an independent client: Python's exchangelib does what Outlook-side
-software does with mails and attachments, folders, contacts, a recurring series and a task, and
-reads back what the simulator stored.
+software does with mails and attachments, folders, contacts, a recurring series (as a calendar
+view too) and a task, and reads back what the simulator stored.
 
 usage: exchangelib_check.py URL USER PASSWORD MAILBOX
 prints one line per check and exits 1 if any failed.
@@ -113,6 +113,23 @@ def main():
     check("a series keeps its recurrence", stored.recurrence is not None and stored.recurrence.boundary.number == 5,
           stored.recurrence)
     check("a series keeps its start", stored.start == start, stored.start)
+    # The calendar as a view: the series expanded into its occurrences, which can be changed and deleted.
+    def view():
+        return [o for o in account.calendar.view(start=start, end=start + datetime.timedelta(days=40))
+                if o.subject.startswith("Jour fixe")]
+    occurrences = view()
+    check("CalendarView expands the series", [o.start.date().isoformat() for o in occurrences] ==
+          ["2026-12-01", "2026-12-08", "2026-12-15", "2026-12-22", "2026-12-29"], [o.start for o in occurrences])
+    check("occurrences are typed so", {o.type for o in occurrences} == {"Occurrence"}, {o.type for o in occurrences})
+    moved = occurrences[1]
+    moved.subject = "Jour fixe (verschoben)"
+    moved.save(update_fields=["subject"])
+    occurrences[2].delete()
+    after = view()
+    check("a changed occurrence is an exception in the view",
+          [(o.subject, o.type) for o in after][1] == ("Jour fixe (verschoben)", "Exception"),
+          [(o.subject, o.type) for o in after])
+    check("a deleted occurrence leaves the view", len(after) == 4, len(after))
     task = Task(folder=account.tasks, account=account, subject="Rückruf", due_date=datetime.date(2026, 12, 3),
                 status="InProgress", percent_complete=Decimal(50))
     task.save()

@@ -45,8 +45,9 @@ extension SimService {
         if item.elementName == "CalendarItem" {
             properties += occurrenceProperties(item)
             let recurring = item.properties.contains { $0.name == "Recurrence" }
-            properties.append(element("IsRecurring", recurring ? "true" : "false"))
-            properties.append(element("CalendarItemType", recurring ? "RecurringMaster" : "Single"))
+            properties.append(element("IsRecurring", recurring || item.occurrenceType != nil ? "true" : "false"))
+            properties.append(
+                element("CalendarItemType", item.occurrenceType ?? (recurring ? "RecurringMaster" : "Single")))
         }
         if item.elementName == "Task" {
             properties.append(
@@ -544,15 +545,11 @@ extension SimService {
     // MARK: FindItem
 
     func findItem(_ operation: XMLElement, _ context: Context) throws -> Data {
-        if operation.child("CalendarView") != nil {
-            // Refused rather than answered with the series unexpanded, which a client would take
-            // for the calendar's contents.
-            throw SimFault(
-                code: "ErrorInvalidRequest",
-                message: "The simulator does not support CalendarView; use FindItem without it or GetItem.")
-        }
         let shape = Shape(operation.child("ItemShape"))
         let parents = operation.child("ParentFolderIds")?.children ?? []
+        if let view = operation.child("CalendarView") {
+            return try calendarView(view, shape: shape, parents: parents, context)
+        }
         let restriction = operation.child("Restriction")?.children.first
         let view = operation.child("IndexedPageItemView")
         let limit = view.flatMap { Int($0.attributes["MaxEntriesReturned"] ?? "") } ?? Int.max

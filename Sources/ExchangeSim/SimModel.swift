@@ -52,6 +52,9 @@ struct SimItem: Sendable {
     var sent: Date?
     /// Messages: PR_MESSAGE_DELIVERY_TIME (`DateTimeReceived`); the creation time when nil.
     var received: Date?
+    /// An occurrence of a series as a CalendarView shows it (`Occurrence` or `Exception`); nil for
+    /// stored items.
+    var occurrenceType: String? = nil
 }
 
 /// A file or item attachment of an item. The content is kept as bytes (for an item attachment:
@@ -156,6 +159,28 @@ enum SimIDs {
     }
 
     static let idState = Mutex<UInt64>(UInt64.random(in: 0...UInt64.max))
+
+    /// The id of an occurrence of a series: the "AAMk" prefix, an occurrence marker, the master's
+    /// id and the occurrence's original start. Like Exchange's, it names the occurrence for GetItem,
+    /// UpdateItem and DeleteItem, and it is the same every time the occurrence is listed.
+    static func occurrence(master: String, original: Date) -> String {
+        var bytes: [UInt8] = [0x00, 0x00, 0x4D, 0x6B, 0x4F]
+        bytes.append(contentsOf: Array(master.utf8))
+        bytes.append(0x00)
+        withUnsafeBytes(of: Int64(original.timeIntervalSince1970).bigEndian) { bytes.append(contentsOf: $0) }
+        return Data(bytes).base64EncodedString()
+    }
+
+    /// The master id and original start inside an occurrence id; nil for other ids.
+    static func occurrenceOf(_ id: String) -> (master: String, original: Date)? {
+        guard let data = Data(base64Encoded: id), data.count > 6 + 8,
+            data.starts(with: [0x00, 0x00, 0x4D, 0x6B, 0x4F]),
+            let end = data.dropFirst(5).firstIndex(of: 0x00), data.count == end + 1 + 8,
+            let master = String(data: data[5..<end], encoding: .utf8)
+        else { return nil }
+        let seconds = data[(end + 1)...].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        return (master, Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
 
     /// An attachment id: the "AAMk" prefix, an attachment marker, the item's id and random bytes.
     static func attachment(item: String) -> String {

@@ -26,7 +26,8 @@ extension SimService {
         return end.timeIntervalSince(start)
     }
 
-    /// Resolves an `OccurrenceItemId` or the id of an exception to (mailbox, master, original start).
+    /// Resolves an `OccurrenceItemId`, the id of an exception or an occurrence's id (as GetItem and
+    /// CalendarView give it) to (mailbox, master, original start); nil for any other item.
     func occurrence(_ reference: XMLElement, _ context: Context) throws -> (SimMailbox, SimItem, Date)? {
         if reference.name == "OccurrenceItemId" {
             let (mailbox, master) = try item(reference.attributes["RecurringMasterId"], context)
@@ -38,9 +39,25 @@ extension SimService {
             }
             return (mailbox, master, starts[index - 1])
         }
-        guard let id = reference.attributes["Id"], let masterID = occurrenceIndex[id] else { return nil }
+        guard let id = reference.attributes["Id"] else { return nil }
+        if let masterID = occurrenceIndex[id] {
+            // An exception, by the id listed in its master's ModifiedOccurrences.
+            let (mailbox, master) = try item(masterID, context)
+            guard let original = master.exceptions.values.first(where: { $0.id == id })?.originalStart else {
+                return nil
+            }
+            return (mailbox, master, original)
+        }
+        guard let (masterID, original) = SimIDs.occurrenceOf(id) else { return nil }
         let (mailbox, master) = try item(masterID, context)
-        guard let original = master.exceptions.values.first(where: { $0.id == id })?.originalStart else { return nil }
+        guard occurrenceStarts(master).contains(original) else {
+            throw SimItemError(code: "ErrorItemNotFound", message: "The specified object was not found in the store.")
+        }
+        guard !master.deletedOccurrences.contains(original) else {
+            throw SimItemError(
+                code: "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+                message: "Occurrence was deleted from the recurrence.")
+        }
         return (mailbox, master, original)
     }
 
@@ -54,7 +71,7 @@ extension SimService {
                 $0.name)
         }
         let exception = master.exceptions[original]
-        let id = exception?.id ?? master.id
+        let id = exception?.id ?? SimIDs.occurrence(master: master.id, original: original)
         for changed in exception?.properties ?? [] {
             properties.removeAll { $0.name == changed.name }
             properties.append(changed)
@@ -70,6 +87,87 @@ extension SimService {
         properties.append(element("OriginalStart", EWSDate.format(original)))
         properties.append(element("CalendarItemType", exception == nil ? "Occurrence" : "Exception"))
         return catalog.sorted(properties, ofItem: "CalendarItem")
+    }
+
+    /// An occurrence as a CalendarView lists it: the master's properties (without its recurrence)
+    /// with the occurrence's own id, times and changes.
+    func occurrenceItem(_ master: SimItem, _ original: Date) -> SimItem {
+        let own = occurrenceElement(master, original)
+        let seriesOnly: Set<String> = [
+            "Recurrence", "ModifiedOccurrences", "DeletedOccurrences", "FirstOccurrence", "LastOccurrence",
+        ]
+        let overridden = Set(own.map(\.name))
+        var occurrence = master
+        occurrence.id = own.first { $0.name == "ItemId" }?.attributes["Id"] ?? master.id
+        occurrence.occurrenceType = own.first { $0.name == "CalendarItemType" }?.text ?? "Occurrence"
+        occurrence.properties = catalog.sorted(
+            master.properties.filter { !seriesOnly.contains($0.name) && !overridden.contains($0.name) }
+                + own.filter { $0.name != "ItemId" && $0.name != "CalendarItemType" },
+            ofItem: "CalendarItem")
+        occurrence.exceptions = [:]
+        occurrence.deletedOccurrences = []
+        return occurrence
+    }
+
+    /// FindItem with a CalendarView: single items and the occurrences of series that overlap the
+    /// range, by start; at most MaxEntriesReturned, the rest cut off (IncludesLastItemInRange false).
+    func calendarView(
+        _ view: XMLElement, shape: Shape, parents: [XMLElement], _ context: Context
+    ) throws -> Data {
+        let rangeStart = view.attributes["StartDate"].flatMap(EWSDate.parse)
+        let rangeEnd = view.attributes["EndDate"].flatMap(EWSDate.parse)
+        let limit = view.attributes["MaxEntriesReturned"].flatMap { Int($0) } ?? Int.max
+        return SimWriter.operation(
+            "FindItem",
+            perItem(parents, operation: "FindItem", container: nil) { reference, _ in
+                guard let rangeStart, let rangeEnd else {
+                    throw SimItemError(code: "ErrorInvalidRequest", message: "The request is invalid.")
+                }
+                guard rangeEnd >= rangeStart else {
+                    throw SimItemError(
+                        code: "ErrorCalendarEndDateIsEarlierThanStartDate",
+                        message: "EndDate is earlier than StartDate")
+                }
+                let (mailbox, folder) = try self.folder(reference, context)
+                func span(_ item: SimItem) -> (Date, Date)? {
+                    guard let start = self.property(item, "Start").flatMap({ EWSDate.parse($0.text) }) else {
+                        return nil
+                    }
+                    return (start, self.property(item, "End").flatMap { EWSDate.parse($0.text) } ?? start)
+                }
+                var entries: [(start: Date, item: SimItem)] = []
+                for item in mailbox.items.values where item.folderID == folder.id && item.elementName == "CalendarItem"
+                {
+                    let shown =
+                        self.property(item, "Recurrence") == nil
+                        ? [item]
+                        : self.occurrenceStarts(item).filter { !item.deletedOccurrences.contains($0) }.map {
+                            self.occurrenceItem(item, $0)
+                        }
+                    for entry in shown {
+                        // Ends after the range starts (or is a point at its start), starts before it ends.
+                        guard let (start, end) = span(entry), start < rangeEnd,
+                            end > rangeStart || start == rangeStart
+                        else { continue }
+                        entries.append((start, entry))
+                    }
+                }
+                entries.sort { ($0.start, $0.item.id) < ($1.start, $1.item.id) }
+                let page = entries.prefix(limit)
+                return { w in
+                    w.element(
+                        "m:RootFolder",
+                        [
+                            ("TotalItemsInView", "\(entries.count)"),
+                            ("IncludesLastItemInRange", page.count == entries.count ? "true" : "false"),
+                        ]
+                    ) { w in
+                        w.element("t:Items") { w in
+                            for entry in page { self.writeItem(entry.item, mailbox, shape: shape, findItem: true, &w) }
+                        }
+                    }
+                }
+            })
     }
 
     /// ModifiedOccurrences and DeletedOccurrences of a master, as Exchange reports them.
@@ -114,7 +212,9 @@ extension SimService {
     {
         var master = master
         var exception =
-            master.exceptions[original] ?? SimOccurrence(id: SimIDs.item(), originalStart: original, properties: [])
+            master.exceptions[original]
+            ?? SimOccurrence(
+                id: SimIDs.occurrence(master: master.id, original: original), originalStart: original, properties: [])
         let allowed: Set<String> = [
             "Start", "End", "Subject", "Location", "Body", "ReminderMinutesBeforeStart", "ReminderIsSet",
             "LegacyFreeBusyStatus",
