@@ -167,11 +167,11 @@ final class ODBCStatement {
     }
 
     /// Reads a long column piece by piece with `SQLGetData` into `buffer`, calling `piece` with the
-    /// bytes of each part. `terminator` is the size of the terminator the driver writes after
-    /// character data (2 for UTF-16, 0 for binary). Answers false for NULL.
+    /// bytes of each part and whether it is the last. `terminator` is the size of the terminator
+    /// the driver writes after character data (2 for UTF-16, 0 for binary). Answers false for NULL.
     func getData(
         _ column: Int, as cType: SQLSMALLINT, into buffer: UnsafeMutableRawBufferPointer, terminator: Int,
-        _ piece: (UnsafeRawBufferPointer) throws -> Void
+        _ piece: (UnsafeRawBufferPointer, _ last: Bool) throws -> Void
     ) throws -> Bool {
         let room = buffer.count - terminator
         while true {
@@ -182,30 +182,22 @@ final class ODBCStatement {
             guard succeeded(rc) else { throw fail("read column \(column)") }
             if indicator == SQLLEN(SQL_NULL_DATA) { return false }
             let count = indicator == SQLLEN(SQL_NO_TOTAL) || indicator > SQLLEN(room) ? room : Int(indicator)
-            if count > 0 { try piece(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+            if count > 0 { try piece(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), rc == SQL_SUCCESS) }
             if rc == SQL_SUCCESS { return true }
         }
     }
 
     /// Reads a text column in chunks as UTF-16.
     func readText(_ column: Int) throws -> String? {
-        let buffer = textBuffer
-        let room = buffer.count - 2
-        var indicator: SQLLEN = 0
-        let rc = SQLGetData(
-            handle, SQLUSMALLINT(column), CType.wchar, buffer.baseAddress, SQLLEN(buffer.count), &indicator)
-        if rc == SQL_NO_DATA { return "" }
-        guard succeeded(rc) else { throw fail("read column \(column)") }
-        if indicator == SQLLEN(SQL_NULL_DATA) { return nil }
-        let count = indicator == SQLLEN(SQL_NO_TOTAL) || indicator > SQLLEN(room) ? room : Int(indicator)
-        let first = UnsafeRawBufferPointer(rebasing: buffer[0..<count]).bindMemory(to: SQLWCHAR.self)
-        // Most values fit in one piece: decoded straight from the buffer, without a copy.
-        if rc == SQL_SUCCESS { return Self.decode(first) }
-        var units = Array(first)
-        _ = try getData(column, as: CType.wchar, into: buffer, terminator: 2) { bytes in
-            units.append(contentsOf: bytes.bindMemory(to: SQLWCHAR.self))
+        var whole: String?
+        var units: [SQLWCHAR] = []
+        let present = try getData(column, as: CType.wchar, into: textBuffer, terminator: 2) { bytes, last in
+            let wide = bytes.bindMemory(to: SQLWCHAR.self)
+            // Most values fit in one piece: decoded straight from the buffer, without a copy.
+            if last && units.isEmpty { whole = Self.decode(wide) } else { units.append(contentsOf: wide) }
         }
-        return String(decoding: units, as: UTF16.self)
+        guard present else { return nil }
+        return whole ?? String(decoding: units, as: UTF16.self)
     }
 
     /// The buffer text columns are read into, allocated once per statement.
@@ -231,7 +223,9 @@ final class ODBCStatement {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { buffer.deallocate() }
         var data = Data()
-        let present = try getData(column, as: CType.binary, into: buffer, terminator: 0) { data.append(contentsOf: $0) }
+        let present = try getData(column, as: CType.binary, into: buffer, terminator: 0) { bytes, _ in
+            data.append(contentsOf: bytes)
+        }
         return present ? data : nil
     }
 }

@@ -202,7 +202,7 @@ extension ODBCStatement {
     func streamBinary(_ column: Int, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ODBCBinarySource.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
-        _ = try getData(column, as: CType.binary, into: buffer, terminator: 0, sink)
+        _ = try getData(column, as: CType.binary, into: buffer, terminator: 0) { bytes, _ in try sink(bytes) }
     }
 
     /// Passes a text column to `sink` as UTF-8 in chunks: read as UTF-16 (as `readText` does, so the
@@ -219,7 +219,7 @@ extension ODBCStatement {
             utf8.append(contentsOf: String(decoding: units, as: UTF16.self).utf8)
             if !utf8.isEmpty { try utf8.withUnsafeBytes { try sink($0) } }
         }
-        _ = try getData(column, as: CType.wchar, into: buffer, terminator: 2) { bytes in
+        _ = try getData(column, as: CType.wchar, into: buffer, terminator: 2) { bytes, _ in
             units.removeAll(keepingCapacity: true)
             if let high = pending { units.append(high) }
             units.append(contentsOf: bytes.bindMemory(to: SQLWCHAR.self))
