@@ -5,8 +5,6 @@ import XML
 /// child elements (with the elements of its base types first), so the items it stores and returns
 /// follow the schema exactly as Exchange's do.
 public final class SchemaCatalog: Sendable {
-    let sequences: [String: [String]]
-    let bases: [String: String]
     /// Complex type name → rank of each of its child elements in schema order (base types first).
     let ranks: [String: [String: Int]]
     /// Item element name (e.g. `Contact`) → complex type name (e.g. `ContactItemType`).
@@ -50,8 +48,6 @@ public final class SchemaCatalog: Sendable {
             collect(type)
             sequences[name] = elements
         }
-        self.sequences = sequences
-        self.bases = bases
         // A name that is something else in another type is left as it is.
         booleanElements = booleans.subtracting(others)
         var ranks: [String: [String: Int]] = [:]
@@ -85,8 +81,6 @@ public final class SchemaCatalog: Sendable {
     }
 
     /// The full element order of a complex type, base types first.
-    public func order(ofType type: String) -> [String] { Self.order(ofType: type, sequences, bases) }
-
     static func order(ofType type: String, _ sequences: [String: [String]], _ bases: [String: String]) -> [String] {
         var chain: [String] = []
         var current: String? = type
@@ -96,9 +90,6 @@ public final class SchemaCatalog: Sendable {
         }
         return chain.flatMap { sequences[$0] ?? [] }
     }
-
-    /// The element order of an item element (`Contact`, `CalendarItem`, …).
-    public func order(ofItem element: String) -> [String] { order(ofType: itemTypes[element] ?? "ItemType") }
 
     /// Sorts `children` into the order of the item element's type (`Contact`, …), with the ranks
     /// computed once per type when the catalog is read; unknown names keep their relative place at
