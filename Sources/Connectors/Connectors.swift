@@ -9,3 +9,11 @@ public enum BuiltinAdapters {
         EWSAdapter.type,
     ]
 }
+
+extension Array {
+    /// The elements in consecutive slices of at most `size` (the last may be shorter), for
+    /// statements and requests that take a bounded number of ids.
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

@@ -54,9 +54,8 @@ extension EWSEndpoint {
             }
         }
         var fetched: [String: Result<URL, EWSFault>] = [:]
-        for start in stride(from: 0, to: wanted.count, by: 20) {
-            let batch = Array(wanted[start..<min(start + 20, wanted.count)])
-            fetched.merge(try await fetchAttachments(batch, into: mail.spool)) { $1 }
+        for batch in wanted.chunked(into: 20) {
+            fetched.merge(try await fetchAttachments(Array(batch), into: mail.spool)) { $1 }
         }
         var result: [EWSItem] = []
         items: for var item in items {

@@ -547,8 +547,7 @@ actor FlowFactDatabase {
                 ids.append(row[0])
             }
             listed = ids.count
-            for start in stride(from: 0, to: ids.count, by: pages.byID) {
-                let chunk = Array(ids[start..<min(start + pages.byID, ids.count)])
+            for chunk in ids.chunked(into: pages.byID) {
                 try readRows(
                     "SELECT \(select) FROM \(from) WHERE \(idColumn) IN (\(Self.placeholders(chunk.count))) ORDER BY \(idColumn)",
                     joinParameters + chunk)
@@ -606,8 +605,11 @@ actor FlowFactDatabase {
         return base + (unread ? "|u" : "|r")
     }
 
-    /// Attachments of a record. With a spool directory, contents in the database are copied into
-    /// files there (so the other side can stream them); without, they are references to the row.
+    /// The unread flag a mail's version carries; nil for other versions.
+    static func unread(inVersion version: Version) -> Bool? {
+        version.hasSuffix("|u") ? true : version.hasSuffix("|r") ? false : nil
+    }
+
     /// Attachments of records, by record. With a spool directory for a record, contents in the
     /// database are copied into files there (so the other side can stream them); without, they are
     /// references to the row. A record whose content cannot be copied is answered in `failed`.
@@ -758,6 +760,7 @@ actor FlowFactDatabase {
         //    row that set the watermark.
         var logGrew: Bool?
         /// The user's read and unread mail links now, as the window read (or a query of its own) counted them.
+        let readFlags = try readFlagCounts(scope, n)
         var readCounts: [Int64] = []
         if let since {
             let link = try n.table(scope.linkTable)
@@ -776,7 +779,7 @@ actor FlowFactDatabase {
                     """, [.text(schema.table(table)), .integer(existing.dellogID)]
                 ) { value in logGrew = (logGrew ?? false) || (value.integer ?? 1) > 0 }
             }
-            if let flags = try readFlagCounts(scope, n) {
+            if let flags = readFlags {
                 for (index, column) in flags.columns.enumerated() {
                     probes.add(column, flags.parameters) { value in
                         if readCounts.count == index { readCounts.append(value.integer ?? -1) }
@@ -813,9 +816,9 @@ actor FlowFactDatabase {
         // 3. Mails read or marked unread in FlowFact: its mail system flips the user Merkmal's link
         //    without touching the activity's changed-at stamp. When the counts of read and unread
         //    links differ from the last run's, the unread mails are compared with the known flags.
-        if try readFlagCounts(scope, n) != nil {
+        if let readFlags {
             // The window read had no row to carry the counts: counted on their own.
-            if readCounts.count != 2 { readCounts = try countReadFlags(scope, db, n) ?? [] }
+            if readCounts.count != readFlags.columns.count { readCounts = try countReadFlags(scope, db, n) ?? [] }
             if readCounts != existing.readCounts {
                 try compareReadFlags(scope, request, now: now, into: &changes, unreadable: &unreadable, db, n)
             }
@@ -907,9 +910,7 @@ actor FlowFactDatabase {
         ) { row in if let id = row[0].string?.trimmed { unread.insert(id) } }
         var flipped: [ItemID] = []
         for (id, version) in request.known where changes[id] == nil {
-            if version.hasSuffix("|u") && !unread.contains(id) || version.hasSuffix("|r") && unread.contains(id) {
-                flipped.append(id)
-            }
+            if let known = Self.unread(inVersion: version), known != unread.contains(id) { flipped.append(id) }
         }
         // Known mails: only their state travels, so their attachments are not listed.
         for state in try read(scope, ids: flipped, now: now, attachments: false, unreadable: &unreadable)

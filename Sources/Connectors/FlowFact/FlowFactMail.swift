@@ -55,11 +55,36 @@ extension FlowFactDatabase {
         return Array(Set([messageID, bare, "<\(bare)>", key, "<\(key)>"]))
     }
 
-    /// The prepared activities holding one of `forms` (in any case, as SQL Server's default
-    /// collation compares), lowest id first; nil when not prepared.
-    func preparedActivities(_ forms: [String]) -> [BatchLookups.MailActivity]? {
-        guard let prepared = lookups.activitiesByMessageID else { return nil }
-        return Set(forms.map { $0.lowercased() }).flatMap { prepared[$0] ?? [] }.sorted { $0.id < $1.id }
+    /// The activities holding one of `forms` (in any case, as SQL Server's default collation
+    /// compares), lowest id first: from the batch's lookups, or looked up now outside a batch.
+    func activities(holding forms: [String], _ db: ODBCConnection, _ n: SQLNames) throws
+        -> [BatchLookups.MailActivity]
+    {
+        let byMessageID = try lookups.activitiesByMessageID ?? activitiesByMessageID(forms, db, n)
+        return Set(forms.map { $0.lowercased() }).flatMap { byMessageID[$0] ?? [] }.sorted { $0.id < $1.id }
+    }
+
+    /// The activities whose message-id is one of `forms`, by message-id in lower case.
+    func activitiesByMessageID(_ forms: [String], _ db: ODBCConnection, _ n: SQLNames) throws -> [String: [BatchLookups
+        .MailActivity]]
+    {
+        var found: [String: [BatchLookups.MailActivity]] = [:]
+        for chunk in forms.chunked(into: 200) {
+            try db.query(
+                """
+                SELECT \(try n.required("activities.id")), \(try n.required("activities.message_id")), \
+                \(try n.required("activities.owner")), \(try n.required("activities.type")), \(try n.required("activities.address")) \
+                FROM \(try n.table("activities")) WHERE \(try n.required("activities.message_id")) IN (\(Self.placeholders(chunk.count)))
+                """, chunk.map { .text($0) }
+            ) { row in
+                guard let id = row[0].string?.trimmed, let messageID = row[1].string?.trimmed else { return }
+                found[messageID.lowercased(), default: []].append(
+                    BatchLookups.MailActivity(
+                        id: id, owner: row[2].string?.trimmed ?? "", type: row[3].string?.trimmed ?? "",
+                        address: row[4].string?.trimmed.nonEmpty))
+            }
+        }
+        return found
     }
 
     /// The id of this user's mail activity holding `messageID` (with or without angle brackets).
@@ -69,17 +94,7 @@ extension FlowFactDatabase {
         let types = scope.allMailTypeIDs.isEmpty ? scope.typeIDs : scope.allMailTypeIDs
         let forms = Self.messageIDForms(messageID)
         guard !forms.isEmpty, !types.isEmpty else { return nil }
-        if let prepared = preparedActivities(forms) {
-            return prepared.first { $0.owner == scope.userID && types.contains($0.type) }?.id
-        }
-        let rows = try db.rows(
-            """
-            SELECT \(try n.required("activities.id")) FROM \(try n.table("activities")) \
-            WHERE \(try n.required("activities.message_id")) IN (\(Self.placeholders(forms.count))) \
-            AND \(try n.required("activities.owner")) = ? \
-            AND \(try n.required("activities.type")) IN (\(Self.placeholders(types.count)))
-            """, forms.map { .text($0) } + [.text(scope.userID)] + types.map { .text($0) })
-        return rows.first?[0].string?.trimmed
+        return try activities(holding: forms, db, n).first { $0.owner == scope.userID && types.contains($0.type) }?.id
     }
 
     /// The activity a mail answers (by In-Reply-To, then References, nearest first), with its address.
@@ -87,18 +102,7 @@ extension FlowFactDatabase {
         id: String, address: String?
     )? {
         for key in mail.answeredMessageIDs {
-            if let prepared = preparedActivities(["<\(key)>", key]) {
-                if let first = prepared.first { return (first.id, first.address?.nonEmpty) }
-                continue
-            }
-            let rows = try db.rows(
-                """
-                SELECT \(try n.required("activities.id")), \(try n.required("activities.address")) FROM \(try n.table("activities")) \
-                WHERE \(try n.required("activities.message_id")) IN (?, ?)
-                """, [.text("<\(key)>"), .text(key)])
-            if let row = rows.first, let id = row[0].string?.trimmed {
-                return (id, row[1].string?.trimmed.nonEmpty)
-            }
+            if let first = try activities(holding: ["<\(key)>", key], db, n).first { return (first.id, first.address) }
         }
         return nil
     }
@@ -137,41 +141,31 @@ extension FlowFactDatabase {
             for key in mail.answeredMessageIDs { forms.formUnion(["<\(key)>", key]) }
         }
         guard !forms.isEmpty else { return }
-        var found: [String: [BatchLookups.MailActivity]] = [:]
-        for chunk in Array(forms).chunked(into: 200) {
-            try db.query(
-                """
-                SELECT \(try n.required("activities.id")), \(try n.required("activities.message_id")), \
-                \(try n.required("activities.owner")), \(try n.required("activities.type")), \(try n.required("activities.address")) \
-                FROM \(try n.table("activities")) WHERE \(try n.required("activities.message_id")) IN (\(Self.placeholders(chunk.count)))
-                """, chunk.map { .text($0) }
-            ) { row in
-                guard let id = row[0].string?.trimmed, let messageID = row[1].string?.trimmed else { return }
-                found[messageID.lowercased(), default: []].append(
-                    BatchLookups.MailActivity(
-                        id: id, owner: row[2].string?.trimmed ?? "", type: row[3].string?.trimmed ?? "",
-                        address: row[4].string?.trimmed.nonEmpty))
-            }
-        }
-        lookups.activitiesByMessageID = found
+        lookups.activitiesByMessageID = try activitiesByMessageID(Array(forms), db, n)
     }
 
-    /// Every e-mail address the batch's mails may be linked to, exact first, then ignoring case.
+    /// Every e-mail address the batch's mails may be linked to.
     func prepareAddresses(_ batch: [WriteOperation], _ db: ODBCConnection, _ n: SQLNames) throws {
         var emails: [String] = []
+        for case .create(_, .mail(let mail)) in batch { emails += Self.linkCandidates(mail).map(\.email) }
+        try lookUpAddresses(emails, db, n)
+    }
+
+    /// Looks up the addresses of `emails` not looked up yet into the batch's lookups: as written
+    /// first (the columns' indexes serve it), then ignoring case for the rest (a scan of the
+    /// table, once for all of them); the lowest address id wins.
+    func lookUpAddresses(_ emails: [String], _ db: ODBCConnection, _ n: SQLNames) throws {
+        var wanted: [String] = []
         var seen: Set<String> = []
-        for case .create(_, .mail(let mail)) in batch {
-            for candidate in Self.linkCandidates(mail) {
-                let key = candidate.email.trimmed.lowercased()
-                if !key.isEmpty, seen.insert(key).inserted { emails.append(candidate.email.trimmed) }
-            }
+        for email in emails.map(\.trimmed) where !email.isEmpty && lookups.addressesByEmail[email.lowercased()] == nil {
+            if seen.insert(email.lowercased()).inserted { wanted.append(email) }
         }
         let columns = try emailColumns(n)
-        guard !emails.isEmpty, !columns.isEmpty else { return }
+        guard !wanted.isEmpty, !columns.isEmpty else { return }
         var found: [String: String] = [:]
-        /// Runs one pass over the address table: `expressions` are the e-mail columns as compared
-        /// (plain or LOWER); the first address (lowest id) whose value is one of `values` is
-        /// recorded under that value in lower case.
+        /// One pass over the address table: `expressions` are the e-mail columns as compared
+        /// (plain or LOWER); the first address whose value is one of `values` is recorded under
+        /// that value in lower case.
         func pass(_ expressions: [String], _ values: [String]) throws {
             let id = try n.required("addresses.id")
             let condition = expressions.map { "\($0) IN (\(Self.placeholders(values.count)))" }.joined(
@@ -179,52 +173,29 @@ extension FlowFactDatabase {
             let rows = try db.rows(
                 "SELECT \(id), \(expressions.joined(separator: ", ")) FROM \(try n.table("addresses")) WHERE \(condition) ORDER BY \(id)",
                 Array(repeating: values.map { ODBCValue.text($0) }, count: expressions.count).flatMap { $0 })
-            let wanted = Set(values)
+            let asked = Set(values)
             for row in rows {
                 guard let address = row[0].string?.trimmed else { continue }
                 for index in expressions.indices {
-                    if let value = row[index + 1].string?.trimmed, wanted.contains(value) {
+                    if let value = row[index + 1].string?.trimmed, asked.contains(value) {
                         found[value.lowercased()] = found[value.lowercased()] ?? address
                     }
                 }
             }
         }
-        // As written first (the columns' indexes serve it).
-        for chunk in emails.chunked(into: 100) {
+        for chunk in wanted.chunked(into: 100) {
             try pass(columns, Array(Set(chunk.flatMap { [$0, $0.lowercased()] })))
         }
-        // Then ignoring case, for the rest only (a scan of the table, once per batch).
-        let rest = emails.map { $0.lowercased() }.filter { found[$0] == nil }
+        let rest = wanted.map { $0.lowercased() }.filter { found[$0] == nil }
         for chunk in rest.chunked(into: 100) { try pass(columns.map { "LOWER(\($0))" }, Array(chunk)) }
-        for email in emails { lookups.addressesByEmail[email.lowercased()] = .some(found[email.lowercased()]) }
+        for email in wanted { lookups.addressesByEmail[email.lowercased()] = .some(found[email.lowercased()]) }
     }
 
     /// The first address whose e-mail columns hold one of `emails`, tried in order.
     func address(matching emails: [String], _ db: ODBCConnection, _ n: SQLNames) throws -> String? {
-        let columns = try emailColumns(n)
-        guard !columns.isEmpty else { return nil }
-        for email in emails {
-            let trimmed = email.trimmed
-            guard !trimmed.isEmpty else { continue }
-            if let prepared = lookups.addressesByEmail[trimmed.lowercased()] {
-                if let prepared { return prepared }
-                continue
-            }
-            // As written first (the columns' indexes serve it), then ignoring case (a scan).
-            let forms = Array(Set([trimmed, trimmed.lowercased()]))
-            let exact = columns.map { "\($0) IN (\(Self.placeholders(forms.count)))" }.joined(separator: " OR ")
-            var parameters: [ODBCValue] = []
-            for _ in columns { parameters += forms.map { .text($0) } }
-            let folded = columns.map { "LOWER(\($0)) = ?" }.joined(separator: " OR ")
-            for (condition, values) in [
-                (exact, parameters),
-                (folded, Array(repeating: ODBCValue.text(trimmed.lowercased()), count: columns.count)),
-            ] {
-                let rows = try db.rows(
-                    "SELECT \(try n.required("addresses.id")) FROM \(try n.table("addresses")) WHERE \(condition) ORDER BY \(try n.required("addresses.id"))",
-                    values)
-                if let id = rows.first?[0].string?.trimmed { return id }
-            }
+        try lookUpAddresses(emails, db, n)
+        for email in emails.map(\.trimmed) where !email.isEmpty {
+            if let id = lookups.addressesByEmail[email.lowercased()] ?? nil { return id }
         }
         return nil
     }
@@ -268,13 +239,6 @@ extension FlowFactDatabase {
             throw WriteOutcome(error: WriteError(.notFound, "no \(schema.table(scope.table)) record \(id)"))
         }
         return .success(id: id, version: Self.version(changed: stamp, unread: nil), stored: nil)
-    }
-}
-
-extension Array {
-    /// The elements in consecutive slices of at most `size` (the last may be shorter).
-    func chunked(into size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
 
