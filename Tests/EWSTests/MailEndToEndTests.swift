@@ -769,14 +769,23 @@ struct AttachmentBatchTests {
 }
 
 extension AttachmentBatchTests {
+    /// A mailbox with one mail in the Inbox carrying the file `a.txt`; the mail's id.
+    static func mailboxWithOneFile(messageID: String) async throws -> (SimFixture, String) {
+        let sim = try SimFixture(mailboxes: ["mm@example.test"])
+        let id = try await Outlook(sim.service).deliver(
+            "Mit Anhang", messageID: messageID, files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
+        return (sim, id)
+    }
+
+    /// A fresh spool directory (the caller removes it).
+    static func spool() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+    }
+
     @Test("a mail whose attachment Exchange refuses is reported as unreadable; the other mails go on")
     func refusedAttachment() async throws {
-        let sim = try SimFixture(mailboxes: ["mm@example.test"])
-        let outlook = Outlook(sim.service)
-        let good = try await outlook.deliver(
-            "Mit Anhang", messageID: "<gut@kunde.test>",
-            files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        let (sim, good) = try await Self.mailboxWithOneFile(messageID: "<gut@kunde.test>")
+        let directory = Self.spool()
         defer { try? FileManager.default.removeItem(at: directory) }
         let endpoint = sim.mailEndpoint(spool: directory)
         var unreadable: [UnreadableItem] = []
@@ -800,12 +809,8 @@ extension AttachmentBatchTests {
 
     @Test("a read of a mail's fields leaves its attachments in Exchange; a full read fetches them")
     func fieldsReadFetchesNoAttachments() async throws {
-        let sim = try SimFixture(mailboxes: ["mm@example.test"])
-        let outlook = Outlook(sim.service)
-        let id = try await outlook.deliver(
-            "Mit Anhang", messageID: "<felder@kunde.test>",
-            files: [.init(name: "a.txt", type: "text/plain", data: Data("a".utf8))])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        let (sim, id) = try await Self.mailboxWithOneFile(messageID: "<felder@kunde.test>")
+        let directory = Self.spool()
         defer { try? FileManager.default.removeItem(at: directory) }
         let endpoint = sim.mailEndpoint(spool: directory)
         func getAttachments() -> Int { sim.transport.operations.filter { $0 == "GetAttachment" }.count }
@@ -855,7 +860,7 @@ extension AttachmentBatchTests {
             attachedMails: [.init(name: "Alt", subject: "Alt", from: "a@kunde.test", html: "<p>alt</p>")])
         let item = try #require(try await outlook.get(id))
         let attachmentID = try #require(item.path("Attachments", "ItemAttachment", "AttachmentId")?.attributes["Id"])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)")
+        let directory = Self.spool()
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let whole = try await sim.endpoint(.mail).fetchAttachments([attachmentID], into: directory)
