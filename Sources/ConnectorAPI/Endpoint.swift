@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An item's identifier on one side (FlowFact GUID, EWS ItemId). Opaque to the engine.
 public typealias ItemID = String
@@ -151,11 +152,15 @@ public struct WriteError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// For throttling: how long the side asked to wait.
     public var retryAfter: Duration?
+    /// The side's own error code (`ErrorServerBusy`, an SQLSTATE), when it gave one; summaries
+    /// group transient failures by it.
+    public var code: String?
 
-    public init(_ kind: Kind, _ message: String, retryAfter: Duration? = nil) {
+    public init(_ kind: Kind, _ message: String, retryAfter: Duration? = nil, code: String? = nil) {
         self.kind = kind
         self.message = message
         self.retryAfter = retryAfter
+        self.code = code
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }
@@ -200,6 +205,68 @@ extension TargetEndpoint {
 
 /// An endpoint that can be read and written: both sides of a two-way connector.
 public typealias SyncEndpoint = SourceEndpoint & TargetEndpoint
+
+/// Transient faults an endpoint absorbed by retrying (throttling, dropped connections), so a run
+/// can report a storm as one line instead of one line per item.
+public struct RetryStatistics: Sendable, Hashable {
+    /// Requests (or item groups) sent again after a transient fault.
+    public var retries: Int
+    /// Time spent waiting before those retries (summed over parallel requests).
+    public var waited: Duration
+    /// Retries by cause (`ErrorServerBusy`, `HTTP503`, `connection dropped`, …).
+    public var causes: [String: Int]
+
+    public init(retries: Int = 0, waited: Duration = .zero, causes: [String: Int] = [:]) {
+        self.retries = retries
+        self.waited = waited
+        self.causes = causes
+    }
+
+    public var isEmpty: Bool { retries == 0 && waited == .zero }
+
+    /// Adds another set of counts to these.
+    public mutating func add(_ other: RetryStatistics) {
+        retries += other.retries
+        waited += other.waited
+        causes.merge(other.causes, uniquingKeysWith: +)
+    }
+
+    /// Records one retry for `cause` after waiting `waited`.
+    public mutating func record(_ cause: String, waited pause: Duration = .zero) {
+        retries += 1
+        waited += pause
+        causes[cause, default: 0] += 1
+    }
+}
+
+/// An endpoint that counts the transient faults it absorbed. The engine takes the counts at the
+/// end of a run (which resets them) and reports them in the run's summary.
+public protocol RetryReporting: Sendable {
+    /// The retries since the last call, and resets the counts.
+    func takeRetryStatistics() -> RetryStatistics
+}
+
+/// A thread-safe tally of retries, for endpoints that adopt ``RetryReporting``.
+public final class RetryLedger: Sendable {
+    private let statistics = Mutex(RetryStatistics())
+    public init() {}
+
+    /// Records one retry for `cause` after waiting `waited`.
+    public func record(_ cause: String, waited: Duration = .zero) {
+        statistics.withLock { $0.record(cause, waited: waited) }
+    }
+
+    /// Adds waiting time without a retry (a request held back while its account was paused).
+    public func addWait(_ waited: Duration) { statistics.withLock { $0.waited += waited } }
+
+    /// The counts so far, reset to zero.
+    public func take() -> RetryStatistics {
+        statistics.withLock { value in
+            defer { value = RetryStatistics() }
+            return value
+        }
+    }
+}
 
 /// An error that says whether retrying can help. Adapters throw these so the service can tell
 /// a mailbox that is briefly unreachable (retried with backoff) from one that cannot work until an

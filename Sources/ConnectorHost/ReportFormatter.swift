@@ -13,7 +13,16 @@ public enum ReportFormatter {
                 "\(report.job.connector) / \(report.job.user) <\(report.mailbox)>: \(report.status.rawValue)"
                     + (counts.isEmpty ? ", no changes" : ": \(counts)"))
             if let message = report.message { lines.append("  ! \(message)") }
-            for failure in report.failures {
+            if let line = retrySummary(report.retries) { lines.append("  ~ \(line)") }
+            // Items the side was too busy for are one line: they say nothing about the items.
+            let transient = report.failures.filter { $0.kind == WriteError.Kind.transient.rawValue && !$0.dead }
+            if let first = transient.first {
+                lines.append(
+                    "  ~ \(transient.count) item\(transient.count == 1 ? "" : "s") postponed by transient errors, "
+                        + "tried again on the next run (first: \(first.operation) '\(first.name)': \(first.message))")
+            }
+            for failure in report.failures where !(failure.kind == WriteError.Kind.transient.rawValue && !failure.dead)
+            {
                 lines.append(
                     "  ✗ \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)): \(failure.kind): \(failure.message)"
                         + (failure.dead ? " [dead letter]" : " [will retry]"))
@@ -33,6 +42,31 @@ public enum ReportFormatter {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// One line for the transient faults a run absorbed, or nil when there were none.
+    public static func retrySummary(_ retries: RetryStatistics) -> String? {
+        guard !retries.isEmpty else { return nil }
+        let causes = retries.causes.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let seconds = Double(retries.waited.components.seconds) + Double(retries.waited.components.attoseconds) / 1e18
+        return "transient faults absorbed: \(retries.retries) retries"
+            + String(format: ", %.1f s waited", seconds) + (causes.isEmpty ? "" : " (\(causes))")
+    }
+
+    /// The closing line of `sync` while dead letters are open in the given jobs, or nil.
+    public static func deadLetterLine(store: StateStore, jobs: [JobKey]) throws -> String? {
+        var dead = 0
+        var jobsWithDead = 0
+        for job in jobs {
+            let count = try store.failures(job).filter(\.dead).count
+            dead += count
+            if count > 0 { jobsWithDead += 1 }
+        }
+        guard dead > 0 else { return nil }
+        return
+            "\(dead) dead letter\(dead == 1 ? " is" : "s are") open in \(jobsWithDead) connector run\(jobsWithDead == 1 ? "" : "s"): "
+            + "these items are not synced until they change or are fixed (connector-host status lists them)"
     }
 
     static func describe(_ action: SyncAction) -> String? {
@@ -57,6 +91,19 @@ public enum ReportFormatter {
         let runs = Dictionary(try store.lastRuns().map { ($0.job, $0) }, uniquingKeysWith: { $1 })
         var lines: [String] = []
         let formatter = ISO8601DateFormatter()
+        // Dead letters first: they are what an administrator has to act on.
+        var dead: [String] = []
+        for job in jobs {
+            for failure in try store.failures(job) where failure.dead {
+                dead.append(
+                    "  \(job.connector) / \(job.user): \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)), "
+                        + "\(failure.attempts) attempts: \(failure.kind): \(failure.message)")
+            }
+        }
+        if !dead.isEmpty {
+            lines.append("dead letters (\(dead.count)): not synced until the item changes or the cause is fixed")
+            lines.append(contentsOf: dead)
+        }
         for job in jobs {
             let mappings = try store.mappings(job)
             let failures = try store.failures(job)
@@ -81,9 +128,9 @@ public enum ReportFormatter {
                     "  conflict: source \(conflict.sourceID ?? "-") / target \(conflict.targetID ?? "-") since \(formatter.string(from: conflict.detectedAt))"
                 )
             }
-            for failure in failures {
+            for failure in failures where !failure.dead {
                 lines.append(
-                    "  \(failure.dead ? "dead letter" : "retrying"): \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)), "
+                    "  retrying: \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)), "
                         + "\(failure.attempts) attempts: \(failure.kind): \(failure.message)")
             }
         }

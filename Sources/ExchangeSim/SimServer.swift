@@ -133,10 +133,12 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if server.chance(options.dropRate) {
+            server.service.countFault("faultDropped")
             context.close(promise: nil)
             return
         }
         if server.chance(options.unavailableRate) {
+            server.service.countFault("faultUnavailable")
             respond(
                 context, head, status: .serviceUnavailable, headers: [("Retry-After", "1")],
                 body: Data("Service Unavailable".utf8))

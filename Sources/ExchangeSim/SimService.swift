@@ -48,6 +48,9 @@ public final class SimService: @unchecked Sendable {
     /// How many requests of each operation were served.
     public var counts: [String: Int] { lock.withLock { operationCounts } }
 
+    /// Counts a fault the HTTP layer injected (`faultDropped`, `faultUnavailable`), beside the operations.
+    func countFault(_ name: String) { lock.withLock { operationCounts[name, default: 0] += 1 } }
+
     /// Answers one request for an authenticated account.
     public func handle(body: Data, account: String) -> (status: Int, body: Data) {
         let result = respond(body: body, account: account)

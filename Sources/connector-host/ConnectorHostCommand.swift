@@ -114,7 +114,12 @@ struct Sync: AsyncParsableCommand {
         await host.shutdown()
         if reports.isEmpty { print("nothing to sync: no enabled user matches") }
         print(ReportFormatter.reports(reports, detailed: dryRun))
-        if reports.contains(where: { $0.status != .ok && $0.status != .planned }) { throw ExitCode(2) }
+        // Dead letters left by earlier runs are not in these reports, but the items are not synced.
+        let deadLetters = try ReportFormatter.deadLetterLine(store: host.store, jobs: reports.map(\.job))
+        if let deadLetters { print(deadLetters) }
+        if reports.contains(where: { $0.status != .ok && $0.status != .planned }) || deadLetters != nil {
+            throw ExitCode(2)
+        }
     }
 }
 

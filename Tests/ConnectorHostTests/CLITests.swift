@@ -108,4 +108,26 @@ struct CLITests {
         #expect(unknown.status == 1)
         #expect(unknown.err.contains("no connector named 'kontakte'"))
     }
+
+    @Test("while dead letters are open, sync --once says so in its last line and exits 2, on later runs too")
+    func deadLettersExitNonZero() throws {
+        let crm = try store("crm", "address_MM")
+        crm.insert(.address(Address(givenName: "Jürgen", familyName: "Groß")), tags: ["Sync"])
+        crm.insert(
+            .address(Address(emails: ["a@x.test", "b@x.test", "c@x.test", "d@x.test"], notes: "no name")),
+            tags: ["Sync"])
+        let first = try CLI.run(["sync", "--once"], in: directory)
+        #expect(first.status == 2, "\(first.out)")
+        #expect(first.out.contains("source→target create 1"))
+        let last = first.out.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("1 dead letter is open in 1 connector run"), "\(first.out)")
+        // The next run has nothing to do, but the item is still not synced: it says so again.
+        let second = try CLI.run(["sync", "--once"], in: directory)
+        #expect(second.status == 2)
+        #expect(second.out.contains("ok, no changes"))
+        #expect(second.out.split(separator: "\n").last?.hasPrefix("1 dead letter is open") == true)
+        let status = try CLI.run(["status"], in: directory)
+        #expect(status.out.hasPrefix("dead letters (1)"), "\(status.out)")
+        #expect(status.out.contains("more than 3 e-mail addresses"))
+    }
 }

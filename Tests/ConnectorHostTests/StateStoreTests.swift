@@ -1,5 +1,6 @@
 import ConnectorAPI
 import Foundation
+import GRDB
 import Testing
 
 @testable import ConnectorHost
@@ -40,5 +41,33 @@ struct StateStoreTests {
         try store.commit(job, third)
         let last = try store.mappings(job)
         #expect(last.count == 1 && last.first?.sourceID == nil && last.first?.status == .detached)
+    }
+
+    @Test("upgrading a state file brings items that earlier releases dead-lettered for transient reasons back to retry")
+    func transientDeadLettersRevived() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("state.sqlite")
+        // A state file as the previous release left it: schema up to v4, two dead letters.
+        do {
+            let queue = try DatabaseQueue(path: path.path)
+            try StateStore.migrator.migrate(queue, upTo: "v4-intent-key-index")
+            try queue.write { db in
+                for (id, kind) in [("s1", "transient"), ("s2", "permanent")] {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO failure (connector, user, side, item_id, operation, name, kind, message,
+                              attempts, dead, first_at, last_at) VALUES ('calendar', 'MM', 'source', ?, 'create', ?, ?,
+                              'ErrorBatchProcessingStopped', 5, 1, 0, 0)
+                            """, arguments: [id, "Termin \(id)", kind])
+                }
+            }
+        }
+        let store = try StateStore(path: path)
+        let failures = try store.failures(JobKey(connector: "calendar", user: "MM"))
+        #expect(failures.first { $0.itemID == "s1" }?.dead == false)
+        #expect(failures.first { $0.itemID == "s2" }?.dead == true)
+        #expect(failures.first { $0.itemID == "s1" }?.attempts == 5)
     }
 }

@@ -15,7 +15,10 @@ final class ServiceFixture: @unchecked Sendable {
     let connection: String
     let server: SimServer
 
-    init(addresses: Int = 5, latency: Duration = .zero) async throws {
+    init(
+        addresses: Int = 5, appointments: Int = 2, tasks: Int = 1, latency: Duration = .zero,
+        simulator: (inout SimOptions) -> Void = { _ in }
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("svc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         connection = "Driver=SQLite3;Database=\(directory.path)/flowfact.sqlite"
@@ -23,12 +26,14 @@ final class ServiceFixture: @unchecked Sendable {
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
         try seeder.seed(
-            FlowFactSeeder.Counts(users: 2, addresses: addresses, appointments: 2, tasks: 1, mails: 0, syncShare: 1))
+            FlowFactSeeder.Counts(
+                users: 2, addresses: addresses, appointments: appointments, tasks: tasks, mails: 0, syncShare: 1))
         var options = SimOptions(schemaDirectory: Schemas.directory)
         options.mailboxes = ["mm@example.test", "js@example.test"]
         options.accounts = [SimAccount(name: "svc@example.test", password: "right")]
         options.impersonation = ["svc@example.test"]
         options.latency = latency
+        simulator(&options)
         server = SimServer(service: try SimService(options: options))
         try await server.start()
     }
@@ -61,13 +66,18 @@ final class ServiceFixture: @unchecked Sendable {
 
     /// Contacts in a mailbox's contacts folder.
     func exchangeContacts(_ mailbox: String) async throws -> [ItemState] {
+        try await exchangeItems(mailbox, kind: .address)
+    }
+
+    /// The items of a kind in a mailbox's default folder for it.
+    func exchangeItems(_ mailbox: String, kind: DataKind) async throws -> [ItemState] {
         let settings = try deployment(yaml()).adapters["exchange"]!.settings
         let adapter = try EWSAdapter.type.make(
             settings, AdapterContext(instanceName: "t", baseDirectory: directory, log: { _, _ in }))
         defer { Task { await adapter.shutdown() } }
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
-                connector: "t", kind: .address, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
+                connector: "t", kind: kind, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
         let set = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
         return set.changes.compactMap {
             if case .upsert(let state) = $0 { state } else { nil }
@@ -143,6 +153,59 @@ struct ServiceTests {
         #expect(results.contains { !$0.ok && $0.message.contains("authentication failed") })
         #expect(results.contains { !$0.ok && $0.name.contains("FlowFact user AZ") })
         #expect(!results.map(\.message).joined().contains("outdated"))
+    }
+
+    @Test(
+        "a server down for a moment is one failed round of the mailbox, not one per connector; it syncs again within one interval"
+    )
+    func serverRestart() async throws {
+        let f = try await ServiceFixture()
+        let port = try #require(URLComponents(string: f.server.url)?.port)
+        let interval = 2.0
+        let yaml =
+            f.yaml(users: "  - { flowfact: MM, mailbox: mm@example.test }", interval: "2s")
+            + "\n  - { name: calendar, kind: calendar, source: flowfact, target: exchange, interval: 2s }"
+            + "\n  - { name: tasks, kind: task, source: flowfact, target: exchange, interval: 2s }"
+        let deployment = try f.deployment(yaml)
+        // The server goes down (its address stays in the configuration).
+        await f.server.stop()
+        let host = try SyncHost(deployment: deployment, logger: quietLogger)
+        let stop = StopFlag()
+        let scheduler = Scheduler(host: host, settings: deployment.service, logger: quietLogger, stop: stop)
+        let running = Task { await scheduler.run() }
+
+        // All three connectors of the mailbox fail while the server is down.
+        let deadline = Date().addingTimeInterval(40)
+        while try host.store.lastRuns().filter({ $0.status == "failed" }).count < 3 && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try host.store.lastRuns().filter({ $0.status == "failed" }).count == 3)
+        let down = try host.store.mailboxState("mm@example.test")
+        #expect(down.status == .failing)
+        // One failed round, however many connectors failed in it.
+        #expect(down.failures == 1)
+
+        // The server comes back on the same address; the mailbox resumes within one interval.
+        f.server.service.update { $0.port = port }
+        let back = SimServer(service: f.server.service)
+        try await back.start()
+        defer { Task { await back.stop() } }
+        let backAt = Date()
+        while try host.store.mailboxState("mm@example.test").lastSuccess == nil
+            && Date().timeIntervalSince(backAt) < 30
+        {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let resumedAfter = Date().timeIntervalSince(backAt)
+        stop.raise()
+        await running.value
+        await host.shutdown()
+        let state = try host.store.mailboxState("mm@example.test")
+        let runs = try host.store.lastRuns().map { "\($0.status) \($0.message ?? "")" }
+        #expect(state.status == .enabled, "\(runs)")
+        #expect(state.lastSuccess != nil)
+        // Within one interval, plus the time a run takes on a busy test machine.
+        #expect(resumedAfter < interval + 8, "resumed \(resumedAfter) s after the server was back")
     }
 }
 

@@ -190,12 +190,61 @@ extension Run {
             }
             if stopped { throw RunError.shutdown }
             guard !retry.isEmpty else { break }
-            logger.notice(
+            logger.info(
                 "retrying transient failures", metadata: ["items": "\(retry.count)", "attempt": "\(attempt + 1)"])
-            try await Task.sleep(for: max(delay, wait))
+            let pause = max(delay, wait)
+            for slot in retry {
+                if case .failure(let error) = writes[slot].result { retries.record(Self.cause(error)) }
+            }
+            retries.waited += pause
+            try await Task.sleep(for: pause)
             delay *= 2
-            open = retry.sorted()
+            open = try await adoptCopies(of: retry.sorted(), in: &writes, on: side)
         }
+    }
+
+    /// Before creates are sent again: a create whose answer was lost, or that half succeeded, may
+    /// have left its copy on the side. Copies found by their sync keys are booked as created;
+    /// answers the slots still to send.
+    mutating func adoptCopies(of slots: [Int], in writes: inout [PendingWrite], on side: EndpointRole) async throws
+        -> [Int]
+    {
+        var keys: [SyncKey: Int] = [:]
+        for slot in slots {
+            if case .create(_, _, let key) = writes[slot].action { keys[key] = slot }
+        }
+        guard !keys.isEmpty else { return slots }
+        let found: [SyncKey: ItemState]
+        do {
+            found = try await endpoint(side).find(syncKeys: Array(keys.keys))
+        } catch {
+            // Not knowing is not safe for a create: those wait for the next run, which adopts
+            // what its intents find. Updates and deletes go on.
+            logger.info(
+                "cannot look up copies before retrying creates; they wait for the next run",
+                metadata: ["error": "\(error)"])
+            var changes = StateChanges()
+            for slot in keys.values { book(writes[slot], on: side, into: &changes) }
+            try store.commit(job.key, changes)
+            return slots.filter { !keys.values.contains($0) }
+        }
+        guard !found.isEmpty else { return slots }
+        var changes = StateChanges()
+        var adopted: Set<Int> = []
+        for (key, copy) in found {
+            guard let slot = keys[key] else { continue }
+            writes[slot].result = .success(id: copy.id, version: copy.version, stored: copy.record)
+            book(writes[slot], on: side, into: &changes)
+            adopted.insert(slot)
+        }
+        try store.commit(job.key, changes)
+        return slots.filter { !adopted.contains($0) }
+    }
+
+    /// A short name of a transient failure's cause for the run's retry summary.
+    static func cause(_ error: WriteError) -> String {
+        if let code = error.code { return code }
+        return String(error.message.prefix(60))
     }
 
     /// One batch's results, one per operation; a batch that did not reach the side is transient.
@@ -270,14 +319,19 @@ extension Run {
             guard let originID else { return }
             let key = FailureKey(side: originSide, id: originID)
             let attempts = (previousFailures[key]?.attempts ?? 0) + 1
+            // A transient failure says nothing about the item: it is tried again on every run, however
+            // many it lasts, and never becomes a dead letter. Dead letters are for errors of the item.
+            let dead =
+                error.kind == .permanent
+                || (error.kind != .transient && attempts >= engine.settings.deadLetterAfterRuns)
             let failure = FailureRecord(
                 side: originSide, itemID: originID, operation: operation, name: name, kind: error.kind.rawValue,
-                message: error.message, attempts: attempts,
-                dead: error.kind == .permanent || attempts >= engine.settings.deadLetterAfterRuns, lastAt: Date())
+                message: error.message, attempts: attempts, dead: dead, lastAt: Date())
             changes.failures.append(failure)
             newFailures.append(failure)
-            counts["failed", default: 0] += 1
-            logger.error(
+            counts[error.kind == .transient ? "postponed" : "failed", default: 0] += 1
+            logger.log(
+                level: error.kind == .transient ? .info : .error,
                 "could not \(operation) an item on the \(side.rawValue) side",
                 metadata: [
                     "item": "\(originID)", "name": "\(name)", "error": "\(error)", "deadLetter": "\(failure.dead)",

@@ -37,7 +37,7 @@ public struct SyncEngine: Sendable {
         logger[metadataKey: "user"] = "\(job.key.user)"
         logger[metadataKey: "mailbox"] = "\(job.user.mailbox)"
         var run = Run(engine: self, job: job, logger: logger, dryRun: dryRun)
-        let report: RunReport
+        var report: RunReport
         do {
             report = try await run.execute()
         } catch {
@@ -52,6 +52,22 @@ public struct SyncEngine: Sendable {
                 counts: run.counts,
                 plan: nil, failures: run.newFailures, message: "\(error)",
                 permanent: runError?.permanent ?? (error as? ClassifiedError)?.isPermanent ?? false)
+        }
+        report.retries = run.retries
+        for endpoint in [job.source, job.target] {
+            if let reporting = endpoint as? any RetryReporting { report.retries.add(reporting.takeRetryStatistics()) }
+        }
+        let postponed = report.failures.filter { $0.kind == WriteError.Kind.transient.rawValue }
+        if !report.retries.isEmpty || !postponed.isEmpty {
+            // A storm is one line per run, not one per item.
+            logger.notice(
+                "transient faults",
+                metadata: [
+                    "retries": "\(report.retries.retries)", "waited": "\(report.retries.waited)",
+                    "causes":
+                        "\(report.retries.causes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))",
+                    "postponed": "\(postponed.count)",
+                ])
         }
         if !dryRun {
             let summary = RunSummary(
@@ -103,6 +119,8 @@ struct Run {
     var newCursors: [EndpointRole: Data?] = [:]
     var previousFailures: [FailureKey: FailureRecord] = [:]
     var fullScan: [EndpointRole: Bool] = [:]
+    /// Transient failures the engine itself retried within the run.
+    var retries = RetryStatistics()
     var unreadable: [EndpointRole: [UnreadableItem]] = [:]
 
     init(engine: SyncEngine, job: SyncJob, logger: Logger, dryRun: Bool) {

@@ -56,6 +56,8 @@ public struct RunReport: Sendable {
     public var message: String?
     /// For a failed run: whether the cause needs an administrator (credentials, rights, mailbox).
     public var permanent: Bool = false
+    /// Transient faults absorbed in the run (by the endpoints and by the engine's own retries).
+    public var retries = RetryStatistics()
 }
 
 /// Test hooks: fault injection points inside a run.

@@ -15,7 +15,9 @@ public final class StopFlag: Sendable {
 ///
 /// - A mailbox whose runs change nothing is polled less often (its interval doubles, up to
 ///   `max_idle_interval`), and as often as configured again once something changes.
-/// - A failed run is retried with backoff; a mailbox failing for a permanent reason
+/// - A failed run is retried with backoff per mailbox: the failed jobs of one round count once,
+///   and a transient cause (a server restarting) never pauses a mailbox longer than its
+///   interval. A mailbox failing for a permanent reason
 ///   (credentials, rights, mailbox gone) `disable_after` times in a row is disabled with the reason
 ///   until `connector-host enable --mailbox` is run. Throttling is waited out inside a run and
 ///   never counts as a failure.
@@ -29,6 +31,8 @@ public actor Scheduler {
     let stop: StopFlag
     let clock = ContinuousClock()
     let metrics: SyncMetrics
+    /// Per failing mailbox: when its next round of tries starts (failures before it are one round).
+    var nextRound: [String: ContinuousClock.Instant] = [:]
 
     struct Slot {
         var config: ConnectorConfig
@@ -114,6 +118,7 @@ public actor Scheduler {
         metrics.record(report, kind: slot.config.definition.kind)
         switch report.status {
         case .ok, .partial, .planned:
+            nextRound[slot.mailbox] = nil
             _ = try? host.store.recordSuccess(slot.mailbox)
             metrics.succeeded(mailbox: slot.mailbox)
             slot.idleRuns = report.counts.isEmpty ? slot.idleRuns + 1 : 0
@@ -131,12 +136,24 @@ public actor Scheduler {
         case .stopped:
             slot.due = now
         case .failed:
+            // The mailbox is the unit of backoff: the first failed job of a round counts and sets when
+            // the mailbox is tried again; its other jobs that were due before then belong to the same
+            // round, fail without counting again, and wait for the same moment.
+            let newRound = nextRound[slot.mailbox].map { slot.due >= $0 } ?? true
             let state = try? host.store.recordFailure(
                 slot.mailbox, reason: report.message ?? "unknown error", permanent: report.permanent,
-                disableAfter: settings.disableAfter)
+                disableAfter: settings.disableAfter, newRound: newRound)
             let failures = max(1, state?.failures ?? 1)
-            let backoff = min(settings.failureBackoff * (1 << min(failures - 1, 12)), settings.maxFailureBackoff)
-            slot.due = now.advanced(by: backoff)
+            if newRound {
+                var backoff = min(settings.failureBackoff * (1 << min(failures - 1, 12)), settings.maxFailureBackoff)
+                // A server that was down for a while (a reboot) is back within one interval: only causes
+                // that need an administrator back off beyond it.
+                if !report.permanent { backoff = min(backoff, slot.config.interval) }
+                nextRound[slot.mailbox] = now.advanced(by: backoff)
+            }
+            let resume = nextRound[slot.mailbox] ?? now.advanced(by: settings.failureBackoff)
+            let backoff = resume - now
+            slot.due = resume
             var metadata: Logger.Metadata = [
                 "connector": "\(report.job.connector)", "user": "\(report.job.user)", "mailbox": "\(slot.mailbox)",
                 "error": "\(report.message ?? "")", "failures": "\(failures)",

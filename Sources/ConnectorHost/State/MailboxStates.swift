@@ -76,14 +76,20 @@ extension StateStore {
     }
 
     /// A run failed. After `disableAfter` consecutive permanent failures the mailbox is disabled.
+    /// `newRound` is false for a further failed job of a round already counted: the mailbox's
+    /// connectors fail together when its server is down, and that is one failure, not one per job.
     @discardableResult
-    public func recordFailure(_ address: String, reason: String, permanent: Bool, disableAfter: Int) throws
-        -> MailboxState
-    {
+    public func recordFailure(
+        _ address: String, reason: String, permanent: Bool, disableAfter: Int, newRound: Bool = true
+    ) throws -> MailboxState {
         var state = try mailboxState(address)
         guard state.status != .disabled else { return state }
-        state.failures += 1
-        state.permanentFailures = permanent ? state.permanentFailures + 1 : 0
+        if newRound {
+            state.failures += 1
+            state.permanentFailures = permanent ? state.permanentFailures + 1 : 0
+        } else if !permanent {
+            state.permanentFailures = 0
+        }
         state.reason = reason
         state.lastError = Date()
         state.status = permanent && state.permanentFailures >= disableAfter ? .disabled : .failing

@@ -175,6 +175,12 @@ public final class StateStore: Sendable {
             // each clear walked all of the job's intents (quadratic in the size of an initial sync).
             try db.execute(sql: "CREATE INDEX intent_key ON intent(connector, user, sync_key)")
         }
+        migrator.registerMigration("v5-transient-failures-live") { db in
+            // Earlier releases made items dead letters after failing transiently in five runs (a
+            // throttling storm), and never tried them again. A transient failure says nothing about
+            // the item: bring those back to be retried.
+            try db.execute(sql: "UPDATE failure SET dead = 0 WHERE kind = 'transient' AND dead != 0")
+        }
         return migrator
     }
 

@@ -94,7 +94,10 @@ struct EWSClient: Sendable {
     let version: String
     let throttle: EWSThrottle
     let log: @Sendable (AdapterLogLevel, String) -> Void
-    var maxAttempts = 6
+    /// Tries of one request under transient faults before its error is passed on.
+    var maxAttempts = 10
+    /// The transient faults absorbed for this mailbox folder, reported at the end of a run.
+    let ledger = RetryLedger()
 
     /// Writes the envelope with RequestServerVersion and, for impersonation, ExchangeImpersonation.
     func envelope(_ body: (inout XMLWriter) -> Void) -> Data {
@@ -175,25 +178,77 @@ struct EWSClient: Sendable {
     /// Sends an operation whose body is `parts` (a file goes out as base64, read as it is sent);
     /// `streamText` makes, for each attempt, the selector of response elements whose text goes to
     /// a sink instead of memory.
+    ///
+    /// Transient faults are absorbed here: throttling (ErrorServerBusy as a SOAP fault, HTTP 503
+    /// and 429) pauses the account for the advised time and sends the request again; a dropped
+    /// connection or a timeout is retried with backoff when the operation is safe to repeat (reads,
+    /// and deletions, which count an item already gone as done), or when the request never reached
+    /// the server (connection refused). A write whose answer was lost is not repeated here: the
+    /// engine looks its sync keys up before it tries again.
     func call(
         _ operation: String, parts: [HTTPBodyPart], streamText: @escaping () -> XMLStreamParser.TextStreamSelector?
     ) async throws -> [EWSResponseMessage] {
         var attempt = 0
         while true {
             attempt += 1
-            try await throttle.waitIfPaused()
+            let held = try await throttle.waitIfPaused()
+            if held > .zero { ledger.addWait(held) }
             Counter(label: "connector_ews_requests_total", dimensions: [("operation", operation)]).increment()
             do {
                 return try await send(parts, streamText: streamText())
             } catch let fault as EWSFault where fault.isThrottling && attempt < maxAttempts {
                 Counter(label: "connector_ews_throttling_total", dimensions: [("code", fault.code)]).increment()
-                let pause = fault.backOff ?? .milliseconds(500 * (1 << min(attempt, 6)))
+                let pause = fault.backOff ?? Self.backoff(attempt)
                 if fault.code == "ErrorExceededConnectionCount" { transport.reduceConcurrency() }
-                log(.notice, "\(operation) for \(mailbox) throttled (\(fault.code)); pausing the account for \(pause)")
+                log(.debug, "\(operation) for \(mailbox) throttled (\(fault.code)); pausing the account for \(pause)")
+                ledger.record(fault.code)
                 await throttle.pause(for: pause)
+            } catch let error as HTTPError
+                where attempt < Self.attempts(after: error, operation: operation, maxAttempts)
+            {
+                let pause = Self.backoff(attempt)
+                log(.debug, "\(operation) for \(mailbox) failed (\(error)); trying again in \(pause)")
+                ledger.record(Self.cause(error), waited: pause)
+                try await Task.sleep(for: pause)
             }
         }
     }
+
+    /// Operations that may be sent again when their answer was lost: they change nothing, or
+    /// (DeleteItem) repeating them ends in the same state.
+    static let idempotentOperations: Set<String> = [
+        "GetFolder", "FindFolder", "SyncFolderItems", "GetItem", "FindItem", "GetAttachment", "ResolveNames",
+        "DeleteItem", "ConvertId",
+    ]
+
+    /// How many tries a request gets when it fails in transport: a request that never reached
+    /// the server (connection refused) a few, so a server that restarts is waited for but an
+    /// unreachable one fails soon; a dropped connection of an operation safe to repeat as many as
+    /// throttling; a timeout of such an operation one more; anything else none.
+    static func attempts(after error: HTTPError, operation: String, _ maxAttempts: Int) -> Int {
+        let repeatable = idempotentOperations.contains(operation)
+        switch error.kind {
+        case .connect: return error.curlCode == 6 ? 1 : 4  // a name that does not resolve stays so
+        case .timeout: return repeatable ? 2 : 1
+        case .transport: return repeatable && error.curlCode != 0 ? maxAttempts : 1
+        case .tls, .proxy, .cancelled: return 1
+        }
+    }
+
+    /// A short name of a transport failure for the retry summary.
+    static func cause(_ error: HTTPError) -> String {
+        switch error.curlCode {
+        case 52: "empty reply (connection dropped)"
+        case 55, 56: "connection reset"
+        case 18: "response cut off"
+        case 28: "timeout"
+        case 7: "connection refused"
+        default: "\(error.kind.rawValue) error"
+        }
+    }
+
+    /// 0.25 s, 0.5 s, 1 s, … up to 16 s.
+    static func backoff(_ attempt: Int) -> Duration { .milliseconds(250 * (1 << min(max(attempt - 1, 0), 6))) }
 
     func send(_ parts: [HTTPBodyPart], streamText: XMLStreamParser.TextStreamSelector?) async throws
         -> [EWSResponseMessage]
@@ -291,9 +346,13 @@ actor EWSThrottle {
         pauses += 1
     }
 
-    func waitIfPaused() async throws {
+    /// Waits while the account is paused; answers how long it waited.
+    @discardableResult
+    func waitIfPaused() async throws -> Duration {
+        let start = ContinuousClock.now
         while let until, until > ContinuousClock.now {
             try await Task.sleep(until: until, clock: .continuous)
         }
+        return ContinuousClock.now - start
     }
 }

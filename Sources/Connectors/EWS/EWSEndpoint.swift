@@ -14,7 +14,7 @@ struct EWSCursor: Codable {
 
 /// One folder of one mailbox as a sync endpoint: SyncFolderItems for changes, batched GetItem,
 /// CreateItem/UpdateItem/DeleteItem for writes, FindItem on the stamped key for adoption.
-struct EWSEndpoint: SyncEndpoint {
+struct EWSEndpoint: SyncEndpoint, RetryReporting {
     let client: EWSClient
     let kind: DataKind
     let codec: EWSRecordCodec
@@ -27,6 +27,8 @@ struct EWSEndpoint: SyncEndpoint {
     var mail: EWSMailOptions? = nil
 
     var itemName: String { EWSRecordCodec.elementName(kind) }
+
+    func takeRetryStatistics() -> RetryStatistics { client.ledger.take() }
 
     // MARK: Reading
 
@@ -177,11 +179,11 @@ struct EWSEndpoint: SyncEndpoint {
     )] {
         var result: [(String, EWSItem?)] = []
         var pending = ids
-        var attempt = 0
+        var fruitless = 0
         while !pending.isEmpty {
-            attempt += 1
             var retry: [String] = []
             var pause: Duration?
+            var cause = "ErrorServerBusy"
             for start in stride(from: 0, to: pending.count, by: readBatchSize) {
                 let batch = Array(pending[start..<min(start + readBatchSize, pending.count)])
                 let messages = try await client.call("GetItem") { w in
@@ -208,9 +210,10 @@ struct EWSEndpoint: SyncEndpoint {
                     guard message.success, let element = message.element.child("Items")?.children.first else {
                         if message.code == "ErrorItemNotFound" {
                             result.append((id, nil))
-                        } else if Self.transientCodes.contains(message.code) && attempt < client.maxAttempts {
+                        } else if Self.transientCodes.contains(message.code) && fruitless + 1 < client.maxAttempts {
                             retry.append(id)
                             pause = message.backOff ?? pause
+                            if message.code != "ErrorBatchProcessingStopped" { cause = message.code }
                         } else {
                             throw EWSFault(
                                 code: message.code, message: "GetItem of \(id) failed: \(message.text)",
@@ -228,8 +231,11 @@ struct EWSEndpoint: SyncEndpoint {
                     }
                 }
             }
+            // Tries go on while each gets some items through; only a try with no progress counts.
+            fruitless = retry.count == pending.count ? fruitless + 1 : 0
             if !retry.isEmpty {
-                await client.throttle.pause(for: pause ?? .milliseconds(200 * attempt))
+                client.ledger.record(cause)
+                await client.throttle.pause(for: pause ?? EWSClient.backoff(fruitless + 1))
             }
             pending = retry
         }
@@ -258,9 +264,41 @@ struct EWSEndpoint: SyncEndpoint {
 
     // MARK: Writing
 
+    /// Applies a batch. Items the server stopped for a transient reason (ErrorServerBusy on one
+    /// item and ErrorBatchProcessingStopped on the rest, a busy mailbox store) were not written,
+    /// so they are sent again after the account's advised pause, as long as each try gets some
+    /// of them through; only what keeps failing without progress goes back to the engine.
     func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] {
         var results = [WriteResult?](repeating: nil, count: batch.count)
-        // Consecutive operations of one type go out as one request, in order.
+        var open = Array(batch.indices)
+        var fruitless = 0
+        while !open.isEmpty {
+            let outcome = try await applyOnce(open.map { batch[$0] })
+            var stopped: [Int] = []
+            var pause: Duration?
+            var cause = ""
+            for (slot, result) in zip(open, outcome) {
+                results[slot] = result
+                if case .failure(let error) = result, let code = error.code, Self.transientCodes.contains(code) {
+                    stopped.append(slot)
+                    if cause.isEmpty || code != "ErrorBatchProcessingStopped" { cause = code }
+                    if let after = error.retryAfter, after > (pause ?? .zero) { pause = after }
+                }
+            }
+            fruitless = stopped.count == open.count ? fruitless + 1 : 0
+            guard !stopped.isEmpty, fruitless < client.maxAttempts else { break }
+            let wait = pause ?? EWSClient.backoff(fruitless + 1)
+            client.ledger.record(cause)
+            client.log(.debug, "\(stopped.count) writes for \(client.mailbox) stopped by \(cause); again after \(wait)")
+            await client.throttle.pause(for: wait)
+            open = stopped
+        }
+        return results.map { $0 ?? .failure(WriteError(.transient, "no result")) }
+    }
+
+    /// One pass over a batch: consecutive operations of one type go out as one request, in order.
+    func applyOnce(_ batch: [WriteOperation]) async throws -> [WriteResult] {
+        var results = [WriteResult?](repeating: nil, count: batch.count)
         var index = 0
         while index < batch.count {
             var end = index + 1
@@ -316,8 +354,25 @@ struct EWSEndpoint: SyncEndpoint {
                         created[index] = .success(id: id, version: changeKey, stored: nil)
                     }
                 } catch {
+                    // The series is there without its changed occurrences: remove it, so the retry
+                    // creates it whole instead of adopting an incomplete copy by its sync key.
+                    let removed =
+                        (try? await client.call("DeleteItem") { w in
+                            w.element(
+                                "m:DeleteItem",
+                                [("DeleteType", "HardDelete"), ("SendMeetingCancellations", "SendToNone")]
+                            ) { w in
+                                w.element("m:ItemIds") { w in
+                                    w.start("t:ItemId", [("Id", id)])
+                                    w.end()
+                                }
+                            }
+                        })?.first?.success == true
                     created[index] = .failure(
-                        WriteError(.transient, "the series \(id) was created but its occurrences were not: \(error)"))
+                        WriteError(
+                            .transient,
+                            "the series \(id) was created but its occurrences were not"
+                                + (removed ? " (the series was removed again)" : "") + ": \(error)"))
                 }
             }
             return created
@@ -468,10 +523,12 @@ struct EWSEndpoint: SyncEndpoint {
 
     static func writeError(_ message: EWSResponseMessage) -> WriteError {
         let text = "\(message.code): \(message.text)"
-        if message.code == "ErrorItemNotFound" { return WriteError(.notFound, text) }
-        if conflictCodes.contains(message.code) { return WriteError(.conflict, text) }
-        if transientCodes.contains(message.code) { return WriteError(.transient, text, retryAfter: message.backOff) }
-        return WriteError(.permanent, text)
+        if message.code == "ErrorItemNotFound" { return WriteError(.notFound, text, code: message.code) }
+        if conflictCodes.contains(message.code) { return WriteError(.conflict, text, code: message.code) }
+        if transientCodes.contains(message.code) {
+            return WriteError(.transient, text, retryAfter: message.backOff, code: message.code)
+        }
+        return WriteError(.permanent, text, code: message.code)
     }
 
     // MARK: Adoption

@@ -40,6 +40,9 @@ public final class MemoryStore: Sendable {
         public var looksEmpty = false
         /// Runs at the start of every `apply`, before the batch is applied (to change items under the writer's feet).
         public var beforeApply: (@Sendable (MemoryStore) -> Void)?
+        /// The next this many `apply` calls write their batch and then throw, as a connection dropped
+        /// after the server did the work but before its answer arrived.
+        public var lostAnswers = 0
         public init() {}
     }
 
@@ -211,7 +214,12 @@ public final class MemoryStore: Sendable {
         try count("apply")
         faults.beforeApply?(self)
         let failing = faults.failingRecords
-        return mutate { state in
+        let loseAnswer = faultState.withLock { faults in
+            guard faults.lostAnswers > 0 else { return false }
+            faults.lostAnswers -= 1
+            return true
+        }
+        let results = mutate { state in
             batch.map { operation -> WriteResult in
                 switch operation {
                 case .create(let key, let record):
@@ -246,6 +254,8 @@ public final class MemoryStore: Sendable {
                 }
             }
         }
+        if loseAnswer { throw MemoryStoreError.unavailable("the connection was dropped before the answer arrived") }
+        return results
     }
 
     /// A mail's attachments in spool files are taken in (the spool is emptied on the next read).
