@@ -68,10 +68,10 @@ public final class SimProcess: @unchecked Sendable {
         self.url = url
     }
 
-    /// Starts `binary` with the given options; exits the program with a message when it does not come up.
+    /// Starts `binary` with the given options (`extraArguments` switch faults on); exits the program with a message when it does not come up.
     public init(
         binary: String, schemas: String, latencyMilliseconds: Int, account: String, mailboxes: [String],
-        program: String
+        program: String, extraArguments: [String] = []
     ) {
         let process = Process()
         self.process = process
@@ -79,7 +79,7 @@ public final class SimProcess: @unchecked Sendable {
         let user = account.split(separator: ":").first.map(String.init) ?? account
         process.arguments =
             ["--port", "0", "--schemas", schemas, "--latency-ms", "\(latencyMilliseconds)", "--account", account]
-            + ["--impersonation", user] + mailboxes.flatMap { ["--mailbox", $0] }
+            + ["--impersonation", user] + mailboxes.flatMap { ["--mailbox", $0] } + extraArguments
         let output = Pipe()
         process.standardOutput = output
         do { try process.run() } catch {

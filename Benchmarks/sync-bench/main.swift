@@ -9,6 +9,8 @@
 //
 //   scripts/bench.sh --users 2 --addresses 500 --appointments 0 --tasks 0 --latency-ms 5 --peer
 //
+// --storm adds an initial sync under faults (see below) and prints it beside the fault-free one.
+//
 // --sim-url URL uses a simulator started by hand (with the mailboxes --print-mailboxes lists) instead
 // of starting one; scripts/profile.sh does so to profile this program alone.
 import BenchSupport
@@ -34,6 +36,9 @@ let batch = integer("--batch", 100)
 let schemas = option("--schemas", ProcessInfo.processInfo.environment["EWS_SCHEMAS"] ?? "../shared/ews-schema")
 let jsonPath = option("--json", "")
 let runPeer = CommandLine.arguments.contains("--peer")
+// --storm: the initial sync again, into a second simulator that answers 15 % of requests with
+// ErrorServerBusy (and stops batches at an item), 5 % with HTTP 503 and drops 5 % of connections.
+let runStorm = CommandLine.arguments.contains("--storm")
 // For scripts/profile.sh: each phase's start and end on the monotonic clock (perf's time base).
 let printMarks = CommandLine.arguments.contains("--marks")
 let peerCount = integer("--peer-items", min(max(addresses, 100), 2000))
@@ -238,6 +243,66 @@ await exchange.shutdown()
 phases.append(try await measure("1 % changed on each side") { try await runAll() })
 await host.shutdown()
 
+// The storm: the same initial sync into a simulator with faults, from a fresh state, run again
+// until it succeeds (three runs at most); then compared with the fault-free simulator's items.
+struct Storm: Codable {
+    var runs: Int
+    var seconds: Double
+    var faultFreeSeconds: Double
+    var retries: Int
+    var waitedSeconds: Double
+    var causes: [String: Int]
+    var faults: [String: Int]
+    var items: Int
+    var expectedItems: Int
+    var openFailures: Int
+    var deadLetters: Int
+}
+var storm: Storm?
+if runStorm {
+    let expectedItems = Int(try await simStats()["items"] ?? 0)
+    let faulty = SimProcess(
+        binary: simBinary, schemas: schemas, latencyMilliseconds: latency, account: "svc@example.test:bench",
+        mailboxes: mailboxes, program: "sync-bench",
+        extraArguments: ["--busy-rate", "0.15", "--unavailable-rate", "0.05", "--drop-rate", "0.05", "--seed", "15"])
+    defer { faulty.stop() }
+    let stormYAML =
+        yaml
+        .replacingOccurrences(of: "\(directory.path)/state.sqlite", with: "\(directory.path)/storm-state.sqlite")
+        .replacingOccurrences(of: url, with: faulty.url)
+    let stormHost = try SyncHost(
+        deployment: try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+            yaml: stormYAML, file: "storm.yaml", baseDirectory: directory), logger: logger)
+    let start = Date()
+    var runs = 0
+    var retries = RetryStatistics()
+    var reports: [RunReport] = []
+    repeat {
+        runs += 1
+        reports = await stormHost.syncOnce(concurrency: jobs)
+        for report in reports { retries.add(report.retries) }
+    } while runs < 3 && reports.contains { $0.status != .ok }
+    let seconds = Date().timeIntervalSince(start)
+    await stormHost.shutdown()
+    var openFailures = 0
+    var deadLetters = 0
+    for report in reports {
+        let failures = try stormHost.store.failures(report.job)
+        openFailures += failures.count
+        deadLetters += failures.filter(\.dead).count
+    }
+    let stats = try await faulty.stats()
+    let waited = retries.waited.components
+    storm = Storm(
+        runs: runs, seconds: seconds, faultFreeSeconds: phases[0].seconds, retries: retries.retries,
+        waitedSeconds: Double(waited.seconds) + Double(waited.attoseconds) / 1e18, causes: retries.causes,
+        faults: [
+            "ErrorServerBusy": Int(stats["ErrorServerBusy"] ?? 0), "HTTP 503": Int(stats["faultUnavailable"] ?? 0),
+            "dropped": Int(stats["faultDropped"] ?? 0),
+        ], items: Int(stats["items"] ?? 0), expectedItems: expectedItems, openFailures: openFailures,
+        deadLetters: deadLetters)
+}
+
 // The peer: exchangelib creating contacts with bulk_create at the same concurrency, same simulator.
 var peer: [String: Any]?
 if runPeer {
@@ -306,6 +371,19 @@ if let peer, let rate = peer["itemsPerSecond"] as? Double {
                 "peer exchangelib: %d contacts in %.2f s = %.0f items/s; connector-host initial sync %.0f items/s = %.1f× exchangelib",
             peer["items"] as? Int ?? 0, peer["seconds"] as? Double ?? 0, rate, ours, ours / max(rate, 0.001)))
 }
+if let storm {
+    print(
+        String(
+            format:
+                "storm (15 %% busy, 5 %% 503, 5 %% drops): initial sync in %d run%@, %.2f s (fault-free %.2f s, ×%.1f); "
+                + "%d retries, %.1f s waited; faults injected: %@; items %d of %d, %d failures open, %d dead letters%@",
+            storm.runs, storm.runs == 1 ? "" : "s", storm.seconds, storm.faultFreeSeconds,
+            storm.seconds / max(storm.faultFreeSeconds, 0.001), storm.retries, storm.waitedSeconds,
+            storm.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+            storm.items, storm.expectedItems, storm.openFailures, storm.deadLetters,
+            storm.items == storm.expectedItems && storm.openFailures == 0
+                ? ": nothing lost or duplicated" : ": ITEMS DIFFER"))
+}
 if !jsonPath.isEmpty {
     var object: [String: Any] = [
         "users": users, "addresses": addresses, "appointments": appointments, "tasks": tasks, "latencyMs": latency,
@@ -313,9 +391,15 @@ if !jsonPath.isEmpty {
         "phases": try JSONSerialization.jsonObject(with: JSONEncoder().encode(phases)),
     ]
     if let peer { object["peer"] = peer }
+    if let storm { object["storm"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(storm)) }
     try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(
         to: URL(fileURLWithPath: jsonPath))
     print("JSON: \(jsonPath)")
+}
+
+if let storm, storm.items != storm.expectedItems || storm.openFailures > 0 {
+    FileHandle.standardError.write(Data("sync-bench: the storm lost or duplicated items\n".utf8))
+    exit(3)
 }
 
 /// Seconds on CLOCK_MONOTONIC, the clock perf stamps its samples with.

@@ -19,6 +19,10 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
     case boolean
     /// A duration such as `90s`, `5m`, `1h`, `250ms`.
     case duration
+    /// A duration above zero (a timeout: `0s` could never work).
+    case positiveDuration
+    /// An absolute `http://` or `https://` URL with a host.
+    case url
     case oneOf([String])
     case list(SettingType)
     /// A mapping from the given keys (any subset) to values of one type; `defaults` documents
@@ -32,6 +36,8 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
         case .integer(let range): "integer \(range.lowerBound)...\(range.upperBound)"
         case .boolean: "boolean"
         case .duration: "duration"
+        case .positiveDuration: "duration above 0"
+        case .url: "http(s) URL"
         case .oneOf(let values): "one of " + values.joined(separator: ", ")
         case .list(let element): "list of \(element)"
         case .mapping(let keys, let value, _): "mapping of \(keys.count) keys to \(value)"

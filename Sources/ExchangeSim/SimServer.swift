@@ -115,6 +115,7 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             // Not part of Exchange: request counts by operation, bytes and the simulator's CPU time,
             // so a benchmark running the simulator in its own process can measure it.
             var stats = server.service.counts.mapValues(Double.init)
+            stats["items"] = Double(server.service.itemCount)
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             stats["cpuSeconds"] =

@@ -48,6 +48,17 @@ public final class SimService: @unchecked Sendable {
     /// How many requests of each operation were served.
     public var counts: [String: Int] { lock.withLock { operationCounts } }
 
+    /// Items in all mailboxes outside Deleted Items (for benchmarks and soaks comparing runs).
+    public var itemCount: Int {
+        lock.withLock {
+            mailboxes.values.reduce(0) { total, mailbox in
+                total
+                    + mailbox.items.values.filter { mailbox.folders[$0.folderID]?.distinguished != "deleteditems" }
+                    .count
+            }
+        }
+    }
+
     /// Counts a fault the HTTP layer injected (`faultDropped`, `faultUnavailable`), beside the operations.
     func countFault(_ name: String) { lock.withLock { operationCounts[name, default: 0] += 1 } }
 

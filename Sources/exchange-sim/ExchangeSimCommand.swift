@@ -36,6 +36,7 @@ struct ExchangeSimCommand: AsyncParsableCommand {
     var unavailableRate = 0.0
     @Option(name: .customLong("drop-rate"), help: "Share of requests whose connection is dropped.") var dropRate = 0.0
     @Option(help: "Save the mailboxes to this file and load them from it.") var state: String?
+    @Option(help: "Seed of the injected faults, so a run can be repeated.") var seed: UInt64?
 
     func run() async throws {
         var options = SimOptions(schemaDirectory: URL(fileURLWithPath: schemas))
@@ -60,6 +61,7 @@ struct ExchangeSimCommand: AsyncParsableCommand {
         options.unavailableRate = unavailableRate
         options.dropRate = dropRate
         options.statePath = state.map { URL(fileURLWithPath: $0) }
+        if let seed { options.seed = seed }
         let service: SimService
         do {
             service = try SimService(options: options)

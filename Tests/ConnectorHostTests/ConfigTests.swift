@@ -117,6 +117,33 @@ struct ConfigTests {
             at: "0 }", "between 1 and 10000")
     }
 
+    /// The valid configuration with an `ews` adapter as the target, with extra settings.
+    static func ews(_ settings: String) -> String {
+        valid.replacingOccurrences(
+            of: "mail: { type: memory }",
+            with:
+                "mail: { type: ews, url: \"https://mail.example.test/EWS/Exchange.asmx\", username: svc, \(settings) }")
+    }
+
+    @Test("6b: settings that could never work: an empty or relative URL, a zero timeout or interval")
+    func neverWorking() throws {
+        // The valid form loads, with autodiscover_url (declared, so usable from YAML).
+        _ = try load(Self.ews("autodiscover_url: \"https://autodiscover.example.test/autodiscover/autodiscover.xml\""))
+        expectProblem(
+            Self.valid.replacingOccurrences(
+                of: "mail: { type: memory }", with: "mail: { type: ews, url: \"\", username: svc }"),
+            at: "\"\"", "'url' is empty; give an absolute URL")
+        expectProblem(
+            Self.valid.replacingOccurrences(
+                of: "mail: { type: memory }", with: "mail: { type: ews, url: mail.example.test/EWS, username: svc }"),
+            at: "mail.example.test/EWS", "must be an absolute http:// or https:// URL with a host")
+        expectProblem(Self.ews("timeout: 0s"), at: "0s", "'timeout' must be longer than 0s")
+        expectProblem(Self.ews("autodiscover_url: ftp://x"), at: "ftp://x", "'autodiscover_url' must be an absolute")
+        expectProblem(
+            Self.valid.replacingOccurrences(of: "target: mail }", with: "target: mail, interval: 0s }"), at: "0s",
+            "interval must be longer than 0s")
+    }
+
     @Test("7: missing required setting") func missingRequired() {
         expectProblem(
             Self.valid.replacingOccurrences(of: "mail: { type: memory }", with: "mail: { type: readonly-test }")

@@ -176,8 +176,9 @@ struct Validation {
             switch pair.key {
             case "concurrency": result.concurrency = reader.integer(pair.value, what, in: 1...64) ?? result.concurrency
             case "max_idle_interval":
-                result.maxIdleInterval = reader.duration(pair.value, what) ?? result.maxIdleInterval
-            case "failure_backoff": result.failureBackoff = reader.duration(pair.value, what) ?? result.failureBackoff
+                result.maxIdleInterval = reader.positiveDuration(pair.value, what) ?? result.maxIdleInterval
+            case "failure_backoff":
+                result.failureBackoff = reader.positiveDuration(pair.value, what) ?? result.failureBackoff
             case "max_failure_backoff":
                 result.maxFailureBackoff = reader.duration(pair.value, what) ?? result.maxFailureBackoff
             case "disable_after":
@@ -453,7 +454,9 @@ struct Validation {
             }
         }
         var interval: Duration = .seconds(300)
-        if let value = entry("interval") { interval = reader.duration(value.value, "\(what): interval") ?? interval }
+        if let value = entry("interval") {
+            interval = reader.positiveDuration(value.value, "\(what): interval") ?? interval
+        }
         var userFilter: Set<String>?
         if let value = entry("users"), let names = reader.stringList(value.value, "\(what): users") {
             let known = Set(users.map { $0.binding.crmUser.uppercased() })

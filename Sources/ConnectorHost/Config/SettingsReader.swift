@@ -54,6 +54,29 @@ extension YAMLReader {
         case .integer(let range): integer(node, what, in: range).map(SettingValue.integer)
         case .boolean: boolean(node, what).map(SettingValue.boolean)
         case .duration: duration(node, what).map(SettingValue.duration)
+        case .positiveDuration:
+            duration(node, what).flatMap { value -> SettingValue? in
+                guard value > .zero else {
+                    error(node, "\(what) must be longer than 0s: a request could never finish")
+                    return nil
+                }
+                return .duration(value)
+            }
+        case .url:
+            string(node, what).flatMap { text -> SettingValue? in
+                let components = URLComponents(string: text)
+                guard let scheme = components?.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                    let host = components?.host, !host.isEmpty
+                else {
+                    error(
+                        node,
+                        text.isEmpty
+                            ? "\(what) is empty; give an absolute URL such as https://mail.example.com/EWS/Exchange.asmx"
+                            : "\(what) must be an absolute http:// or https:// URL with a host, not '\(text)'")
+                    return nil
+                }
+                return .string(text)
+            }
         case .oneOf(let allowed):
             string(node, what).flatMap { text -> SettingValue? in
                 if allowed.contains(text) { return .string(text) }

@@ -139,6 +139,16 @@ struct YAMLReader {
         return value
     }
 
+    /// A duration that must be above zero (an interval or backoff of 0s would spin).
+    mutating func positiveDuration(_ node: Node, _ what: String) -> Duration? {
+        guard let value = duration(node, what) else { return nil }
+        guard value > .zero else {
+            error(node, "\(what) must be longer than 0s")
+            return nil
+        }
+        return value
+    }
+
     mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ what: String, as: T.Type) -> T?
     where T.RawValue == String {
         guard let text = string(node, what) else { return nil }

@@ -16,7 +16,12 @@ public final class EWSAdapter: Adapter {
             "Microsoft Exchange 2010 SP2 and later over EWS: contacts, calendar, tasks and mail of the mapped mailboxes.",
         settings: ConfigSpec([
             SettingSpec(
-                "url", .string, required: true, doc: "EWS endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx."),
+                "url", .url, required: true, doc: "EWS endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx."),
+            SettingSpec(
+                "autodiscover_url", .url,
+                doc:
+                    "Autodiscover endpoint (https://autodiscover.example.com/autodiscover/autodiscover.xml): each mailbox's EWS URL is asked there, 'url' is the fallback."
+            ),
             SettingSpec(
                 "auth", .oneOf(["ntlm", "basic", "negotiate"]), default: "ntlm",
                 doc: "HTTP authentication of the service account."),
@@ -37,8 +42,8 @@ public final class EWSAdapter: Adapter {
                 "insecure", .boolean, default: "false",
                 doc: "Do not verify the server's TLS certificate (logged as a warning on every start)."),
             SettingSpec("proxy", .string, doc: "HTTP proxy, e.g. http://proxy:3128."),
-            SettingSpec("connect_timeout", .duration, default: "15s", doc: "Connect timeout."),
-            SettingSpec("timeout", .duration, default: "120s", doc: "Total timeout per request."),
+            SettingSpec("connect_timeout", .positiveDuration, default: "15s", doc: "Connect timeout."),
+            SettingSpec("timeout", .positiveDuration, default: "120s", doc: "Total timeout per request."),
             SettingSpec(
                 "max_concurrency", .integer(1...64), default: "8", doc: "Parallel requests per Exchange server."),
             SettingSpec(
