@@ -109,6 +109,10 @@ let package = Package(
             ],
             path: "Benchmarks/mail-bench"),
         .executableTarget(
+            name: "soak",
+            dependencies: ["BenchSupport", "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC"],
+            path: "Benchmarks/soak"),
+        .executableTarget(
             name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
             path: "Benchmarks/odbc-read-bench"),
         // Server side of NTLM (NTLMv2) authentication over HTTP.

@@ -84,7 +84,8 @@ public struct FlowFactSeeder {
         }
     }
 
-    static func fixedID(_ kind: String, _ index: Int) -> String {
+    /// The fixed id of a seeded row: activity type (`type`), Merkmal (`mkm`) or user (`user`) number `index`.
+    public static func fixedID(_ kind: String, _ index: Int) -> String {
         let prefix: String =
             switch kind {
             case "type": "7A000000"
