@@ -64,9 +64,34 @@ final class ServiceFixture: @unchecked Sendable {
             yaml: yaml, file: "svc.yaml", baseDirectory: directory)
     }
 
+    /// Every item of a kind the FlowFact side has in scope for a user.
+    func flowfactItems(user: String, kind: DataKind) async throws -> [ItemState] {
+        let settings = try deployment(yaml()).adapters["flowfact"]!.settings
+        let adapter = try FlowFactAdapter.type.make(
+            settings, AdapterContext(instanceName: "ff", baseDirectory: directory, log: { _, _ in }))
+        defer { Task { await adapter.shutdown() } }
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "t", kind: kind, role: .source,
+                user: UserBinding(crmUser: user, mailbox: "\(user.lowercased())@example.test")))
+        return try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.compactMap {
+            if case .upsert(let state) = $0 { state } else { nil }
+        }
+    }
+
     /// Contacts in a mailbox's contacts folder.
     func exchangeContacts(_ mailbox: String) async throws -> [ItemState] {
         try await exchangeItems(mailbox, kind: .address)
+    }
+
+    /// An EWS endpoint on a mailbox's default folder for a kind, as Outlook's changes are made.
+    func exchangeEndpoint(_ mailbox: String, kind: DataKind) async throws -> any SyncEndpoint {
+        let settings = try deployment(yaml()).adapters["exchange"]!.settings
+        let adapter = try EWSAdapter.type.make(
+            settings, AdapterContext(instanceName: "t", baseDirectory: directory, log: { _, _ in }))
+        return try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "t", kind: kind, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
     }
 
     /// The items of a kind in a mailbox's default folder for it.

@@ -18,21 +18,6 @@ struct StormTests {
         return logger
     }
 
-    /// Every item of a kind the FlowFact side has in scope for a user.
-    func flowfactItems(_ f: ServiceFixture, user: String, kind: DataKind) async throws -> [ItemState] {
-        let settings = try f.deployment(f.yaml()).adapters["flowfact"]!.settings
-        let adapter = try FlowFactAdapter.type.make(
-            settings, AdapterContext(instanceName: "ff", baseDirectory: f.directory, log: { _, _ in }))
-        defer { Task { await adapter.shutdown() } }
-        let endpoint = try await adapter.endpoint(
-            for: EndpointScope(
-                connector: "t", kind: kind, role: .source,
-                user: UserBinding(crmUser: user, mailbox: "\(user.lowercased())@example.test")))
-        return try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.compactMap {
-            if case .upsert(let state) = $0 { state } else { nil }
-        }
-    }
-
     @Test(
         "an initial sync under 15 % ErrorServerBusy, 5 % HTTP 503 and 5 % dropped connections finishes in one run with nothing lost or duplicated"
     )
@@ -78,7 +63,7 @@ struct StormTests {
         }
         for (user, mailbox) in [("MM", "mm@example.test"), ("JS", "js@example.test")] {
             for kind in [DataKind.address, .calendar, .task] {
-                let expected = try await flowfactItems(f, user: user, kind: kind)
+                let expected = try await f.flowfactItems(user: user, kind: kind)
                 let items = try await f.exchangeItems(mailbox, kind: kind)
                 #expect(expected.count > 0)
                 #expect(items.count == expected.count, "\(mailbox) \(kind)")

@@ -150,6 +150,19 @@ struct Run {
             timings.append("\(step)=\(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)ms")
             lap = now
         }
+        if let moved = try accountChange() {
+            if dryRun {
+                return RunReport(
+                    job: job.key, mailbox: job.user.mailbox, status: .planned, counts: [:], plan: nil, failures: [],
+                    message: moved + " A real run forgets the old pairs and matches the items again by their sync keys."
+                )
+            }
+            logger.notice(
+                "an account of the job changed: its item pairs are forgotten and matched again by sync keys; nothing is deleted",
+                metadata: ["change": "\(moved)"])
+            try store.forgetItems(job.key)
+        }
+        if !dryRun { try recordAccounts() }
         if !dryRun { try await resolveIntents() }
         var mappings = try store.mappings(job.key)
         time("state")
@@ -220,6 +233,33 @@ struct Run {
             // many mailboxes would keep them all until the last job ends. Dry runs carry it.
             job: job.key, mailbox: job.user.mailbox, status: status, counts: counts, plan: nil, failures: newFailures,
             message: nil)
+    }
+
+    /// The accounts this job's sides are synced with now: the user's key on the source side and
+    /// the user's mailbox on the target side.
+    func accounts() -> [EndpointRole: String] {
+        [.source: job.user.crmUser.uppercased(), .target: job.user.mailbox.lowercased()]
+    }
+
+    /// Whether a side's account changed since the last run (a user remapped to another mailbox, as
+    /// in a migration to a new server). The ids the state holds belong to the old account: asking
+    /// the new one for them fails, and missing from it they would look deleted. Answers what
+    /// changed. (A job first run after an upgrade has none recorded: its state is taken as it is.)
+    func accountChange() throws -> String? {
+        for (side, account) in accounts().sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            if let known = try store.account(job.key, side: side), known != account {
+                return
+                    "The \(side.rawValue) account of \(job.key.connector) / \(job.key.user) changed from \(known) to \(account)."
+            }
+        }
+        return nil
+    }
+
+    /// Records the accounts the job is synced with (after the old ones' pairs were forgotten).
+    func recordAccounts() throws {
+        for (side, account) in accounts() where try store.account(job.key, side: side) != account {
+            try store.setAccount(job.key, side: side, account: account)
+        }
     }
 
     /// Items a side could not read become dead letters with their reason; the run goes on.

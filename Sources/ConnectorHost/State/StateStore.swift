@@ -181,7 +181,46 @@ public final class StateStore: Sendable {
             // the item: bring those back to be retried.
             try db.execute(sql: "UPDATE failure SET dead = 0 WHERE kind = 'transient' AND dead != 0")
         }
+        migrator.registerMigration("v6-job-account") { db in
+            // The account each side of a job was synced with (the mailbox of a user), so a user
+            // remapped to another mailbox is noticed before the old mailbox's ids are used on it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE job_account (
+                      connector TEXT NOT NULL, user TEXT NOT NULL, side TEXT NOT NULL, account TEXT NOT NULL,
+                      PRIMARY KEY (connector, user, side));
+                    """)
+        }
         return migrator
+    }
+
+    /// The account a side of a job was last synced with, if one was recorded.
+    public func account(_ job: JobKey, side: EndpointRole) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT account FROM job_account WHERE connector = ? AND user = ? AND side = ?",
+                arguments: [job.connector, job.user, side.rawValue])
+        }
+    }
+
+    /// Records the account a side of a job is synced with.
+    public func setAccount(_ job: JobKey, side: EndpointRole, account: String) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO job_account (connector, user, side, account) VALUES (?, ?, ?, ?)",
+                arguments: [job.connector, job.user, side.rawValue, account])
+        }
+    }
+
+    /// Forgets what a job knows of its items (mappings, cursors, intents, failures, conflicts), as
+    /// when the state is lost; the next run re-matches both sides by their sync keys.
+    public func forgetItems(_ job: JobKey) throws {
+        try database.write { db in
+            for table in ["mapping", "cursor", "intent", "failure", "conflict"] {
+                try db.execute(
+                    sql: "DELETE FROM \(table) WHERE connector = ? AND user = ?", arguments: [job.connector, job.user])
+            }
+        }
     }
 
     // MARK: Reading

@@ -208,7 +208,9 @@ struct EWSEndpoint: SyncEndpoint, RetryReporting {
                         continue
                     }
                     guard message.success, let element = message.element.child("Items")?.children.first else {
-                        if message.code == "ErrorItemNotFound" {
+                        if Self.notHereCodes.contains(message.code) {
+                            // Gone, or not an item of this mailbox (an id kept from the mailbox the user
+                            // had before): absent here either way.
                             result.append((id, nil))
                         } else if Self.transientCodes.contains(message.code) && fruitless + 1 < client.maxAttempts {
                             retry.append(id)
@@ -514,6 +516,12 @@ struct EWSEndpoint: SyncEndpoint, RetryReporting {
         "ErrorServerBusy", "ErrorBatchProcessingStopped", "ErrorTimeoutExpired", "ErrorMailboxStoreUnavailable",
         "ErrorInternalServerTransientError", "ErrorMailboxMoveInProgress", "ErrorTooManyObjectsOpened",
         "ErrorExceededConnectionCount",
+    ]
+    /// Answers to GetItem that mean the item is not in this mailbox: deleted, or an id of another
+    /// mailbox (refused as foreign, or not an id this server can read).
+    static let notHereCodes: Set<String> = [
+        "ErrorItemNotFound", "ErrorAccessDenied", "ErrorInvalidIdMalformed", "ErrorInvalidIdNotAnItemAttachmentId",
+        "ErrorInvalidIdMalformedEwsLegacyIdFormat", "ErrorInvalidId",
     ]
     static let conflictCodes: Set<String> = [
         "ErrorIrresolvableConflict", "ErrorStaleObject", "ErrorChangeKeyRequired",
