@@ -127,7 +127,8 @@ let package = Package(
                 "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML", "ODBC", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            resources: [.copy("Resources")]
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
         .testTarget(

@@ -45,6 +45,10 @@ extension EWSAdapter: CheckableAdapter {
                     "the service account has no access to \(mailbox): grant delegate rights (Add-MailboxPermission -Identity \(mailbox) -User <account> -AccessRights FullAccess) or use impersonation"
                 default: "Exchange refused: \(fault.code)"
                 }
+            // An answer that was not EWS, or a connection that failed, carries its whole explanation.
+            if EWSAnswerCheck.explainedCodes.contains(fault.code) || fault.message.contains("instead of EWS") {
+                return [AdapterCheck(name: name, ok: false, message: fault.message)]
+            }
             return [AdapterCheck(name: name, ok: false, message: "\(hint) [\(fault.code): \(fault.message)]")]
         } catch {
             return [AdapterCheck(name: name, ok: false, message: "\(error)")]

@@ -210,6 +210,9 @@ struct EWSClient: Sendable {
                 log(.debug, "\(operation) for \(mailbox) failed (\(error)); trying again in \(pause)")
                 ledger.record(Self.cause(error), waited: pause)
                 try await Task.sleep(for: pause)
+            } catch let error as HTTPError where error.kind != .cancelled {
+                // Tries used up, or not worth another: say what failed and what to check.
+                throw EWSAnswerCheck.transport(error)
             }
         }
     }
@@ -223,14 +226,14 @@ struct EWSClient: Sendable {
 
     /// How many tries a request gets when it fails in transport: a request that never reached
     /// the server (connection refused) a few, so a server that restarts is waited for but an
-    /// unreachable one fails soon; a dropped connection of an operation safe to repeat as many as
-    /// throttling; a timeout of such an operation one more; anything else none.
+    /// unreachable one fails soon; a dropped connection of an operation safe to repeat six (about
+    /// 8 s of backoff); a timeout of such an operation one more; anything else none.
     static func attempts(after error: HTTPError, operation: String, _ maxAttempts: Int) -> Int {
         let repeatable = idempotentOperations.contains(operation)
         switch error.kind {
         case .connect: return error.curlCode == 6 ? 1 : 4  // a name that does not resolve stays so
         case .timeout: return repeatable ? 2 : 1
-        case .transport: return repeatable && error.curlCode != 0 ? maxAttempts : 1
+        case .transport: return repeatable && error.curlCode != 0 ? min(maxAttempts, 6) : 1
         case .tls, .proxy, .cancelled: return 1
         }
     }
@@ -276,7 +279,21 @@ struct EWSClient: Sendable {
         if status == 403 {
             throw EWSFault(code: "HTTP403", message: "access forbidden (HTTP 403)", httpStatus: status)
         }
-        let root = try collector.finish()
+        // An answer that is not EWS is explained before anyone tries to parse it.
+        let (prefix, received) = collector.start
+        if let problem = EWSAnswerCheck.problem(
+            status: status, headers: headers, prefix: prefix, received: received, url: url)
+        {
+            throw problem
+        }
+        let root: XMLElement
+        do {
+            root = try collector.finish()
+        } catch {
+            throw EWSAnswerCheck.unreadable(
+                error, status: status, headers: headers, prefix: prefix, received: received, url: url)
+        }
+        guard root.name == "Envelope" else { throw EWSAnswerCheck.notSOAP(root: root.name, status: status, url: url) }
         if let fault = root.child("Body")?.child("Fault") {
             let detail = fault.child("detail")
             let code =
@@ -315,8 +332,15 @@ final class ResponseCollector: @unchecked Sendable {
             }, streamText: streamText ?? { _ in nil })
     }
 
+    /// The first bytes of the body and its length so far, to explain an answer that is not EWS.
+    var start: (prefix: Data, received: Int) { lock.withLock { (prefix, received) } }
+    private var prefix = Data()
+    private var received = 0
+
     func feed(_ chunk: Data) {
         lock.withLock {
+            received += chunk.count
+            if prefix.count < 4096 { prefix.append(chunk.prefix(4096 - prefix.count)) }
             guard failure == nil else { return }
             do { try parser.feed(chunk) } catch { failure = error }
         }
