@@ -44,7 +44,8 @@ struct FlowFactErrorTests {
         #expect(report.status == .failed)
         let message = report.message ?? ""
         #expect(message.contains("mapping key 'tables.addresses'"))
-        #expect(message.contains("ADRESSEN"))
+        #expect(message.contains("the database has no table 'ADRESSEN'"))
+        #expect(message.contains("map it under 'tables:'"))
         #expect(message.contains("SQLSTATE \(database == .postgres ? "42P01" : "HY000")"))
     }
 
@@ -57,8 +58,46 @@ struct FlowFactErrorTests {
         #expect(report.status == .failed)
         let message = report.message ?? ""
         #expect(message.contains("mapping key 'columns.addresses.notes'"))
-        #expect(message.contains("column 'BEMERKUNG' of table 'AD'"))
+        #expect(message.contains("column 'BEMERKUNG' of table 'AD' does not exist"))
+        #expect(message.contains("map it under 'columns:'"))
         #expect(message.contains("SQLSTATE \(database == .postgres ? "42703" : "HY000")"))
+    }
+
+    @Test(
+        "a database that is not FlowFact's is named as such, with what to run; nothing of ours is created in it",
+        arguments: TestDatabase.allCases)
+    func notFlowFact(_ database: TestDatabase) async throws {
+        let h = try Harness(database, initialize: false)
+        h.connectors = contacts(h)
+        let report = try #require(try await h.sync().first)
+        #expect(report.status == .failed)
+        let message = report.message ?? ""
+        #expect(
+            message.contains("the database has none of FlowFact's tables (AD, ADMKM, AKT, AKTMKM, …)"), "\(message)")
+        #expect(message.contains("connector-host flowfact init"))
+        // No sync-key table was made in a database that is not FlowFact's.
+        let db = try ODBCConnection(connectionString: h.adapterConnectionString)
+        #expect((try? db.rows("SELECT 1 FROM \"CONNECTOR_SYNCKEY\" WHERE 1 = 0")) == nil)
+    }
+
+    @Test("an SQLite database file that does not exist is an error, not a new empty file")
+    func missingSQLiteFile() async throws {
+        let h = try Harness(.sqlite, seed: Harness.counts())
+        let missing = h.directory.appendingPathComponent("gibt-es-nicht.sqlite").path
+        h.connectors = contacts(h)
+        let yaml = h.yaml.replacingOccurrences(
+            of: h.adapterConnectionString, with: "Driver=SQLite3;Database=\(missing)")
+        let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+            yaml: yaml, file: "test.yaml", baseDirectory: h.directory)
+        let host = try SyncHost(deployment: deployment, logger: .init(label: "test"))
+        let report = try #require(await host.syncOnce().first)
+        await host.shutdown()
+        #expect(report.status == .failed)
+        #expect(
+            report.message?.contains("the SQLite database \(missing) does not exist") == true, "\(report.message ?? "")"
+        )
+        #expect(report.message?.contains("connector-host flowfact init --connection") == true)
+        #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
     @Test("an unusable name in the mapping is refused before it reaches SQL")

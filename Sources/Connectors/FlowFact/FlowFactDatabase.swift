@@ -148,6 +148,13 @@ actor FlowFactDatabase {
     func open() throws -> (ODBCConnection, SQLNames) {
         if let connection, let names { return (connection, names) }
         var connection: ODBCConnection
+        // The SQLite driver creates a missing file silently; a FlowFact database is never new.
+        if let path = Self.missingSQLiteFile(connectionString.value) {
+            throw FlowFactError.database(
+                "the SQLite database \(path) does not exist: check 'connection' (Database=…); for a FlowFact-like "
+                    + "test database run: connector-host flowfact init --connection \"Driver=SQLite3;Database=\(path)\""
+            )
+        }
         do {
             connection = try ODBCConnection(connectionString: connectionString.value)
             // Drivers that load a whole result into memory by default are switched to fetching
@@ -204,6 +211,36 @@ actor FlowFactDatabase {
             "attachments",
         ]
         if options.useDellog { tables.append("deletions") }
+        // FlowFact's own tables first: a database that has none of them is not FlowFact's, and
+        // gets no sync-key table of ours.
+        var missing: [String] = []
+        var firstError: ODBCError?
+        for table in tables {
+            do {
+                try db.execute("SELECT 1 FROM \(try names.table(table)) WHERE 1 = 0")
+            } catch let error as ODBCError where Self.isMissingObject(error) {
+                missing.append(table)
+                firstError = firstError ?? error
+            }
+        }
+        if missing.count == tables.count {
+            throw FlowFactError.mapping(
+                key: "tables",
+                message:
+                    "the database has none of FlowFact's tables (\(tables.prefix(4).map { schema.table($0) }.joined(separator: ", ")), …): "
+                    + "it is not a FlowFact database. Check 'connection'; for a FlowFact-like test database run "
+                    + "connector-host flowfact init")
+        }
+        if let table = missing.first {
+            throw FlowFactError.mapping(
+                key: "tables.\(table)",
+                message: "the database has no table '\(schema.table(table))'"
+                    + (missing.count > 1
+                        ? " (nor \(missing.dropFirst().map { "'\(schema.table($0))'" }.joined(separator: ", ")))" : "")
+                    + ": if FlowFact names it differently here, map it under 'tables:' in the adapter's settings "
+                    + "(tables: { \(table): NAME }); otherwise check 'connection' [\(firstError.map { "\($0)" } ?? "")]"
+            )
+        }
         if (try? db.rows("SELECT 1 FROM \(try names.table("sync_keys")) WHERE 1 = 0")) == nil {
             log(.notice, "creating the adapter's sync-key table \(schema.table("sync_keys")) in the FlowFact database")
             for statement in try FlowFactDDL.syncKeyTable(for: dialect, schema: schema, quote: db.quote) {
@@ -229,6 +266,16 @@ actor FlowFactDatabase {
                     do {
                         try db.execute("SELECT \(column) FROM \(try names.table(table)) t WHERE 1 = 0")
                     } catch let columnError as ODBCError {
+                        if Self.isMissingObject(columnError) {
+                            throw FlowFactError.mapping(
+                                key: "columns.\(key)",
+                                message:
+                                    "column '\(schema.column(key)!)' of table '\(schema.table(table))' does not exist: if FlowFact "
+                                    + "names it differently here, map it under 'columns:' in the adapter's settings (columns: { \(key): NAME })"
+                                    + (FlowFactSchema.optionalColumns.contains(key)
+                                        ? ", or switch it off with an empty name" : "")
+                                    + " [\(columnError)]")
+                        }
                         throw FlowFactError.mapping(
                             key: "columns.\(key)",
                             message:
@@ -239,6 +286,29 @@ actor FlowFactDatabase {
                 throw FlowFactError.mapping(key: "tables.\(table)", message: "\(error)")
             }
         }
+    }
+
+    /// Whether a driver's error says a table or column does not exist (SQL Server, PostgreSQL, SQLite).
+    static func isMissingObject(_ error: ODBCError) -> Bool {
+        if ["42S02", "42P01", "42S22", "42703"].contains(error.sqlState) { return true }
+        let text = error.description.lowercased()
+        return ["no such table", "no such column", "invalid object name", "invalid column name", "does not exist"]
+            .contains { text.contains($0) }
+    }
+
+    /// The file of an SQLite connection string (`Driver=SQLite3;Database=PATH`) when it does not
+    /// exist; nil for other drivers, in-memory databases and files that exist.
+    static func missingSQLiteFile(_ connectionString: String) -> String? {
+        var fields: [String: String] = [:]
+        for part in connectionString.split(separator: ";") {
+            guard let equals = part.firstIndex(of: "=") else { continue }
+            fields[part[..<equals].trimmingCharacters(in: .whitespaces).lowercased()] =
+                part[part.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard fields["driver"]?.lowercased().contains("sqlite") == true, let path = fields["database"], !path.isEmpty,
+            path != ":memory:", !path.hasPrefix("file:")
+        else { return nil }
+        return FileManager.default.fileExists(atPath: path) ? nil : path
     }
 
     // MARK: Lookups
