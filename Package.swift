@@ -115,6 +115,14 @@ let package = Package(
         .executableTarget(
             name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
             path: "Benchmarks/odbc-read-bench"),
+        // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer; built
+        // normally they replay a corpus).
+        .target(
+            name: "FuzzSupport", dependencies: ["XML", "Connectors", "ConnectorHost"], path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "fuzz-xml", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-xml"),
+        .executableTarget(name: "fuzz-ews-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-ews-response"),
+        .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-config"),
+        .executableTarget(name: "fuzz-mail-text", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-mail-text"),
         // Server side of NTLM (NTLMv2) authentication over HTTP.
         .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
@@ -138,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorHostTests",
             dependencies: [
-                "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport",
+                "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport", "FuzzSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

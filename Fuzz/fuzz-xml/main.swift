@@ -1,0 +1,4 @@
+import FuzzSupport
+
+// The fuzz target for xml: see FuzzBodies and scripts/fuzz.sh.
+runFuzzTarget(FuzzBodies.xml)
