@@ -42,19 +42,6 @@ let base = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86400).ro
 let shortNames = (0..<users).map(FlowFactSeeder.shortName)
 let mailboxes = shortNames.map { "\($0.lowercased())@example.test" }
 
-/// A deterministic random sequence, so both runs make the same changes.
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-}
-
 /// One change the driver makes; the list is drawn before either run, so both make the same ones.
 enum Step {
     case flowfactEditAddress(user: Int, pick: Int, text: String)
@@ -80,22 +67,22 @@ enum Step {
 
 let stepCount = seconds * 1000 / max(stepMilliseconds, 1)
 let steps: [Step] = {
-    var random = Random(state: seed)
+    var random = SeededRandom(seed: seed)
     var result: [Step] = []
     for number in 0..<stepCount {
-        let user = random.below(users)
+        let user = random.next(below: users)
         let text = "Änderung \(number)"
-        switch random.below(10) {
-        case 0, 1: result.append(.flowfactEditAddress(user: user, pick: random.below(1000), text: text))
+        switch random.next(below: 10) {
+        case 0, 1: result.append(.flowfactEditAddress(user: user, pick: random.next(below: 1000), text: text))
         case 2, 3:
             result.append(
                 .flowfactNewAppointment(
-                    user: user, number: number, dayOffset: random.below(20), hour: 8 + random.below(9)))
-        case 4: result.append(.flowfactEditAppointment(user: user, pick: random.below(1000), text: text))
-        case 5: result.append(.flowfactDeleteAppointment(user: user, pick: random.below(1000)))
+                    user: user, number: number, dayOffset: random.next(below: 20), hour: 8 + random.next(below: 9)))
+        case 4: result.append(.flowfactEditAppointment(user: user, pick: random.next(below: 1000), text: text))
+        case 5: result.append(.flowfactDeleteAppointment(user: user, pick: random.next(below: 1000)))
         case 6, 7: result.append(.exchangeNewContact(user: user, number: number))
-        case 8: result.append(.exchangeEditContact(user: user, pick: random.below(1000), text: text))
-        default: result.append(.exchangeDeleteContact(user: user, pick: random.below(1000)))
+        case 8: result.append(.exchangeEditContact(user: user, pick: random.next(below: 1000), text: text))
+        default: result.append(.exchangeDeleteContact(user: user, pick: random.next(below: 1000)))
         }
     }
     return result

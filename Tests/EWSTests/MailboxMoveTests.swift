@@ -11,12 +11,6 @@ import Testing
 /// state and the sync keys hold belong to the old mailbox, which the new one refuses as foreign.
 @Suite("Mailboxes that move", .serialized)
 struct MailboxMoveTests {
-    var quietLogger: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
-
     func yaml(_ f: ServiceFixture, mailbox: String, state: String) -> String {
         f.yaml(users: "  - { flowfact: MM, mailbox: \(mailbox) }")
             .replacingOccurrences(of: "\(f.directory.path)/state.sqlite", with: "\(f.directory.path)/\(state)")
@@ -24,7 +18,7 @@ struct MailboxMoveTests {
     }
 
     func sync(_ f: ServiceFixture, _ yaml: String) async throws -> [RunReport] {
-        let host = try SyncHost(deployment: try f.deployment(yaml), logger: quietLogger)
+        let host = try SyncHost(deployment: try f.deployment(yaml), logger: Logger.quiet)
         let reports = await host.syncOnce()
         await host.shutdown()
         return reports

@@ -110,13 +110,18 @@ final class ServiceFixture: @unchecked Sendable {
     }
 }
 
-@Suite("Running as a service", .serialized)
-struct ServiceTests {
-    var quietLogger: Logger {
+extension Logger {
+    /// A logger for tests that only shows critical messages.
+    static var quiet: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         return logger
     }
+}
+
+@Suite("Running as a service", .serialized)
+struct ServiceTests {
+    var quietLogger: Logger { .quiet }
 
     @Test(
         "a mailbox with wrong credentials is disabled with its reason while the others keep syncing; enable brings it back"

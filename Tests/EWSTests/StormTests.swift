@@ -12,12 +12,6 @@ import Testing
 /// while connector-host syncs FlowFact (SQLite through ODBC) into two mailboxes through libcurl.
 @Suite("Throttling storms", .serialized)
 struct StormTests {
-    var quietLogger: Logger {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }
-
     @Test(
         "an initial sync under 15 % ErrorServerBusy, 5 % HTTP 503 and 5 % dropped connections finishes in one run with nothing lost or duplicated"
     )
@@ -34,7 +28,7 @@ struct StormTests {
             f.yaml(batch: 20)
             + "\n  - { name: calendar, kind: calendar, source: flowfact, target: exchange }"
             + "\n  - { name: tasks, kind: task, source: flowfact, target: exchange }"
-        let host = try SyncHost(deployment: try f.deployment(yaml), logger: quietLogger)
+        let host = try SyncHost(deployment: try f.deployment(yaml), logger: Logger.quiet)
         let reports = await host.syncOnce()
         #expect(reports.count == 6)
         for report in reports {

@@ -9,6 +9,16 @@ import Testing
 
 @Suite("FlowFact adapter: database errors are reported with SQLSTATE and mapping key")
 struct FlowFactErrorTests {
+    /// The report of the first job of one `sync --once` with a changed configuration.
+    func firstReport(_ h: Harness, yaml: String) async throws -> RunReport {
+        let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
+            yaml: yaml, file: "test.yaml", baseDirectory: h.directory)
+        let host = try SyncHost(deployment: deployment, logger: .init(label: "test"))
+        let report = try #require(await host.syncOnce().first)
+        await host.shutdown()
+        return report
+    }
+
     func contacts(_ h: Harness) -> String {
         "  - { name: contacts, kind: address, source: flowfact, target: \(h.exchange), filter: { merkmale: [Outlook-Sync] } }"
     }
@@ -85,13 +95,10 @@ struct FlowFactErrorTests {
         let h = try Harness(.sqlite, seed: Harness.counts())
         let missing = h.directory.appendingPathComponent("gibt-es-nicht.sqlite").path
         h.connectors = contacts(h)
-        let yaml = h.yaml.replacingOccurrences(
-            of: h.adapterConnectionString, with: "Driver=SQLite3;Database=\(missing)")
-        let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
-            yaml: yaml, file: "test.yaml", baseDirectory: h.directory)
-        let host = try SyncHost(deployment: deployment, logger: .init(label: "test"))
-        let report = try #require(await host.syncOnce().first)
-        await host.shutdown()
+        let report = try await firstReport(
+            h,
+            yaml: h.yaml.replacingOccurrences(of: h.adapterConnectionString, with: "Driver=SQLite3;Database=\(missing)")
+        )
         #expect(report.status == .failed)
         #expect(
             report.message?.contains("the SQLite database \(missing) does not exist") == true, "\(report.message ?? "")"
@@ -128,12 +135,7 @@ struct FlowFactErrorTests {
         h.connectors = contacts(h)
         let exchange = try h.mailbox(.address)
         exchange.insert(.address(Address(givenName: "Bleibt", familyName: "Hier")))
-        let yaml = h.yaml.replacingOccurrences(of: "Port=5432", with: "Port=1")
-        let deployment = try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
-            yaml: yaml, file: "test.yaml", baseDirectory: h.directory)
-        let host = try SyncHost(deployment: deployment, logger: .init(label: "test"))
-        let report = try #require(await host.syncOnce().first)
-        await host.shutdown()
+        let report = try await firstReport(h, yaml: h.yaml.replacingOccurrences(of: "Port=5432", with: "Port=1"))
         #expect(report.status == .failed)
         #expect(report.message?.contains("SQLSTATE 08001") == true)
         #expect(exchange.items.count == 1)

@@ -386,11 +386,11 @@ public struct FlowFactSeeder {
 }
 
 /// A small deterministic random generator (SplitMix64), so a seed always gives the same data.
-struct SeededRandom {
+public struct SeededRandom: Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -398,7 +398,8 @@ struct SeededRandom {
         return z ^ (z >> 31)
     }
 
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
+    /// A number from 0 to `bound` − 1.
+    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func pick<T>(_ items: [T]) -> T { items[next(below: items.count)] }
 
