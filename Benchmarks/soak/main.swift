@@ -97,6 +97,8 @@ struct Outcome {
     var kills = 0
     var faults: [String: Int] = [:]
     var convergenceRuns = 0
+    /// Jobs that still found work after the service stopped, per convergence run (a few).
+    var unsettled: [String] = []
     var disabledMailboxes: [String] = []
     var openFailures = 0
     /// The service's resident memory (MB) and open descriptors, sampled each second, per incarnation.
@@ -112,7 +114,7 @@ final class Service {
 
     init(config: URL, log: URL) throws {
         self.config = config
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         self.log = try FileHandle(forWritingTo: log)
     }
 
@@ -379,6 +381,8 @@ func run(faults: Bool) async throws -> Outcome {
         process.waitUntilExit()
         let jobs = output.split(separator: "\n").filter { $0.contains(" / ") && $0.contains(">: ") }
         if process.terminationStatus == 0 && jobs.allSatisfy({ $0.hasSuffix("ok, no changes") }) { break }
+        outcome.unsettled.append(
+            contentsOf: jobs.filter { !$0.hasSuffix("ok, no changes") }.prefix(5).map { "run \(attempt): \($0)" })
     }
 
     let store = try StateStore(path: deployment.statePath)
@@ -472,6 +476,7 @@ for (index, samples) in soak.samples.enumerated() where samples.count >= 2 {
             index + 1, first.rss, last.rss, samples.map(\.rss).max() ?? 0, first.fds, last.fds,
             samples.map(\.fds).max() ?? 0, samples.count))
 }
+for line in soak.unsettled { print("  still to do after the soak, \(line)") }
 print("open failures: \(soak.openFailures); mailboxes disabled: \(soak.disabledMailboxes.count)")
 print("records compared: \(total) (both sides, every mailbox); final differences: \(count)")
 for example in examples { print("  \(example)") }

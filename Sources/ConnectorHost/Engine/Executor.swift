@@ -224,9 +224,10 @@ extension Run {
                 "cannot look up copies before retrying creates; they wait for the next run",
                 metadata: ["error": "\(error)"])
             var changes = StateChanges()
-            for slot in keys.values { book(writes[slot], on: side, into: &changes) }
+            let creates = Set(keys.values)
+            for slot in creates { book(writes[slot], on: side, into: &changes) }
             try store.commit(job.key, changes)
-            return slots.filter { !keys.values.contains($0) }
+            return slots.filter { !creates.contains($0) }
         }
         guard !found.isEmpty else { return slots }
         var changes = StateChanges()

@@ -69,7 +69,10 @@ public actor Scheduler {
                 let stopping = stop.isRaised || rounds.map { started >= $0 } == true
                 if !stopping {
                     let now = clock.now
-                    for index in slots.indices where running < settings.concurrency && slots[index].due <= now {
+                    // Longest waiting first: scanning in slot order would let the first connectors'
+                    // jobs, due again every interval, take every slot from the last ones under load.
+                    let due = slots.indices.filter { slots[$0].due <= now }.sorted { slots[$0].due < slots[$1].due }
+                    for index in due where running < settings.concurrency {
                         let slot = slots[index]
                         guard !busyMailboxes.contains(slot.mailbox) else { continue }
                         if (try? host.store.mailboxState(slot.mailbox).status) == .disabled {
@@ -144,14 +147,15 @@ public actor Scheduler {
                 slot.mailbox, reason: report.message ?? "unknown error", permanent: report.permanent,
                 disableAfter: settings.disableAfter, newRound: newRound)
             let failures = max(1, state?.failures ?? 1)
-            if newRound {
-                var backoff = min(settings.failureBackoff * (1 << min(failures - 1, 12)), settings.maxFailureBackoff)
-                // A server that was down for a while (a reboot) is back within one interval: only causes
-                // that need an administrator back off beyond it.
-                if !report.permanent { backoff = min(backoff, slot.config.interval) }
-                nextRound[slot.mailbox] = now.advanced(by: backoff)
-            }
-            let resume = nextRound[slot.mailbox] ?? now.advanced(by: settings.failureBackoff)
+            var pause = min(settings.failureBackoff * (1 << min(failures - 1, 12)), settings.maxFailureBackoff)
+            // A server that was down for a while (a reboot) is back within one interval: only causes
+            // that need an administrator back off beyond it.
+            if !report.permanent { pause = min(pause, slot.config.interval) }
+            if newRound { nextRound[slot.mailbox] = now.advanced(by: pause) }
+            // A job of the round that took longer than the pause waits a pause of its own; its next
+            // failure then counts as a round.
+            var resume = nextRound[slot.mailbox] ?? now.advanced(by: pause)
+            if resume <= now { resume = now.advanced(by: pause) }
             let backoff = resume - now
             slot.due = resume
             var metadata: Logger.Metadata = [

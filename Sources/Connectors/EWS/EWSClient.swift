@@ -67,6 +67,14 @@ struct EWSFault: ClassifiedError, CustomStringConvertible, Sendable {
         ["ErrorServerBusy", "ErrorExceededConnectionCount", "HTTP503", "HTTP429"].contains(code)
     }
 
+    /// Worth another try later: throttling, a transient item code, or a connection that failed
+    /// (what ``EWSAnswerCheck/transport(_:)`` explains, except an unusable TLS setup).
+    var isTransient: Bool {
+        isThrottling || EWSEndpoint.transientCodes.contains(code)
+            || ["ConnectionRefused", "ConnectionDropped", "Timeout", "CutOff", "HostNotFound", "Transport", "Proxy"]
+                .contains(code)
+    }
+
     var description: String { "\(code): \(message)" }
 }
 

@@ -218,7 +218,7 @@ extension EWSEndpoint {
                     }
                 }
                 let kind: WriteError.Kind =
-                    (error as? EWSFault).map { $0.isThrottling ? .transient : .permanent } ?? .transient
+                    (error as? EWSFault).map { $0.isTransient ? .transient : .permanent } ?? .transient
                 outcome[index] = .failure(
                     WriteError(kind, "mail '\(message.displayName)': an attachment could not be added: \(error)"))
             }
