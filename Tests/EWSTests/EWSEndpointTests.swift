@@ -9,6 +9,31 @@ import Testing
 
 @Suite("EWS endpoint against the simulator (in process)")
 struct EWSEndpointTests {
+    @Test("a full read (the sync state lost) reports known items the folder no longer holds as deleted")
+    func fullReadReportsDeletions() async throws {
+        let sim = try SimFixture()
+        let endpoint = sim.endpoint(.address)
+        let results = try await endpoint.apply(
+            (0..<3).map { i in
+                .create(
+                    syncKey: SyncKey(rawValue: "k\(i)"),
+                    record: .address(Address(givenName: "P\(i)", familyName: "Voll")))
+            })
+        let ids = results.compactMap { if case .success(let id, _, _) = $0 { id } else { nil } }
+        #expect(ids.count == 3)
+        let first = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        var known: [ItemID: Version] = [:]
+        for case .upsert(let state) in first.changes { known[state.id] = state.version }
+        #expect(known.count == 3)
+        _ = try await endpoint.apply([.delete(id: ids[1])])
+        let again = try await endpoint.changes(ChangeRequest(cursor: nil, known: known))
+        #expect(again.isFullScan)
+        let deleted = again.changes.compactMap { if case .deleted(let id) = $0 { id } else { nil } }
+        #expect(deleted == [ids[1]])
+        // The two still there are present (unchanged, so not fetched again).
+        #expect(again.unchanged == Set([ids[0], ids[2]]))
+    }
+
     let berlin = "Europe/Berlin"
 
     @Test("contacts: create, read back every field, update single fields, delete; all requests schema-valid")

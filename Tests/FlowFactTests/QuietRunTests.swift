@@ -108,6 +108,26 @@ import Testing
         await adapter.shutdown()
     }
 
+    /// A crash during a first run leaves the pairs it committed but no cursor: the next read is a
+    /// full one again. A known row deleted in between must show as deleted, or its copy stays.
+    @Test(arguments: TestDatabase.allCases)
+    func aFullReadReportsKnownRowsDeletedInBetween(database: TestDatabase) async throws {
+        let h = try Harness(database, seed: Harness.counts(appointments: 6))
+        let (endpoint, adapter) = try await endpoint(h, kind: .calendar)
+        let first = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        let known = self.known(first)
+        #expect(known.count == 6)
+        let victim = try #require(known.keys.sorted().first)
+        try h.db.execute("DELETE FROM \"AKTMKM\" WHERE \"AKT_ID\" = ?", [.text(victim)])
+        try h.db.execute("DELETE FROM \"AKT\" WHERE \"ID\" = ?", [.text(victim)])
+        let again = try await endpoint.changes(ChangeRequest(cursor: nil, known: known))
+        #expect(again.isFullScan)
+        let deleted = again.changes.compactMap { if case .deleted(let id) = $0 { id } else { nil } }
+        #expect(deleted == [victim])
+        #expect(self.known(again).count == 5)
+        await adapter.shutdown()
+    }
+
     /// The engine's look at a mail's fields (where a moved mail went) reads the rows alone: one
     /// statement, no attachment list, no BLOB copied into the spool; a full read has them.
     @Test(arguments: TestDatabase.allCases)

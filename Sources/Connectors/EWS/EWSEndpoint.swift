@@ -141,6 +141,11 @@ struct EWSEndpoint: SyncEndpoint, RetryReporting {
             previous = newState
             state = newState
         }
+        // A full read lists every item in the folder: a known item it does not list was deleted (or
+        // moved out) since the state was lost, as an incremental read would have said.
+        if fullScan {
+            for id in request.known.keys where upserts[id] == nil { deleted.insert(id) }
+        }
         // Items whose change key we wrote ourselves need no GetItem.
         var wanted = order.filter { id in upserts[id] != nil && request.known[id] != upserts[id] }
         var changes: [Change] = deleted.map { .deleted($0) }

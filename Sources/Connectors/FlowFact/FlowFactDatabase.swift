@@ -812,6 +812,15 @@ actor FlowFactDatabase {
                 changes.append(.upsert(state))
                 advance(changed)
             }
+            // A full read with items already known (the state kept, the cursor lost, as after a
+            // crash during a first run): a known row that is not in scope any more was deleted, or
+            // left the scope, in between.
+            let seen = Set(changes.map(\.id)).union(unreadable.map(\.id))
+            let gone = request.known.keys.filter { !seen.contains($0) }
+            if !gone.isEmpty {
+                let existing = try existingIDs(Array(gone), table: scope.table, db, n)
+                for id in gone.sorted() { changes.append(existing.contains(id) ? .leftScope(id) : .deleted(id)) }
+            }
             // With nothing in scope yet, changes from now on count (less the overlap on the next read).
             let next = FlowFactCursor(
                 watermark: (watermark ?? ODBCTimestamp(now, in: options.zone)).description, dellogID: dellogStart,
