@@ -33,11 +33,10 @@ enum EWSAnswerCheck {
             return EWSFault(code: "Redirect", message: message, httpStatus: status)
         }
         if received == 0 {
-            // A 200 with nothing in it; other empty statuses are explained by their status.
-            guard status == 200 else { return nil }
             return EWSFault(
-                code: "EmptyAnswer",
-                message: "the server answered HTTP 200 with an empty body instead of an EWS response: check 'url' "
+                code: status == 200 ? "EmptyAnswer" : "HTTP\(status)",
+                message:
+                    "the server answered HTTP \(status) with an empty body instead of an EWS response: check 'url' "
                     + "(it usually ends in /EWS/Exchange.asmx) and that a proxy in between passes SOAP requests",
                 httpStatus: status)
         }
