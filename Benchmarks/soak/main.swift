@@ -480,8 +480,18 @@ for line in soak.unsettled { print("  still to do after the soak, \(line)") }
 print("open failures: \(soak.openFailures); mailboxes disabled: \(soak.disabledMailboxes.count)")
 print("records compared: \(total) (both sides, every mailbox); final differences: \(count)")
 for example in examples { print("  \(example)") }
+// Memory and descriptors stay flat within each run of the service (a leak per run or per request
+// would double them over a run of a minute or more).
+let flat = soak.samples.allSatisfy { samples in
+    guard samples.count >= 3 else { return true }
+    let first = samples[1]
+    let last = samples[samples.count - 1]
+    return last.rss <= first.rss * 2 && last.fds <= first.fds * 2 + 10
+}
+if !flat { print("RSS or open descriptors grew within a run of the service") }
 // The service keeps up under the storm: after the settle time, at most one more run finds work.
 let passed =
     count == 0 && soak.openFailures == 0 && soak.disabledMailboxes.isEmpty && total > 0 && soak.convergenceRuns <= 2
+    && flat
 print(passed ? "soak passed: nothing lost, nothing duplicated" : "SOAK FAILED")
 exit(passed ? 0 : 1)
