@@ -91,10 +91,12 @@ public enum ReportFormatter {
         let runs = Dictionary(try store.lastRuns().map { ($0.job, $0) }, uniquingKeysWith: { $1 })
         var lines: [String] = []
         let formatter = ISO8601DateFormatter()
+        let failuresByJob = Dictionary(
+            try jobs.map { ($0, try store.failures($0)) }, uniquingKeysWith: { first, _ in first })
         // Dead letters first: they are what an administrator has to act on.
         var dead: [String] = []
         for job in jobs {
-            for failure in try store.failures(job) where failure.dead {
+            for failure in failuresByJob[job] ?? [] where failure.dead {
                 dead.append(
                     "  \(job.connector) / \(job.user): \(failure.operation) '\(failure.name)' (\(failure.side.rawValue) item \(failure.itemID)), "
                         + "\(failure.attempts) attempts: \(failure.kind): \(failure.message)")
@@ -106,7 +108,7 @@ public enum ReportFormatter {
         }
         for job in jobs {
             let mappings = try store.mappings(job)
-            let failures = try store.failures(job)
+            let failures = failuresByJob[job] ?? []
             let conflicts = try store.conflicts(job, openOnly: true)
             var line = "\(job.connector) / \(job.user): "
             if let run = runs[job] {

@@ -150,7 +150,8 @@ struct Run {
             timings.append("\(step)=\(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)ms")
             lap = now
         }
-        if let moved = try accountChange() {
+        let stored = try recordedAccounts()
+        if let moved = accountChange(stored) {
             if dryRun {
                 return RunReport(
                     job: job.key, mailbox: job.user.mailbox, status: .planned, counts: [:], plan: nil, failures: [],
@@ -162,7 +163,12 @@ struct Run {
                 metadata: ["change": "\(moved)"])
             try store.forgetItems(job.key)
         }
-        if !dryRun { try recordAccounts() }
+        // Recorded after the old account's pairs were forgotten, so a crash in between repeats that.
+        if !dryRun {
+            for (side, account) in accounts() where stored[side] != account {
+                try store.setAccount(job.key, side: side, account: account)
+            }
+        }
         if !dryRun { try await resolveIntents() }
         var mappings = try store.mappings(job.key)
         time("state")
@@ -241,25 +247,25 @@ struct Run {
         [.source: job.user.crmUser.uppercased(), .target: job.user.mailbox.lowercased()]
     }
 
+    /// The accounts the job's sides were last synced with, where recorded.
+    func recordedAccounts() throws -> [EndpointRole: String] {
+        var stored: [EndpointRole: String] = [:]
+        for side in [EndpointRole.source, .target] { stored[side] = try store.account(job.key, side: side) }
+        return stored
+    }
+
     /// Whether a side's account changed since the last run (a user remapped to another mailbox, as
     /// in a migration to a new server). The ids the state holds belong to the old account: asking
     /// the new one for them fails, and missing from it they would look deleted. Answers what
-    /// changed. (A job first run after an upgrade has none recorded: its state is taken as it is.)
-    func accountChange() throws -> String? {
+    /// changed. (A job's first run after an upgrade has none recorded: its state is taken as it is.)
+    func accountChange(_ stored: [EndpointRole: String]) -> String? {
         for (side, account) in accounts().sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            if let known = try store.account(job.key, side: side), known != account {
+            if let known = stored[side], known != account {
                 return
                     "The \(side.rawValue) account of \(job.key.connector) / \(job.key.user) changed from \(known) to \(account)."
             }
         }
         return nil
-    }
-
-    /// Records the accounts the job is synced with (after the old ones' pairs were forgotten).
-    func recordAccounts() throws {
-        for (side, account) in accounts() where try store.account(job.key, side: side) != account {
-            try store.setAccount(job.key, side: side, account: account)
-        }
     }
 
     /// Items a side could not read become dead letters with their reason; the run goes on.

@@ -26,11 +26,18 @@ public struct SyncMetrics: Sendable {
             } else if key == "failed" {
                 Counter(label: "connector_item_failures_total", dimensions: [("kind", kind.rawValue)]).increment(
                     by: value)
+            } else if key == "postponed" {
+                Counter(label: "connector_items_postponed_total", dimensions: [("kind", kind.rawValue)]).increment(
+                    by: value)
             }
         }
         let dead = report.failures.filter(\.dead).count
         if dead > 0 {
             Counter(label: "connector_dead_letters_total", dimensions: [("kind", kind.rawValue)]).increment(by: dead)
+        }
+        if !report.retries.isEmpty {
+            Counter(label: "connector_transient_retries_total", dimensions: [("kind", kind.rawValue)]).increment(
+                by: report.retries.retries)
         }
         if report.status == .failed {
             Counter(label: "connector_errors_total", dimensions: [("permanent", report.permanent ? "true" : "false")])

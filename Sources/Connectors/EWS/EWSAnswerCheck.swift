@@ -7,11 +7,14 @@ import HTTP
 /// refused connections. Each becomes an ``EWSFault`` whose message says what happened and what to
 /// check; `connector-host check` shows the same text.
 enum EWSAnswerCheck {
-    /// The codes of the faults made here; their message is the whole explanation.
-    static let explainedCodes: Set<String> = [
-        "Redirect", "EmptyAnswer", "HTMLAnswer", "WrongContentType", "CutOff", "MalformedXML", "NotSOAP",
-        "HostNotFound", "ConnectionRefused", "TLS", "Timeout", "Proxy", "ConnectionDropped", "Transport",
+    /// The codes of connection failures that may pass by themselves (worth another try later).
+    static let transientCodes: Set<String> = [
+        "ConnectionRefused", "ConnectionDropped", "Timeout", "CutOff", "HostNotFound", "Transport", "Proxy",
     ]
+    /// The codes of the faults made here; their message is the whole explanation.
+    static let explainedCodes: Set<String> = transientCodes.union([
+        "Redirect", "EmptyAnswer", "HTMLAnswer", "WrongContentType", "MalformedXML", "NotSOAP", "TLS",
+    ])
 
     /// The fault for an answer that cannot be an EWS response, or nil when it may be one.
     /// `prefix` is the start of the body, `received` its whole length.

@@ -70,9 +70,7 @@ struct EWSFault: ClassifiedError, CustomStringConvertible, Sendable {
     /// Worth another try later: throttling, a transient item code, or a connection that failed
     /// (what ``EWSAnswerCheck/transport(_:)`` explains, except an unusable TLS setup).
     var isTransient: Bool {
-        isThrottling || EWSEndpoint.transientCodes.contains(code)
-            || ["ConnectionRefused", "ConnectionDropped", "Timeout", "CutOff", "HostNotFound", "Transport", "Proxy"]
-                .contains(code)
+        isThrottling || EWSEndpoint.transientCodes.contains(code) || EWSAnswerCheck.transientCodes.contains(code)
     }
 
     var description: String { "\(code): \(message)" }
