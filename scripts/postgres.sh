@@ -14,6 +14,16 @@ for _ in $(seq 1 30); do
   as_postgres psql -qAtc "select 1" >/dev/null 2>&1 && break
   sleep 1
 done
+# The tests run in parallel, each with a few connections, over three database kinds (SQLite, PostgreSQL,
+# SQL Server's dialect on PostgreSQL): the default 100 connections run out.
+if [ "$(as_postgres psql -qAtc "show max_connections")" -lt 300 ]; then
+  as_postgres psql -qc "alter system set max_connections = 300"
+  $sudo pg_ctlcluster "$version" main restart
+  for _ in $(seq 1 30); do
+    as_postgres psql -qAtc "select 1" >/dev/null 2>&1 && break
+    sleep 1
+  done
+fi
 as_postgres psql -qAtc "select 1 from pg_roles where rolname='connector'" | grep -q 1 ||
   as_postgres psql -qc "create role connector login password 'connector'"
 as_postgres psql -qAtc "select 1 from pg_database where datname='connector_test'" | grep -q 1 ||

@@ -29,3 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -q
   $sudo apt-get install -y -q "${missing[@]}"
 fi
+
+# sqlglot: its T-SQL parser checks the SQL the FlowFact adapter writes for SQL Server
+# (Tests/TestSupport/tsql_bridge.py). Pinned: another version may parse differently.
+sqlglot_version=30.31.0
+if ! python3 -c "import sqlglot, sys; sys.exit(sqlglot.__version__ != '$sqlglot_version')" 2>/dev/null; then
+  echo "installing: sqlglot $sqlglot_version (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check "sqlglot==$sqlglot_version"
+fi

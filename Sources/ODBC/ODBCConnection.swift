@@ -63,6 +63,9 @@ public final class ODBCConnection: @unchecked Sendable {
     var handle: SQLHDBC?
     var statements: [String: ODBCStatement] = [:]
     var inTransaction = false
+    /// The translation every statement passes through, when one is installed for this connection
+    /// string (see ``ODBCDialectBridges``); nil in production.
+    let bridge: (any ODBCDialectBridge)?
     /// Called when a broken link was re-established (for the log). Never receives secrets.
     public var onReconnect: (@Sendable (ODBCError) -> Void)?
 
@@ -78,6 +81,7 @@ public final class ODBCConnection: @unchecked Sendable {
     public init(connectionString: String, environment: ODBCEnvironment = .shared, loginTimeout: Int = 15) throws {
         self.environment = environment
         self.connectionString = connectionString
+        bridge = ODBCDialectBridges.bridge(for: connectionString)
         try connect(loginTimeout: loginTimeout)
     }
 
@@ -108,6 +112,10 @@ public final class ODBCConnection: @unchecked Sendable {
         driverName = info(SQLUSMALLINT(SQL_DRIVER_NAME))
         let quote = info(SQLUSMALLINT(SQL_IDENTIFIER_QUOTE_CHAR))
         identifierQuote = quote.trimmingCharacters(in: .whitespaces).isEmpty ? "\"" : quote
+        if let bridge {
+            dbmsName = bridge.dbmsName
+            identifierQuote = bridge.identifierQuote
+        }
         if inTransaction { try setAutocommit(false) }
     }
 
@@ -172,7 +180,14 @@ public final class ODBCConnection: @unchecked Sendable {
             statement.free()
             statements[sql] = nil
         }
-        let statement = try ODBCStatement(connection: try connectionHandle(), sql: sql)
+        let statement: ODBCStatement
+        if let bridge {
+            let translation = try bridge.translate(sql)
+            statement = try ODBCStatement(connection: try connectionHandle(), sql: translation.sql)
+            statement.parameterOrder = translation.parameterOrder
+        } else {
+            statement = try ODBCStatement(connection: try connectionHandle(), sql: sql)
+        }
         statements[sql] = statement
         return statement
     }

@@ -10,6 +10,9 @@ final class ODBCStatement {
     /// Set when an execution could not be brought back to the prepared state (a cancelled
     /// data-at-execution that the driver refused to cancel): the connection prepares the statement anew.
     var isBroken = false
+    /// Set for a statement translated by an ``ODBCDialectBridge``: the original parameter bound at
+    /// each position of the translated statement.
+    var parameterOrder: [Int]?
 
     init(connection: SQLHDBC, sql: String) throws {
         self.sql = sql
@@ -43,8 +46,9 @@ final class ODBCStatement {
     }
 
     /// Binds the parameters and executes. The buffers live until this returns.
-    func run(_ parameters: [ODBCValue]) throws {
+    func run(_ given: [ODBCValue]) throws {
         guard let handle else { throw ODBCError(operation: "execute", diagnostics: [], sql: sql) }
+        let parameters = parameterOrder.map { order in order.map { given[$0] } } ?? given
         SQLFreeStmt(handle, SQLUSMALLINT(SQL_CLOSE))
         SQLFreeStmt(handle, SQLUSMALLINT(SQL_RESET_PARAMS))
         var buffers = ParameterBuffers()

@@ -56,7 +56,7 @@ struct FlowFactErrorTests {
         #expect(message.contains("mapping key 'tables.addresses'"))
         #expect(message.contains("the database has no table 'ADRESSEN'"))
         #expect(message.contains("map it under 'tables:'"))
-        #expect(message.contains("SQLSTATE \(database == .postgres ? "42P01" : "HY000")"))
+        #expect(message.contains("SQLSTATE \(database.runsOnPostgres ? "42P01" : "HY000")"))
     }
 
     @Test("a wrong column name is reported at start-up with its mapping key", arguments: TestDatabase.allCases)
@@ -70,7 +70,7 @@ struct FlowFactErrorTests {
         #expect(message.contains("mapping key 'columns.addresses.notes'"))
         #expect(message.contains("column 'BEMERKUNG' of table 'AD' does not exist"))
         #expect(message.contains("map it under 'columns:'"))
-        #expect(message.contains("SQLSTATE \(database == .postgres ? "42703" : "HY000")"))
+        #expect(message.contains("SQLSTATE \(database.runsOnPostgres ? "42703" : "HY000")"))
     }
 
     @Test(

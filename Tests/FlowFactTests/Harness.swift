@@ -63,7 +63,7 @@ final class Harness: @unchecked Sendable {
     }
 
     var adapterConnectionString: String {
-        database == .postgres ? connectionString + ";pqopt={application_name=\(applicationName)}" : connectionString
+        database.runsOnPostgres ? connectionString + ";pqopt={application_name=\(applicationName)}" : connectionString
     }
 
     /// Ends the adapter's PostgreSQL session from the server side, as a restart or failover would.

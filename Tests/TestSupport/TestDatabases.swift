@@ -1,12 +1,21 @@
 import Foundation
 import ODBC
 
-/// The two real databases the tests use: SQLite through the SQLite3 ODBC driver, and PostgreSQL
-/// through psqlODBC (started by scripts/postgres.sh; override with CONNECTOR_TEST_PG).
+/// The databases the tests use: SQLite through the SQLite3 ODBC driver, PostgreSQL through
+/// psqlODBC (started by scripts/postgres.sh; override with CONNECTOR_TEST_PG), and SQL Server's
+/// dialect checked and run on PostgreSQL (`sqlserver-dialect`: see ``TSQLBridge``): a program
+/// connected to it sees `Microsoft SQL Server` and writes T-SQL, which must parse as T-SQL.
 public enum TestDatabase: String, CaseIterable, CustomStringConvertible, Sendable {
     case sqlite, postgres
+    case sqlServerDialect = "sqlserver-dialect"
 
     public var description: String { rawValue }
+
+    /// Whether the database behind it is PostgreSQL (its SQLSTATEs, its sessions).
+    public var runsOnPostgres: Bool { self != .sqlite }
+
+    /// The real drivers, for tests of the ODBC layer itself.
+    public static let drivers: [TestDatabase] = [.sqlite, .postgres]
 
     public static let postgresBase =
         ProcessInfo.processInfo.environment["CONNECTOR_TEST_PG"]
@@ -18,12 +27,15 @@ public enum TestDatabase: String, CaseIterable, CustomStringConvertible, Sendabl
         case .sqlite:
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("odbc-\(UUID().uuidString).sqlite")
             return "Driver=SQLite3;Database=\(file.path)"
-        case .postgres:
+        case .postgres, .sqlServerDialect:
             let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
             let admin = try ODBCConnection(connectionString: Self.postgresBase)
             try admin.execute("CREATE SCHEMA \(schema)")
             admin.close()
-            return Self.postgresBase + ";ConnSettings={SET search_path TO \(schema)}"
+            let string = Self.postgresBase + ";ConnSettings={SET search_path TO \(schema)}"
+            // The schema's name makes the string unique: the bridge applies to this database alone.
+            if self == .sqlServerDialect { TSQLBridge.shared.install(for: string) }
+            return string
         }
     }
 
