@@ -78,7 +78,7 @@ defer { sim.stop() }
           flowfact: { type: flowfact-odbc, connection: "\(connection)" }
           exchange: { type: ews, url: "\(sim.url)", auth: basic, username: svc@example.test, password: bench, timeout: 600s }
         users:
-          - { flowfact: MM, mailbox: mm@example.test }
+          - { id: MM, flowfact: MM, exchange: mm@example.test }
         connectors:
           - { name: mail-in, kind: mail, source: flowfact, target: exchange, source_options: { mail: incoming } }
         """

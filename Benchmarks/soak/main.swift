@@ -188,7 +188,7 @@ func run(faults: Bool) async throws -> Outcome {
           flowfact: { type: flowfact-odbc, connection: "\(connection)", calendar_window: 3650d }
           exchange: { type: ews, url: "\(sim.url)", auth: basic, username: svc@example.test, password: soak, batch_size: 50 }
         users:
-        \(zip(shortNames, mailboxes).map { "  - { flowfact: \($0), mailbox: \($1) }" }.joined(separator: "\n"))
+        \(zip(shortNames, mailboxes).map { "  - { id: \($0), flowfact: \($0), exchange: \($1) }" }.joined(separator: "\n"))
         connectors:
           - { name: contacts, kind: address, source: flowfact, target: exchange, interval: 1s, filter: { merkmale: [Outlook-Sync], user_merkmal: true, match: all }, deletion: { source: propagate, target: propagate } }
           - { name: calendar, kind: calendar, source: flowfact, target: exchange, interval: 1s, deletion: { source: propagate, target: propagate } }
@@ -226,8 +226,8 @@ func run(faults: Bool) async throws -> Outcome {
         if let endpoint = endpoints[user] { return endpoint }
         let endpoint = try await exchange.endpoint(
             for: EndpointScope(
-                connector: "driver", kind: .address, role: .target,
-                user: UserBinding(crmUser: shortNames[user], mailbox: mailboxes[user])))
+                connector: "driver", kind: .address, role: .target, user: shortNames[user],
+                account: EWSAdapter.type.account(on: "exchange", ["mailbox": mailboxes[user]])))
         endpoints[user] = endpoint
         return endpoint
     }
@@ -386,7 +386,7 @@ func run(faults: Bool) async throws -> Outcome {
     }
 
     let store = try StateStore(path: deployment.statePath)
-    outcome.disabledMailboxes = try store.mailboxStates().filter { $0.status == .disabled }.map(\.address)
+    outcome.disabledMailboxes = try store.accountStates().filter { $0.status == .disabled }.map(\.label)
     for connector in deployment.connectors {
         for user in shortNames {
             outcome.openFailures += try store.failures(JobKey(connector: connector.definition.name, user: user)).count
@@ -408,14 +408,17 @@ func run(faults: Bool) async throws -> Outcome {
     for connector in deployment.connectors {
         let kind = connector.definition.kind
         for (user, mailbox) in zip(shortNames, mailboxes) {
-            let binding = UserBinding(crmUser: user, mailbox: mailbox)
-            for (side, adapter, filter) in [
-                ("flowfact", flowfact as any Adapter, connector.filter), ("exchange", exchange, Settings()),
+            for (side, adapter, filter, account) in [
+                (
+                    "flowfact", flowfact as any Adapter, connector.filter,
+                    FlowFactAdapter.type.account(on: "flowfact", ["user": user])
+                ),
+                ("exchange", exchange, Settings(), EWSAdapter.type.account(on: "exchange", ["mailbox": mailbox])),
             ] {
                 let endpoint = try await adapter.endpoint(
                     for: EndpointScope(
                         connector: connector.definition.name, kind: kind, role: side == "flowfact" ? .source : .target,
-                        user: binding, filter: filter))
+                        user: user, account: account, filter: filter))
                 var records: [String] = []
                 for change in try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes {
                     if case .upsert(let state) = change {

@@ -94,7 +94,7 @@ let yaml = """
       flowfact: { type: flowfact-odbc, connection: "\(connection)", calendar_window: 3650d }
       exchange: { type: ews, url: "\(url)", auth: basic, username: svc@example.test, password: bench, max_concurrency: \(concurrency), batch_size: \(batch), read_batch_size: \(batch) }
     users:
-    \((0..<users).map { "  - { flowfact: \(FlowFactSeeder.shortName($0)), mailbox: \(mailboxes[$0]) }" }.joined(separator: "\n"))
+    \((0..<users).map { "  - { id: \(FlowFactSeeder.shortName($0)), flowfact: \(FlowFactSeeder.shortName($0)), exchange: \(mailboxes[$0]) }" }.joined(separator: "\n"))
     connectors:
     \(connectors.joined(separator: "\n"))
     """
@@ -211,7 +211,8 @@ for mailbox in mailboxes {
     where (kind == .address || (kind == .calendar ? appointments : tasks) > 0) {
         let endpoint = try await exchange.endpoint(
             for: EndpointScope(
-                connector: "outlook", kind: kind, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
+                connector: "outlook", kind: kind, role: .target, user: "X",
+                account: EWSAdapter.type.account(on: "exchange", ["mailbox": mailbox])))
         let all = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.compactMap {
             change -> ItemState? in
             if case .upsert(let state) = change { return state } else { return nil }

@@ -10,7 +10,7 @@ public enum ReportFormatter {
             let counts = report.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
                 separator: ", ")
             lines.append(
-                "\(report.job.connector) / \(report.job.user) <\(report.mailbox)>: \(report.status.rawValue)"
+                "\(report.job.connector) / \(report.job.user) <\(report.account.name)>: \(report.status.rawValue)"
                     + (counts.isEmpty ? ", no changes" : ": \(counts)"))
             if let message = report.message { lines.append("  ! \(message)") }
             if let line = retrySummary(report.retries) { lines.append("  ~ \(line)") }
@@ -145,7 +145,9 @@ public enum ReportFormatter {
         for type in registry.all {
             lines.append("\(type.name): \(type.summary)")
             for (title, spec) in [
-                ("settings", type.settings), ("filter", type.filter),
+                ("settings", type.settings),
+                ("users (a user's account: a scalar is its \(type.users.primaryKey))", type.users.settings),
+                ("filter", type.filter),
                 ("source_options / target_options", type.endpointOptions),
             ]
             where !spec.settings.isEmpty {

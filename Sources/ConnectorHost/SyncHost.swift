@@ -47,46 +47,47 @@ public actor SyncHost {
         }
     }
 
-    /// The (connector, user) pairs selected by the optional filters, in configuration order.
+    /// The (connector, user) pairs selected by the optional filters, in configuration order: a
+    /// connector runs for each enabled user with accounts on both its adapter instances.
     public func selection(connector: String? = nil, user: String? = nil) -> [(ConnectorConfig, UserEntry)] {
         var result: [(ConnectorConfig, UserEntry)] = []
         for config in deployment.connectors where connector == nil || config.definition.name == connector {
             for entry in deployment.users where entry.enabled {
-                let short = entry.binding.crmUser.uppercased()
-                if let only = config.users, !only.contains(short) { continue }
-                if let user, user.uppercased() != short { continue }
+                let id = entry.binding.id.uppercased()
+                if let only = config.users, !only.contains(id) { continue }
+                if let user, user.uppercased() != id { continue }
+                guard entry.binding.account(on: config.source.name) != nil,
+                    entry.binding.account(on: config.target.name) != nil
+                else { continue }
                 result.append((config, entry))
             }
         }
         return result
     }
 
-    /// Builds the job for a connector and user. A user's `exchange:` setting names an adapter
-    /// instance that replaces the connector's endpoint of the same adapter type.
+    /// The scope of one end of a connector for a user.
+    func scope(_ config: ConnectorConfig, _ entry: UserEntry, _ role: EndpointRole) throws -> EndpointScope {
+        let instance = role == .source ? config.source : config.target
+        guard let account = entry.binding.account(on: instance.name) else {
+            throw RunError(description: "user '\(entry.binding.id)' has no account on '\(instance.name)'")
+        }
+        return EndpointScope(
+            connector: config.definition.name, kind: config.definition.kind, role: role, user: entry.binding.id,
+            account: account, filter: role == .source ? config.filter : Settings(),
+            options: role == .source ? config.sourceOptions : config.targetOptions)
+    }
+
+    /// Builds the job for a connector and user.
     public func job(_ config: ConnectorConfig, _ entry: UserEntry, force: Bool = false) async throws -> SyncJob {
         var definition = config.definition
         definition.force = force
-        func resolve(_ instance: AdapterInstance) -> AdapterInstance {
-            if let name = entry.binding.settings["exchange"], let other = deployment.adapters[name],
-                other.type.name == instance.type.name
-            {
-                return other
-            }
-            return instance
-        }
-        let source = resolve(config.source)
-        let target = resolve(config.target)
-        let sourceEndpoint = try await instance(source).endpoint(
-            for: EndpointScope(
-                connector: definition.name, kind: definition.kind, role: .source, user: entry.binding,
-                filter: config.filter,
-                options: config.sourceOptions))
-        let targetEndpoint = try await instance(target).endpoint(
-            for: EndpointScope(
-                connector: definition.name, kind: definition.kind, role: .target, user: entry.binding,
-                options: config.targetOptions))
+        let sourceScope = try scope(config, entry, .source)
+        let targetScope = try scope(config, entry, .target)
+        let sourceEndpoint = try await instance(config.source).endpoint(for: sourceScope)
+        let targetEndpoint = try await instance(config.target).endpoint(for: targetScope)
         return SyncJob(
-            definition: definition, user: entry.binding, source: sourceEndpoint, target: targetEndpoint,
+            definition: definition, user: entry.binding.id, accounts: (sourceScope.account, targetScope.account),
+            source: sourceEndpoint, target: targetEndpoint,
             sourceCapabilities: config.sourceCapabilities, targetCapabilities: config.targetCapabilities)
     }
 
@@ -98,15 +99,17 @@ public actor SyncHost {
         do {
             return await engine.run(try await job(config, entry, force: force), dryRun: dryRun)
         } catch {
+            let account =
+                entry.binding.account(on: config.target.name) ?? Account(adapter: config.target.name, name: "")
             logger.error(
                 "cannot open the endpoints",
                 metadata: [
-                    "connector": "\(config.definition.name)", "user": "\(entry.binding.crmUser)",
-                    "mailbox": "\(entry.binding.mailbox)", "error": "\(error)",
+                    "connector": "\(config.definition.name)", "user": "\(entry.binding.id)",
+                    "account": "\(account)", "error": "\(error)",
                 ])
             return RunReport(
-                job: JobKey(connector: config.definition.name, user: entry.binding.crmUser),
-                mailbox: entry.binding.mailbox, status: .failed,
+                job: JobKey(connector: config.definition.name, user: entry.binding.id),
+                account: account, status: .failed,
                 counts: [:], plan: nil, failures: [], message: "cannot open the endpoints: \(error)",
                 permanent: (error as? ClassifiedError)?.isPermanent ?? false)
         }
@@ -136,28 +139,22 @@ public actor SyncHost {
     }
 
     /// Checks every endpoint the selected jobs use: database, mapping, server, authentication,
-    /// rights and folders. One result per distinct check.
-    public func check(mailbox: String? = nil) async -> [AdapterCheck] {
+    /// rights and folders. One result per distinct check. `account` keeps the users one of whose
+    /// accounts has that name (or whose id it is).
+    public func check(account: String? = nil) async -> [AdapterCheck] {
         var results: [AdapterCheck] = []
         var seen: Set<String> = []
         for (config, entry) in selection() {
-            if let mailbox, entry.binding.mailbox.lowercased() != mailbox.lowercased() { continue }
-            for (role, configured, options) in [
-                (EndpointRole.source, config.source, config.sourceOptions),
-                (.target, config.target, config.targetOptions),
-            ] {
-                var resolved = configured
-                if let name = entry.binding.settings["exchange"], let other = deployment.adapters[name],
-                    other.type.name == configured.type.name
-                {
-                    resolved = other
-                }
-                let key =
-                    "\(resolved.name)|\(entry.binding.crmUser)|\(entry.binding.mailbox)|\(config.definition.kind)|\(options)"
+            if let account, entry.binding.id.uppercased() != account.uppercased(),
+                !entry.binding.accounts.values.contains(where: { $0.name.lowercased() == account.lowercased() })
+            {
+                continue
+            }
+            for role in [EndpointRole.source, .target] {
+                let resolved = role == .source ? config.source : config.target
+                guard let scope = try? self.scope(config, entry, role) else { continue }
+                let key = "\(scope.account)|\(entry.binding.id)|\(config.definition.kind)|\(scope.options)"
                 guard seen.insert(key).inserted else { continue }
-                let scope = EndpointScope(
-                    connector: config.definition.name, kind: config.definition.kind, role: role, user: entry.binding,
-                    filter: role == .source ? config.filter : Settings(), options: options)
                 do {
                     let adapter = try instance(resolved)
                     if let checkable = adapter as? any CheckableAdapter {
@@ -168,13 +165,13 @@ public actor SyncHost {
                         _ = try await adapter.endpoint(for: scope)
                         results.append(
                             AdapterCheck(
-                                name: "\(resolved.name) for \(entry.binding.crmUser) (\(config.definition.kind))",
+                                name: "\(resolved.name) for \(entry.binding.id) (\(config.definition.kind))",
                                 ok: true, message: "opened"))
                     }
                 } catch {
                     results.append(
                         AdapterCheck(
-                            name: "\(resolved.name) for \(entry.binding.crmUser) (\(config.definition.kind))",
+                            name: "\(resolved.name) for \(entry.binding.id) (\(config.definition.kind))",
                             ok: false, message: "\(error)"))
                 }
             }

@@ -66,7 +66,9 @@ struct Validate: ParsableCommand {
             let jobs = deployment.connectors.reduce(0) { total, connector in
                 total
                     + deployment.users.filter {
-                        $0.enabled && (connector.users?.contains($0.binding.crmUser.uppercased()) ?? true)
+                        $0.enabled && (connector.users?.contains($0.binding.id.uppercased()) ?? true)
+                            && $0.binding.account(on: connector.source.name) != nil
+                            && $0.binding.account(on: connector.target.name) != nil
                     }.count
             }
             print(
@@ -95,7 +97,7 @@ struct Sync: AsyncParsableCommand {
     var once = false
     @Option(help: "Only this connector.")
     var connector: String?
-    @Option(help: "Only this FlowFact user (short name).")
+    @Option(help: "Only this user (its id in users:).")
     var user: String?
     @Flag(help: "Print the plan (creates, updates, deletes, conflicts) and change nothing.")
     var dryRun = false
@@ -165,11 +167,11 @@ struct RunLoop: AsyncParsableCommand {
         if let address = settings.metricsAddress {
             let store = host.store
             let server = MetricsServer(address: address, registry: prometheus) {
-                let states = (try? store.mailboxStates()) ?? []
+                let states = (try? store.accountStates()) ?? []
                 let counts = Dictionary(grouping: states, by: \.status.rawValue).mapValues(\.count)
                 let ok = !stop.isRaised
                 let body =
-                    "{\"status\":\"\(ok ? "ok" : "stopping")\",\"mailboxes\":{"
+                    "{\"status\":\"\(ok ? "ok" : "stopping")\",\"accounts\":{"
                     + ["enabled", "failing", "disabled"].map { "\"\($0)\":\(counts[$0] ?? 0)" }.joined(separator: ",")
                     + "}}\n"
                 return (ok, body)
@@ -192,7 +194,7 @@ struct RunLoop: AsyncParsableCommand {
             "service started",
             metadata: [
                 "connectors": "\(deployment.connectors.count)",
-                "mailboxes": "\(deployment.users.filter(\.enabled).count)", "state": "\(deployment.statePath.path)",
+                "users": "\(deployment.users.filter(\.enabled).count)", "state": "\(deployment.statePath.path)",
             ])
         try await group.run()
         await host.shutdown()
@@ -251,16 +253,17 @@ final class SignalHandling: @unchecked Sendable {
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Checks the database, the mapping and, for each mailbox, the server, authentication, rights and folders.")
+            "Checks each adapter for each user's account: reachability, authentication, rights, mapping and folders.")
 
     @OptionGroup var options: Options
-    @Option(help: "Only this mailbox.") var mailbox: String?
+    @Option(name: [.long, .customLong("mailbox")], help: "Only the user with this account name (or id).")
+    var account: String?
 
     func run() async throws {
         let logger = options.bootstrap()
         let deployment = try options.load()
         let host = try SyncHost(deployment: deployment, logger: logger)
-        let results = await host.check(mailbox: mailbox)
+        let results = await host.check(account: account)
         await host.shutdown()
         for result in results { print("\(result.ok ? "ok  " : "FAIL") \(result.name): \(result.message)") }
         if results.isEmpty { print("nothing to check: no enabled user matches") }
@@ -270,21 +273,26 @@ struct Check: AsyncParsableCommand {
 
 struct Enable: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-enables a mailbox the service disabled after repeated permanent errors.")
+        abstract: "Re-enables an account the service disabled after repeated permanent errors.")
 
     @OptionGroup var options: Options
-    @Option(help: "The mailbox's SMTP address.") var mailbox: String
+    @Option(
+        name: [.long, .customLong("mailbox")],
+        help: "The account's name as `status` shows it (e.g. a mailbox address); --mailbox is an alias.")
+    var account: String
+    @Option(help: "Only the account on this adapter instance.") var adapter: String?
 
     func run() throws {
         let deployment = try options.load()
         let store = try StateStore(path: deployment.statePath)
-        let before = try store.mailboxState(mailbox)
-        guard try store.enable(mailbox) else {
-            printError("no state for mailbox \(mailbox) in \(deployment.statePath.path); it has never been synced")
+        let before = try store.enable(account, adapter: adapter)
+        guard !before.isEmpty else {
+            printError("no state for account \(account) in \(deployment.statePath.path); it has never been synced")
             throw ExitCode(1)
         }
-        print(
-            "\(mailbox.lowercased()): enabled (was \(before.status.rawValue)\(before.reason.map { ": \($0)" } ?? ""))")
+        for state in before {
+            print("\(state.label): enabled (was \(state.status.rawValue)\(state.reason.map { ": \($0)" } ?? ""))")
+        }
     }
 }
 
@@ -300,17 +308,20 @@ struct Status: AsyncParsableCommand {
         var jobs: [JobKey] = []
         for connector in deployment.connectors {
             for entry in deployment.users
-            where entry.enabled && connector.users?.contains(entry.binding.crmUser.uppercased()) ?? true {
-                jobs.append(JobKey(connector: connector.definition.name, user: entry.binding.crmUser))
+            where entry.enabled && connector.users?.contains(entry.binding.id.uppercased()) ?? true
+                && entry.binding.account(on: connector.source.name) != nil
+                && entry.binding.account(on: connector.target.name) != nil
+            {
+                jobs.append(JobKey(connector: connector.definition.name, user: entry.binding.id))
             }
         }
         print(try ReportFormatter.status(store: store, jobs: jobs))
-        for state in try store.mailboxStates() where state.status != .enabled {
+        for state in try store.accountStates() where state.status != .enabled {
             print(
-                "mailbox \(state.address): \(state.status.rawValue) after \(state.failures) failed runs: \(state.reason ?? "")"
+                "account \(state.label): \(state.status.rawValue) after \(state.failures) failed runs: \(state.reason ?? "")"
             )
         }
-        let disabled = deployment.users.filter { !$0.enabled }.map { $0.binding.crmUser }
+        let disabled = deployment.users.filter { !$0.enabled }.map { $0.binding.id }
         if !disabled.isEmpty { print("disabled in users: \(disabled.joined(separator: ", "))") }
     }
 }

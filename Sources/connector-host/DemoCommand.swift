@@ -73,8 +73,8 @@ struct Demo: AsyncParsableCommand {
                 password_file: ews.pw
                 access: impersonation
             users:
-              - { flowfact: MM, mailbox: mm@example.test }
-              - { flowfact: JS, mailbox: js@example.test }
+              - { id: MM, flowfact: MM, exchange: mm@example.test }
+              - { id: JS, flowfact: JS, exchange: js@example.test }
             connectors:
               - { name: contacts, kind: address, source: flowfact, target: exchange, filter: { merkmale: [Outlook-Sync] }, conflict: newest-wins }
               - { name: calendar, kind: calendar, source: flowfact, target: exchange, conflict: newest-wins }
@@ -117,9 +117,9 @@ struct Demo: AsyncParsableCommand {
         let exchange = try EWSAdapter.type.make(
             deployment.adapters["exchange"]!.settings,
             AdapterContext(instanceName: "outlook", baseDirectory: dir, log: { _, _ in }))
-        let js = UserBinding(crmUser: "JS", mailbox: "js@example.test")
+        let js = EWSAdapter.type.account(on: "exchange", ["mailbox": "js@example.test"])
         let contacts = try await exchange.endpoint(
-            for: EndpointScope(connector: "outlook", kind: .address, role: .target, user: js))
+            for: EndpointScope(connector: "outlook", kind: .address, role: .target, user: "JS", account: js))
         _ = try await contacts.apply([
             .create(
                 syncKey: SyncKey(rawValue: "outlook-demo"),
@@ -131,7 +131,7 @@ struct Demo: AsyncParsableCommand {
         ])
         print("created in Outlook (JS): contact Zoë Weiß")
         let tasks = try await exchange.endpoint(
-            for: EndpointScope(connector: "outlook", kind: .task, role: .target, user: js))
+            for: EndpointScope(connector: "outlook", kind: .task, role: .target, user: "JS", account: js))
         if case .upsert(let task)? = try await tasks.changes(ChangeRequest(cursor: nil, known: [:])).changes.first,
             case .task(var item) = task.record
         {
@@ -146,7 +146,7 @@ struct Demo: AsyncParsableCommand {
             print("completed in Outlook (JS): task '\(item.subject)'")
         }
         let inbox = try await exchange.endpoint(
-            for: EndpointScope(connector: "outlook", kind: .mail, role: .target, user: js))
+            for: EndpointScope(connector: "outlook", kind: .mail, role: .target, user: "JS", account: js))
         _ = try await inbox.apply([
             .create(
                 syncKey: SyncKey(rawValue: "outlook-demo-mail"),

@@ -41,10 +41,10 @@ struct CLITests {
         try """
         state: { path: state/test.sqlite }
         adapters:
-          crm: { type: memory, directory: data/crm, partition: crm-user }
+          crm: { type: memory, directory: data/crm }
           mail: { type: memory, directory: data/mail }
         users:
-          - { flowfact: MM, mailbox: m@example.test }
+          - { id: MM, crm: MM, mail: m@example.test }
         connectors:
           - { name: contacts, kind: address, source: crm, target: mail, filter: { tags: [Sync] } }
         """.write(to: directory.appendingPathComponent("connectors.yaml"), atomically: true, encoding: .utf8)

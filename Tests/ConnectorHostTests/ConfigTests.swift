@@ -18,6 +18,7 @@ struct ConfigTests {
                     SettingSpec("password", .secret, doc: "password"),
                     SettingSpec("timeout", .duration, default: "30s", doc: "timeout"),
                 ]),
+                users: MemoryAdapter.type.users,
                 capabilities: { _ in Capabilities(kinds: [.address, .calendar], canWrite: false, canDelete: false) },
                 make: { settings, context in try MemoryAdapter.type.make(settings, context) }))
         return registry
@@ -28,7 +29,7 @@ struct ConfigTests {
           crm: { type: memory }
           mail: { type: memory }
         users:
-          - { flowfact: MM, mailbox: m@example.test }
+          - { id: MM, crm: MM, mail: m@example.test }
         connectors:
           - { name: contacts, kind: address, source: crm, target: mail }
 
@@ -80,7 +81,7 @@ struct ConfigTests {
         let deployment = try load(Self.valid)
         #expect(deployment.connectors.count == 1)
         #expect(deployment.connectors[0].definition.direction == .twoWay)
-        #expect(deployment.users[0].binding.mailbox == "m@example.test")
+        #expect(deployment.users[0].binding.account(on: "mail")?.name == "m@example.test")
     }
 
     @Test("1: YAML syntax error") func syntax() {
@@ -187,10 +188,14 @@ struct ConfigTests {
             at: "{ name: contacts, kind: task", "used twice")
     }
 
-    @Test("13: mailbox that is not an address") func badMailbox() {
+    @Test("13: mailbox that is not an address (the ews adapter's user spec)") func badMailbox() {
         expectProblem(
-            Self.valid.replacingOccurrences(of: "m@example.test", with: "mueller"), at: "mueller",
-            "not an e-mail address")
+            Self.valid.replacingOccurrences(of: "m@example.test", with: "mueller").replacingOccurrences(
+                of: "mail: { type: memory }",
+                with:
+                    "mail: { type: ews, url: \"https://mail.example.test/EWS/Exchange.asmx\", username: u, password: p }"
+            ), at: "mueller",
+            "user 'MM': mail: mailbox 'mueller' is not an e-mail address")
     }
 
     @Test("14: environment variable not set") func missingEnv() {
@@ -224,9 +229,9 @@ struct ConfigTests {
     @Test("18: user mapped twice") func duplicateUser() {
         expectProblem(
             Self.valid.replacingOccurrences(
-                of: "  - { flowfact: MM, mailbox: m@example.test }",
-                with: "  - { flowfact: MM, mailbox: m@example.test }\n  - { flowfact: mm, mailbox: x@example.test }"),
-            at: "{ flowfact: mm", "mapped twice")
+                of: "  - { id: MM, crm: MM, mail: m@example.test }",
+                with: "  - { id: MM, crm: MM, mail: m@example.test }\n  - { id: mm, crm: XX, mail: x@example.test }"),
+            at: "mm, crm: XX", "user id 'mm' is used twice")
     }
 
     @Test("19: filter key the source adapter does not know") func badFilter() {

@@ -346,7 +346,8 @@ final class ParallelProbe: SyncEndpoint, @unchecked Sendable {
 struct ParallelBatchTests {
     func job(_ f: Fixture, _ probe: ParallelProbe) -> SyncJob {
         SyncJob(
-            definition: f.definition, user: f.user, source: f.source.endpoint(kind: .address), target: probe,
+            definition: f.definition, user: f.user, accounts: f.accounts, source: f.source.endpoint(kind: .address),
+            target: probe,
             sourceCapabilities: f.sourceCapabilities, targetCapabilities: f.targetCapabilities)
     }
 

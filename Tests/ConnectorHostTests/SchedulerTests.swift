@@ -19,7 +19,7 @@ struct SchedulerTests {
               crm: { type: memory, directory: \(directory.path)/crm }
               mail: { type: memory, directory: \(directory.path)/mail }
             users:
-            \(users.map { "  - { flowfact: \($0), mailbox: \($0.lowercased())@example.test }" }.joined(separator: "\n"))
+            \(users.map { "  - { id: \($0), crm: \($0), mail: \($0.lowercased())@example.test }" }.joined(separator: "\n"))
             connectors:
               - { name: contacts, kind: address, source: crm, target: mail, interval: 1ms }
               - { name: calendar, kind: calendar, source: crm, target: mail, interval: 1ms }

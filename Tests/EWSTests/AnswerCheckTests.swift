@@ -83,7 +83,7 @@ struct AnswerCheckTests {
         defer { Task { await adapter.shutdown() } }
         let scope = EndpointScope(
             connector: "contacts", kind: .address, role: .target,
-            user: UserBinding(crmUser: "MM", mailbox: "mm@example.test"))
+            user: "MM", account: EWSAdapter.type.account(on: "exchange", ["mailbox": "mm@example.test"]))
         var error = "no error"
         do {
             let endpoint = try await adapter.endpoint(for: scope)

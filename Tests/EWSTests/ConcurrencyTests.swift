@@ -32,7 +32,7 @@ struct EWSConcurrencyTests {
                         let endpoint = try await adapter.endpoint(
                             for: EndpointScope(
                                 connector: "c\(round)", kind: .address, role: .target,
-                                user: UserBinding(crmUser: "X", mailbox: mailbox)))
+                                user: "X", account: EWSAdapter.type.account(on: "exchange", ["mailbox": mailbox])))
                         let id = try await (endpoint as! EWSEndpoint).folder.id()
                         return (mailbox, String(decoding: Data(base64Encoded: id) ?? Data(), as: UTF8.self))
                     }

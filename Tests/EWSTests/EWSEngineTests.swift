@@ -43,7 +43,8 @@ struct EngineOverEWS {
         settings.retryAttempts = 6
         let engine = SyncEngine(store: store, settings: settings, logger: logger)
         let job = SyncJob(
-            definition: definition, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test"),
+            definition: definition, user: "MM",
+            accounts: (Account(adapter: "crm", name: "MM"), Account(adapter: "exchange", name: "mm@example.test")),
             source: crm.endpoint(kind: kind),
             target: sim.endpoint(kind), sourceCapabilities: Capabilities(kinds: Set(DataKind.allCases)),
             targetCapabilities: exchangeCapabilities)

@@ -52,8 +52,8 @@ final class EndToEnd: @unchecked Sendable {
             username: svc@example.test
             password: "${EWS_PASSWORD}"
         users:
-          - { flowfact: MM, mailbox: mm@example.test }
-          - { flowfact: JS, mailbox: js@example.test }
+          - { id: MM, flowfact: MM, exchange: mm@example.test }
+          - { id: JS, flowfact: JS, exchange: js@example.test }
         connectors:
         \(connectors)
         """
@@ -108,7 +108,7 @@ struct EndToEndTests {
         let contacts = try await adapter.endpoint(
             for: EndpointScope(
                 connector: "outlook", kind: .address, role: .target,
-                user: UserBinding(crmUser: "MM", mailbox: "mm@example.test"),
+                user: "MM", account: EWSAdapter.type.account(on: "exchange", ["mailbox": "mm@example.test"]),
                 options: folderOptions))
         _ = try await contacts.apply([
             .create(
@@ -187,9 +187,14 @@ struct EWSAdapterHTTPTests {
         ])
         let adapter = try EWSAdapter.type.make(
             settings, AdapterContext(instanceName: "ex", baseDirectory: URL(fileURLWithPath: "/"), log: { _, _ in }))
-        var user = UserBinding(crmUser: "MM", mailbox: mailbox)
-        if let userURL { user.settings["ews_url"] = userURL }
-        return (adapter, EndpointScope(connector: "c", kind: .address, role: .target, user: user))
+        var account = ["mailbox": mailbox]
+        if let userURL { account["url"] = userURL }
+        return (
+            adapter,
+            EndpointScope(
+                connector: "c", kind: .address, role: .target, user: "MM",
+                account: EWSAdapter.type.account(on: "ex", account))
+        )
     }
 
     @Test("delegate access names the mailbox in the folder ids instead of impersonating")
@@ -252,15 +257,17 @@ struct EWSAdapterHTTPTests {
         let adapter = try EWSAdapter.type.make(
             settings, AdapterContext(instanceName: "ex", baseDirectory: URL(fileURLWithPath: "/"), log: { _, _ in }))
         let ews = try #require(adapter as? EWSAdapter)
-        #expect(await ews.ewsURL(for: UserBinding(crmUser: "MM", mailbox: "mm@example.test")) == server.url)
         #expect(
-            await ews.ewsURL(for: UserBinding(crmUser: "XX", mailbox: "nobody@example.test"))
+            await ews.ewsURL(for: EWSAdapter.type.account(on: "exchange", ["mailbox": "mm@example.test"])) == server.url
+        )
+        #expect(
+            await ews.ewsURL(for: EWSAdapter.type.account(on: "exchange", ["mailbox": "nobody@example.test"]))
                 == "http://127.0.0.1:9/EWS/Exchange.asmx")
         // The discovered URL is used: the endpoint reaches the simulator although 'url' is dead.
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
-                connector: "c", kind: .task, role: .target, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")
-            ))
+                connector: "c", kind: .task, role: .target, user: "MM",
+                account: EWSAdapter.type.account(on: "exchange", ["mailbox": "mm@example.test"])))
         #expect(try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).isFullScan)
         await adapter.shutdown()
     }

@@ -279,7 +279,7 @@ final class MailEndToEnd: @unchecked Sendable {
             username: svc@example.test
             password: "S3cret!"
         users:
-          - { flowfact: MM, mailbox: mm@example.test }
+          - { id: MM, flowfact: MM, exchange: mm@example.test }
         connectors:
         \(connectors)
         """

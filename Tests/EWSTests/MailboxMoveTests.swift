@@ -12,7 +12,7 @@ import Testing
 @Suite("Mailboxes that move", .serialized)
 struct MailboxMoveTests {
     func yaml(_ f: ServiceFixture, mailbox: String, state: String) -> String {
-        f.yaml(users: "  - { flowfact: MM, mailbox: \(mailbox) }")
+        f.yaml(users: "  - { id: MM, flowfact: MM, exchange: \(mailbox) }")
             .replacingOccurrences(of: "\(f.directory.path)/state.sqlite", with: "\(f.directory.path)/\(state)")
             + "\n  - { name: calendar, kind: calendar, source: flowfact, target: exchange }"
     }

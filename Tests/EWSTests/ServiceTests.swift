@@ -42,7 +42,7 @@ final class ServiceFixture: @unchecked Sendable {
 
     func yaml(
         service: String = "", extraAdapters: String = "", users: String? = nil, batch: Int = 50,
-        interval: String = "50ms"
+        interval: String = "50ms", extraConnectors: String = ""
     ) -> String {
         """
         state: { path: \(directory.path)/state.sqlite }
@@ -53,9 +53,10 @@ final class ServiceFixture: @unchecked Sendable {
           exchange: { type: ews, url: "\(server.url)", auth: basic, username: svc@example.test, password: right, batch_size: \(batch) }
         \(extraAdapters)
         users:
-        \(users ?? "  - { flowfact: MM, mailbox: mm@example.test }\n  - { flowfact: JS, mailbox: js@example.test }")
+        \(users ?? "  - { id: MM, flowfact: MM, exchange: mm@example.test }\n  - { id: JS, flowfact: JS, exchange: js@example.test }")
         connectors:
           - { name: contacts, kind: address, source: flowfact, target: exchange, interval: \(interval) }
+        \(extraConnectors)
         """
     }
 
@@ -73,7 +74,7 @@ final class ServiceFixture: @unchecked Sendable {
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
                 connector: "t", kind: kind, role: .source,
-                user: UserBinding(crmUser: user, mailbox: "\(user.lowercased())@example.test")))
+                user: user, account: FlowFactAdapter.type.account(on: "flowfact", ["user": user])))
         return try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.compactMap {
             if case .upsert(let state) = $0 { state } else { nil }
         }
@@ -91,7 +92,8 @@ final class ServiceFixture: @unchecked Sendable {
             settings, AdapterContext(instanceName: "t", baseDirectory: directory, log: { _, _ in }))
         return try await adapter.endpoint(
             for: EndpointScope(
-                connector: "t", kind: kind, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
+                connector: "t", kind: kind, role: .target, user: "X",
+                account: EWSAdapter.type.account(on: "exchange", ["mailbox": mailbox])))
     }
 
     /// The items of a kind in a mailbox's default folder for it.
@@ -102,7 +104,8 @@ final class ServiceFixture: @unchecked Sendable {
         defer { Task { await adapter.shutdown() } }
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
-                connector: "t", kind: kind, role: .target, user: UserBinding(crmUser: "X", mailbox: mailbox)))
+                connector: "t", kind: kind, role: .target, user: "X",
+                account: EWSAdapter.type.account(on: "exchange", ["mailbox": mailbox])))
         let set = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
         return set.changes.compactMap {
             if case .upsert(let state) = $0 { state } else { nil }
@@ -135,18 +138,20 @@ struct ServiceTests {
             extraAdapters:
                 "  stale: { type: ews, url: \"\(f.server.url)\", auth: basic, username: svc@example.test, password: outdated }",
             users:
-                "  - { flowfact: MM, mailbox: mm@example.test }\n  - { flowfact: JS, mailbox: js@example.test, exchange: stale }"
+                "  - { id: MM, flowfact: MM, exchange: mm@example.test }\n  - { id: JS, flowfact: JS, stale: js@example.test }",
+            extraConnectors:
+                "  - { name: contacts-stale, kind: address, source: flowfact, target: stale, interval: 50ms }"
         )
         let deployment = try f.deployment(yaml)
         let host = try SyncHost(deployment: deployment, logger: quietLogger)
         let scheduler = Scheduler(host: host, settings: deployment.service, logger: quietLogger, stop: StopFlag())
         await scheduler.run(rounds: 6)
         await host.shutdown()
-        let js = try host.store.mailboxState("js@example.test")
+        let js = try host.store.accountState(Account(adapter: "stale", name: "js@example.test"))
         #expect(js.status == .disabled)
         #expect(js.reason?.contains("HTTP 401") == true)
         #expect(js.permanentFailures == 2)
-        let mm = try host.store.mailboxState("mm@example.test")
+        let mm = try host.store.accountState(Account(adapter: "exchange", name: "mm@example.test"))
         #expect(mm.status == .enabled)
         #expect(mm.lastSuccess != nil)
         #expect(try await f.exchangeContacts("mm@example.test").count == 10)
@@ -155,8 +160,8 @@ struct ServiceTests {
         let again = Scheduler(host: host, settings: deployment.service, logger: quietLogger, stop: StopFlag())
         await again.run(rounds: 2)
         #expect(try host.store.lastRuns().first { $0.job.user == "JS" }?.finishedAt == runsBefore)
-        #expect(try host.store.enable("js@example.test"))
-        #expect(try host.store.mailboxState("js@example.test").status == .enabled)
+        #expect(try !host.store.enable("js@example.test").isEmpty)
+        #expect(try host.store.accountState(Account(adapter: "stale", name: "js@example.test")).status == .enabled)
     }
 
     @Test("check names each failure: authentication, impersonation, missing mailbox, database mapping")
@@ -168,11 +173,12 @@ struct ServiceTests {
             extraAdapters:
                 "  stale: { type: ews, url: \"\(f.server.url)\", auth: basic, username: svc@example.test, password: outdated }",
             users: """
-                  - { flowfact: MM, mailbox: mm@example.test }
-                  - { flowfact: JS, mailbox: js@example.test }
-                  - { flowfact: AZ, mailbox: gone@example.test }
-                  - { flowfact: KB, mailbox: mm@example.test, exchange: stale }
-                """)
+                  - { id: MM, flowfact: MM, exchange: mm@example.test }
+                  - { id: JS, flowfact: JS, exchange: js@example.test }
+                  - { id: AZ, flowfact: AZ, exchange: gone@example.test }
+                  - { id: KB, flowfact: KB, stale: mm@example.test }
+                """,
+            extraConnectors: "  - { name: contacts-stale, kind: address, source: flowfact, target: stale }")
         let host = try SyncHost(deployment: try f.deployment(yaml), logger: quietLogger)
         let results = await host.check()
         await host.shutdown()
@@ -193,7 +199,7 @@ struct ServiceTests {
         let port = try #require(URLComponents(string: f.server.url)?.port)
         let interval = 2.0
         let yaml =
-            f.yaml(users: "  - { flowfact: MM, mailbox: mm@example.test }", interval: "2s")
+            f.yaml(users: "  - { id: MM, flowfact: MM, exchange: mm@example.test }", interval: "2s")
             + "\n  - { name: calendar, kind: calendar, source: flowfact, target: exchange, interval: 2s }"
             + "\n  - { name: tasks, kind: task, source: flowfact, target: exchange, interval: 2s }"
         let deployment = try f.deployment(yaml)
@@ -210,7 +216,7 @@ struct ServiceTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(try host.store.lastRuns().filter({ $0.status == "failed" }).count == 3)
-        let down = try host.store.mailboxState("mm@example.test")
+        let down = try host.store.accountState(Account(adapter: "exchange", name: "mm@example.test"))
         #expect(down.status == .failing)
         // One failed round, however many connectors failed in it.
         #expect(down.failures == 1)
@@ -221,7 +227,7 @@ struct ServiceTests {
         try await back.start()
         defer { Task { await back.stop() } }
         let backAt = Date()
-        while try host.store.mailboxState("mm@example.test").lastSuccess == nil
+        while try host.store.accountState(Account(adapter: "exchange", name: "mm@example.test")).lastSuccess == nil
             && Date().timeIntervalSince(backAt) < 30
         {
             try await Task.sleep(for: .milliseconds(50))
@@ -230,7 +236,7 @@ struct ServiceTests {
         stop.raise()
         await running.value
         await host.shutdown()
-        let state = try host.store.mailboxState("mm@example.test")
+        let state = try host.store.accountState(Account(adapter: "exchange", name: "mm@example.test"))
         let runs = try host.store.lastRuns().map { "\($0.status) \($0.message ?? "")" }
         #expect(state.status == .enabled, "\(runs)")
         #expect(state.lastSuccess != nil)

@@ -125,7 +125,7 @@ struct FlowFactErrorTests {
             "  - { name: contacts, kind: address, source: flowfact, target: \(h.exchange), filter: { merkmale: [Outlok-Sync] } }"
         #expect(try await h.sync().first?.message?.contains("Merkmal 'Outlok-Sync' does not exist") == true)
         h.connectors = contacts(h)
-        h.users = "  - { flowfact: XY, mailbox: xy@example.test }"
+        h.users = "  - { id: XY, flowfact: XY, \(h.exchange): xy@example.test }"
         #expect(try await h.sync().first?.message?.contains("FlowFact user 'XY' is not in the users table") == true)
     }
 

@@ -22,7 +22,8 @@ final class Harness: @unchecked Sendable {
     var connectors = ""
     /// `profiles:` entries (indented by two spaces), if any.
     var profiles = ""
-    var users = "  - { flowfact: MM, mailbox: mm@example.test }\n"
+    /// `users:` entries; by default MM with the mailbox mm@example.test on the memory side.
+    var users: String?
     var now = Date()
 
     init(_ database: TestDatabase, seed counts: FlowFactSeeder.Counts? = nil, initialize: Bool = true) throws {
@@ -55,7 +56,7 @@ final class Harness: @unchecked Sendable {
         \(adapterSettings.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
           \(exchange): { type: memory }
         users:
-        \(users)
+        \(users ?? "  - { id: MM, flowfact: MM, \(exchange): mm@example.test }")
         \(profiles.isEmpty ? "" : "profiles:\n" + profiles)
         connectors:
         \(connectors)

@@ -430,7 +430,7 @@ extension MailSyncTests {
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
                 connector: "mail", kind: .mail, role: .source,
-                user: UserBinding(crmUser: "MM", mailbox: "mm@example.test")))
+                user: "MM", account: FlowFactAdapter.type.account(on: "flowfact", ["user": "MM"])))
         let batch = records.map { WriteOperation.create(syncKey: SyncKey(rawValue: UUID().uuidString), record: $0) }
         let counter = ODBCStatementCounter()
         let results = try await ODBCStatistics.$counter.withValue(counter) { try await endpoint.apply(batch) }

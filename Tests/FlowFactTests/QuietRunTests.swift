@@ -17,8 +17,8 @@ import Testing
             AdapterContext(instanceName: "flowfact", baseDirectory: h.directory, log: { _, _ in }))
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
-                connector: "c", kind: kind, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test"))
-        )
+                connector: "c", kind: kind, role: .source, user: "MM",
+                account: FlowFactAdapter.type.account(on: "flowfact", ["user": "MM"])))
         return (endpoint, adapter)
     }
 

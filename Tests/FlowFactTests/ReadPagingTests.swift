@@ -20,8 +20,8 @@ import Testing
         defer { Task { await adapter.shutdown() } }
         let endpoint = try await adapter.endpoint(
             for: EndpointScope(
-                connector: "c", kind: kind, role: .source, user: UserBinding(crmUser: "MM", mailbox: "mm@example.test"))
-        )
+                connector: "c", kind: kind, role: .source, user: "MM",
+                account: FlowFactAdapter.type.account(on: "flowfact", ["user": "MM"])))
         let counter = ODBCStatementCounter()
         let set = try await FlowFactReadPages.$current.withValue(pages) {
             try await ODBCStatistics.$counter.withValue(counter) {

@@ -27,6 +27,9 @@ public struct ConfigLoader: Sendable {
 
     /// Validates YAML text; `file` is used in diagnostics and `baseDirectory` for relative paths.
     public func load(yaml: String, file: String, baseDirectory: URL) throws -> Deployment {
+        // Relative paths resolve inside the folder, whether or not its URL ends in a slash (without
+        // one, `URL(fileURLWithPath:relativeTo:)` would resolve them beside it).
+        let baseDirectory = URL(fileURLWithPath: baseDirectory.path, isDirectory: true)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -66,7 +69,6 @@ struct Validation {
     let registry: AdapterRegistry
 
     static let topLevelKeys = ["state", "engine", "service", "adapters", "users", "profiles", "connectors"]
-    static let userKeys = ["flowfact", "mailbox", "enabled", "exchange", "ews_url", "display_name"]
     static let connectorKeys = [
         "name", "kind", "source", "target", "direction", "filter", "source_options", "target_options", "fields",
         "conflict", "deletion", "filter_leave", "mass_delete_threshold", "interval", "users", "profile",
@@ -112,10 +114,12 @@ struct Validation {
 
         var adapters: [String: AdapterInstance] = [:]
         var declared: Set<String> = []
+        var order: [String] = []
         if let section = section("adapters") {
             if let pairs = reader.mapping(section.value, "adapters") {
                 for pair in pairs {
                     declared.insert(pair.key)
+                    order.append(pair.key)
                     if let instance = adapter(pair, &reader) { adapters[pair.key] = instance }
                 }
             }
@@ -125,9 +129,9 @@ struct Validation {
 
         var users: [UserEntry] = []
         if let section = section("users") {
-            users = self.users(section.value, adapters: adapters, &reader)
+            users = self.users(section.value, adapters: adapters, order: order, &reader)
         } else {
-            reader.error(root, "missing section 'users' (FlowFact user → mailbox mapping)")
+            reader.error(root, "missing section 'users' (each user's accounts on the adapter instances)")
         }
 
         var profiles: [String: Profile] = [:]
@@ -245,45 +249,139 @@ struct Validation {
         return AdapterInstance(name: pair.key, type: type, settings: values, capabilities: type.capabilities(values))
     }
 
-    func users(_ node: Node, adapters: [String: AdapterInstance], _ reader: inout YAMLReader) -> [UserEntry] {
+    /// `users:`: each entry an `id` and, per adapter instance, the user's account there: a scalar
+    /// fills the adapter type's primary user key, a mapping gives the account's settings.
+    func users(_ node: Node, adapters: [String: AdapterInstance], order: [String], _ reader: inout YAMLReader)
+        -> [UserEntry]
+    {
         guard let items = reader.sequence(node, "users") else { return [] }
         var result: [UserEntry] = []
-        var seen: Set<String> = []
+        var ids: [String: String] = [:]
+        var owners: [String: String] = [:]
         for item in items {
             guard let pairs = reader.mapping(item, "a user entry") else { continue }
-            reader.checkKeys(pairs, allowed: Self.userKeys, "a user entry")
-            var values: [String: String] = [:]
+            let idPair = pairs.first { $0.key == "id" }
+            if idPair == nil, let newForm = Self.newForm(of: pairs, adapters: adapters, order: order) {
+                reader.error(
+                    item,
+                    "this user entry has the form before accounts; users now name an account per adapter instance. "
+                        + "Write it as: \(newForm)")
+                continue
+            }
+            reader.checkKeys(pairs, allowed: ["id", "enabled"] + order, "a user entry")
+            guard let idPair, let id = reader.string(idPair.value, "user: id"), !id.isEmpty else {
+                reader.error(
+                    item,
+                    "a user entry needs 'id' (the user's name in logs and the state), e.g. "
+                        + "- { id: MM, \(order.map { "\($0): …" }.joined(separator: ", ")) }")
+                continue
+            }
+            if let other = ids[id.uppercased()] {
+                reader.error(idPair.value, "user id '\(id)' is used twice (also '\(other)')")
+            }
+            ids[id.uppercased()] = id
             var enabled = true
-            for pair in pairs where Self.userKeys.contains(pair.key) {
+            var accounts: [Account] = []
+            for pair in pairs {
                 if pair.key == "enabled" {
-                    enabled = reader.boolean(pair.value, "user: enabled") ?? true
-                } else if let text = reader.string(pair.value, "user: \(pair.key)") {
-                    values[pair.key] = text
+                    enabled = reader.boolean(pair.value, "user '\(id)': enabled") ?? true
+                    continue
                 }
+                guard let instance = adapters[pair.key] else { continue }
+                guard let account = account(of: id, on: instance, pair.value, &reader) else { continue }
+                if let other = owners[account.description] {
+                    reader.error(
+                        pair.value,
+                        "user '\(id)': \(pair.key) account '\(account.name)' is user '\(other)'s already; "
+                            + "each account belongs to one user")
+                }
+                owners[account.description] = id
+                accounts.append(account)
             }
-            guard let crm = values.removeValue(forKey: "flowfact"), !crm.isEmpty else {
-                reader.error(item, "a user entry needs 'flowfact' (the FlowFact user's short name)")
-                continue
+            if accounts.isEmpty && !pairs.contains(where: { order.contains($0.key) }) {
+                reader.error(
+                    item,
+                    "user '\(id)' has no account: name the adapter instances it is synced on, e.g. "
+                        + "\(order.prefix(2).map { "\($0): …" }.joined(separator: ", "))")
             }
-            guard let mailbox = values.removeValue(forKey: "mailbox") else {
-                reader.error(item, "user '\(crm)' needs 'mailbox' (the mailbox's SMTP address)")
-                continue
-            }
-            if !Self.isMailAddress(mailbox) {
-                let node = pairs.first { $0.key == "mailbox" }?.value
-                reader.error(node, "user '\(crm)': '\(mailbox)' is not an e-mail address")
-            }
-            if let exchange = values["exchange"], adapters[exchange] == nil {
-                let node = pairs.first { $0.key == "exchange" }?.value
-                reader.error(node, "user '\(crm)': no adapter named '\(exchange)' in 'adapters'")
-            }
-            if !seen.insert(crm.uppercased()).inserted {
-                reader.error(item, "FlowFact user '\(crm)' is mapped twice; each user maps to one mailbox")
-            }
-            result.append(
-                UserEntry(binding: UserBinding(crmUser: crm, mailbox: mailbox, settings: values), enabled: enabled))
+            result.append(UserEntry(binding: UserBinding(id: id, accounts: accounts), enabled: enabled))
         }
         return result
+    }
+
+    /// A user's account on an adapter instance, validated against the adapter type's user spec.
+    func account(of id: String, on instance: AdapterInstance, _ node: Node, _ reader: inout YAMLReader) -> Account? {
+        let spec = instance.type.users
+        let what = "user '\(id)': \(instance.name)"
+        let pairs: [(key: String, keyNode: Node, value: Node)]
+        if case .scalar = node {
+            pairs = [(spec.primaryKey, node, node)]
+        } else {
+            guard
+                let mapping = reader.mapping(
+                    node, "\(what) (a \(spec.primaryKey) or a mapping of \(spec.settings.settings.map(\.name)))")
+            else { return nil }
+            pairs = mapping
+        }
+        let before = reader.diagnostics.count
+        let settings = reader.settings(pairs, spec: spec.settings, at: node, what)
+        guard reader.diagnostics.count == before else { return nil }
+        var valid = true
+        for problem in spec.validate(settings) {
+            reader.error(
+                pairs.first { $0.key == problem.key }?.value ?? node, "\(what): \(problem.key) \(problem.message)")
+            valid = false
+        }
+        return valid ? Account(adapter: instance.name, name: spec.accountName(settings), settings: settings) : nil
+    }
+
+    /// An entry of the `users:` form before accounts, written in the current form: the keys the
+    /// adapter types took over become accounts of the instances of those types. Nil when the
+    /// entry has none of those keys.
+    static func newForm(
+        of pairs: [(key: String, keyNode: Node, value: Node)], adapters: [String: AdapterInstance], order: [String]
+    ) -> String? {
+        func text(_ node: Node) -> String? { if case .scalar(let scalar) = node { scalar.string } else { nil } }
+        var accounts: [String: [(key: String, value: String)]] = [:]
+        var placed: [String: String] = [:]
+        var used = false
+        for instance in order.compactMap({ adapters[$0] }) {
+            // Each adapter type's former keys go to its first instance, or to the one the entry names.
+            let type = instance.type
+            guard placed[type.name] == nil else { continue }
+            placed[type.name] = instance.name
+            for pair in pairs {
+                switch type.users.formerKeys[pair.key] {
+                case .setting(let key)?:
+                    if let value = text(pair.value) { accounts[type.name, default: []].append((key, value)) }
+                    used = true
+                case .instance?:
+                    if let name = text(pair.value), adapters[name]?.type.name == type.name { placed[type.name] = name }
+                    used = true
+                case nil: break
+                }
+            }
+        }
+        guard used else { return nil }
+        var parts: [String] = []
+        var id: String?
+        for instance in order.compactMap({ adapters[$0] }) {
+            guard placed[instance.type.name] == instance.name, let settings = accounts[instance.type.name] else {
+                continue
+            }
+            let primary = settings.first { $0.key == instance.type.users.primaryKey }?.value
+            id = id ?? primary
+            if settings.count == 1, let primary {
+                parts.append("\(instance.name): \(primary)")
+            } else {
+                parts.append(
+                    "\(instance.name): { \(settings.map { "\($0.key): \($0.value)" }.joined(separator: ", ")) }")
+            }
+        }
+        if let enabled = pairs.first(where: { $0.key == "enabled" }).flatMap({ text($0.value) }) {
+            parts.append("enabled: \(enabled)")
+        }
+        return "- { id: \(id ?? "…"), \(parts.joined(separator: ", ")) }"
     }
 
     func profile(_ pair: (key: String, keyNode: Node, value: Node), _ reader: inout YAMLReader) -> Profile? {
@@ -459,7 +557,7 @@ struct Validation {
         }
         var userFilter: Set<String>?
         if let value = entry("users"), let names = reader.stringList(value.value, "\(what): users") {
-            let known = Set(users.map { $0.binding.crmUser.uppercased() })
+            let known = Set(users.map { $0.binding.id.uppercased() })
             for name in names where !known.contains(name.uppercased()) {
                 reader.error(value.value, "\(what): user '\(name)' is not listed in 'users'")
             }
@@ -540,9 +638,5 @@ struct Validation {
 
     static func isName(_ text: String) -> Bool {
         text.range(of: "^[A-Za-z0-9][A-Za-z0-9_-]*$", options: .regularExpression) != nil
-    }
-
-    static func isMailAddress(_ text: String) -> Bool {
-        text.range(of: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", options: .regularExpression) != nil
     }
 }

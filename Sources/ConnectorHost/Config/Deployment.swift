@@ -9,7 +9,7 @@ public struct AdapterInstance: Sendable {
     public var capabilities: Capabilities
 }
 
-/// A FlowFact user and the mailbox they are mapped to, from `users:`.
+/// A user and their accounts on the adapter instances, from `users:`.
 public struct UserEntry: Sendable, Hashable {
     public var binding: UserBinding
     /// False when the entry says `enabled: false`; such users are skipped.
@@ -36,7 +36,7 @@ public struct ConnectorConfig: Sendable {
     public var filter: Settings
     public var sourceOptions: Settings
     public var targetOptions: Settings
-    /// FlowFact short names this connector runs for; nil means every enabled user.
+    /// Ids of the users this connector runs for (upper case); nil means every enabled user.
     public var users: Set<String>?
     public var interval: Duration
     public var profile: Profile?
@@ -57,12 +57,12 @@ public struct EngineSettings: Sendable, Hashable {
 public struct ServiceSettings: Sendable, Hashable {
     /// Jobs (connector × user) running at the same time.
     public var concurrency = 4
-    /// Longest pause for an idle mailbox (its interval doubles while nothing changes, up to this).
+    /// Longest pause for an idle account (its interval doubles while nothing changes, up to this).
     public var maxIdleInterval: Duration = .seconds(900)
     /// First pause after a failed run; doubles per failure up to `maxFailureBackoff`.
     public var failureBackoff: Duration = .seconds(60)
     public var maxFailureBackoff: Duration = .seconds(1800)
-    /// Consecutive permanent failures (credentials, rights, mailbox gone) before a mailbox is disabled.
+    /// Consecutive permanent failures (credentials, rights, account gone) before an account is disabled.
     public var disableAfter = 3
     /// How long a graceful stop may take before the process exits anyway.
     public var shutdownTimeout: Duration = .seconds(30)

@@ -103,7 +103,7 @@ extension Run {
                 } catch {
                     throw RunError(
                         description:
-                            "cannot look up existing copies on the \(side.rawValue) side (\(job.user.mailbox)): \(error)",
+                            "cannot look up existing copies on the \(side.rawValue) side (\(job.account(side).name)): \(error)",
                         cause: error
                     )
                 }

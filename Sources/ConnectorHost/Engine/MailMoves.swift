@@ -44,7 +44,7 @@ extension Run {
             } catch {
                 throw RunError(
                     description:
-                        "cannot look for \(lost.count) moved mails on the \(side.rawValue) side (\(job.user.mailbox)): \(error)",
+                        "cannot look for \(lost.count) moved mails on the \(side.rawValue) side (\(job.account(side).name)): \(error)",
                     cause: error)
             }
             var moved = StateChanges()

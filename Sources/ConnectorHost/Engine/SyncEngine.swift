@@ -35,7 +35,7 @@ public struct SyncEngine: Sendable {
         var logger = self.logger
         logger[metadataKey: "connector"] = "\(job.key.connector)"
         logger[metadataKey: "user"] = "\(job.key.user)"
-        logger[metadataKey: "mailbox"] = "\(job.user.mailbox)"
+        logger[metadataKey: "account"] = "\(job.accounts.target)"
         var run = Run(engine: self, job: job, logger: logger, dryRun: dryRun)
         var report: RunReport
         do {
@@ -48,7 +48,7 @@ public struct SyncEngine: Sendable {
                 logger.error("sync run failed; nothing further was committed", metadata: ["error": "\(error)"])
             }
             report = RunReport(
-                job: job.key, mailbox: job.user.mailbox, status: runError?.stopped == true ? .stopped : .failed,
+                job: job.key, account: job.accounts.target, status: runError?.stopped == true ? .stopped : .failed,
                 counts: run.counts,
                 plan: nil, failures: run.newFailures, message: "\(error)",
                 permanent: runError?.permanent ?? (error as? ClassifiedError)?.isPermanent ?? false)
@@ -154,7 +154,7 @@ struct Run {
         if let moved = accountChange(stored) {
             if dryRun {
                 return RunReport(
-                    job: job.key, mailbox: job.user.mailbox, status: .planned, counts: [:], plan: nil, failures: [],
+                    job: job.key, account: job.accounts.target, status: .planned, counts: [:], plan: nil, failures: [],
                     message: moved + " A real run forgets the old pairs and matches the items again by their sync keys."
                 )
             }
@@ -190,7 +190,8 @@ struct Run {
                 set = try await endpoint(role).changes(ChangeRequest(cursor: cursor, known: known))
             } catch {
                 throw RunError(
-                    description: "cannot read changes from the \(role.rawValue) side (\(job.user.mailbox)): \(error)",
+                    description:
+                        "cannot read changes from the \(role.rawValue) side (\(job.account(role).name)): \(error)",
                     cause: error)
             }
             time("read_\(role.rawValue)")
@@ -221,7 +222,7 @@ struct Run {
         if let reason = massDeletion(plan, mappings: mappings) { return guarded(reason) }
         if dryRun {
             return RunReport(
-                job: job.key, mailbox: job.user.mailbox, status: .planned, counts: plan.counts, plan: plan,
+                job: job.key, account: job.accounts.target, status: .planned, counts: plan.counts, plan: plan,
                 failures: [], message: nil)
         }
         time("plan")
@@ -237,14 +238,14 @@ struct Run {
         return RunReport(
             // No plan in the report of a real run: it holds every record written, and a host syncing
             // many mailboxes would keep them all until the last job ends. Dry runs carry it.
-            job: job.key, mailbox: job.user.mailbox, status: status, counts: counts, plan: nil, failures: newFailures,
+            job: job.key, account: job.accounts.target, status: status, counts: counts, plan: nil,
+            failures: newFailures,
             message: nil)
     }
 
-    /// The accounts this job's sides are synced with now: the user's key on the source side and
-    /// the user's mailbox on the target side.
+    /// The names of the accounts this job's sides are synced with now.
     func accounts() -> [EndpointRole: String] {
-        [.source: job.user.crmUser.uppercased(), .target: job.user.mailbox.lowercased()]
+        [.source: job.accounts.source.name, .target: job.accounts.target.name]
     }
 
     /// The accounts the job's sides were last synced with, where recorded.
@@ -254,8 +255,8 @@ struct Run {
         return stored
     }
 
-    /// Whether a side's account changed since the last run (a user remapped to another mailbox, as
-    /// in a migration to a new server). The ids the state holds belong to the old account: asking
+    /// Whether a side's account changed since the last run (a user remapped to another account, as
+    /// in a mailbox's migration to a new server). The ids the state holds belong to the old account: asking
     /// the new one for them fails, and missing from it they would look deleted. Answers what
     /// changed. (A job's first run after an upgrade has none recorded: its state is taken as it is.)
     func accountChange(_ stored: [EndpointRole: String]) -> String? {
@@ -303,7 +304,7 @@ struct Run {
     func guarded(_ reason: String) -> RunReport {
         logger.warning("mass-deletion guard stopped the connector", metadata: ["reason": "\(reason)"])
         return RunReport(
-            job: job.key, mailbox: job.user.mailbox, status: .guarded, counts: [:], plan: nil, failures: [],
+            job: job.key, account: job.accounts.target, status: .guarded, counts: [:], plan: nil, failures: [],
             message: reason)
     }
 
@@ -439,7 +440,7 @@ struct Run {
         } catch {
             throw RunError(
                 description:
-                    "cannot read \(ids.count) items from the \(side.rawValue) side (\(job.user.mailbox)): \(error)",
+                    "cannot read \(ids.count) items from the \(side.rawValue) side (\(job.account(side).name)): \(error)",
                 cause: error)
         }
     }

@@ -5,24 +5,34 @@ import Foundation
 public struct SyncJob: Sendable {
     public var key: JobKey
     public var definition: ConnectorDefinition
-    public var user: UserBinding
+    /// The user's id.
+    public var user: String
+    /// The user's accounts on the source and the target instance.
+    public var accounts: (source: Account, target: Account)
     public var source: any SyncEndpoint
     public var target: any SyncEndpoint
     public var sourceCapabilities: Capabilities
     public var targetCapabilities: Capabilities
 
     public init(
-        definition: ConnectorDefinition, user: UserBinding, source: any SyncEndpoint, target: any SyncEndpoint,
-        sourceCapabilities: Capabilities, targetCapabilities: Capabilities
+        definition: ConnectorDefinition, user: String, accounts: (source: Account, target: Account),
+        source: any SyncEndpoint, target: any SyncEndpoint, sourceCapabilities: Capabilities,
+        targetCapabilities: Capabilities
     ) {
-        self.key = JobKey(connector: definition.name, user: user.crmUser)
+        self.key = JobKey(connector: definition.name, user: user)
         self.definition = definition
         self.user = user
+        self.accounts = accounts
         self.source = source
         self.target = target
         self.sourceCapabilities = sourceCapabilities
         self.targetCapabilities = targetCapabilities
     }
+}
+
+extension SyncJob {
+    /// The user's account on one side.
+    public func account(_ side: EndpointRole) -> Account { side == .source ? accounts.source : accounts.target }
 }
 
 /// How a run ended.
@@ -44,7 +54,9 @@ public enum RunStatus: String, Sendable {
 /// What a run did (or, for a dry run, would do).
 public struct RunReport: Sendable {
     public var job: JobKey
-    public var mailbox: String
+    /// The account the job runs for: the user's account on the connector's target (the unit of
+    /// health: its failures pause and may disable it).
+    public var account: Account
     public var status: RunStatus
     /// Counts by direction and operation: `source→target create`, `target→source update`, `conflicts`, …
     public var counts: [String: Int]
@@ -54,7 +66,7 @@ public struct RunReport: Sendable {
     public var failures: [FailureRecord]
     /// Why the run stopped (guard, unreachable side), if it did.
     public var message: String?
-    /// For a failed run: whether the cause needs an administrator (credentials, rights, mailbox).
+    /// For a failed run: whether the cause needs an administrator (credentials, rights, an account gone).
     public var permanent: Bool = false
     /// Transient faults absorbed in the run (by the endpoints and by the engine's own retries).
     public var retries = RetryStatistics()

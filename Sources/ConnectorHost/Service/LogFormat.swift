@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Log lines in `text`, `logfmt` or `json`, to standard error. Metadata carries connector, user,
-/// mailbox and record; secrets are never passed to the logger in the first place.
+/// account and record; secrets are never passed to the logger in the first place.
 public struct StructuredLogHandler: LogHandler {
     public enum Format: String, Sendable { case text, logfmt, json }
 

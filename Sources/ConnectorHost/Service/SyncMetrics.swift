@@ -45,20 +45,23 @@ public struct SyncMetrics: Sendable {
         }
     }
 
-    /// The time of a mailbox's last successful run (seconds since 1970).
-    func succeeded(mailbox: String) {
-        Gauge(label: "connector_last_success_timestamp_seconds", dimensions: [("mailbox", mailbox)]).record(
-            Date().timeIntervalSince1970)
+    /// The time of an account's last successful run (seconds since 1970).
+    func succeeded(_ account: Account) {
+        Gauge(
+            label: "connector_last_success_timestamp_seconds",
+            dimensions: [("adapter", account.adapter), ("account", account.name)]
+        ).record(Date().timeIntervalSince1970)
     }
 
     /// 0 enabled, 1 failing, 2 disabled.
-    func mailboxStatus(_ mailbox: String, _ status: MailboxState.Status) {
+    func accountStatus(_ account: Account, _ status: AccountState.Status) {
         let value: Int =
             switch status {
             case .enabled: 0
             case .failing: 1
             case .disabled: 2
             }
-        Gauge(label: "connector_mailbox_status", dimensions: [("mailbox", mailbox)]).record(value)
+        Gauge(label: "connector_account_status", dimensions: [("adapter", account.adapter), ("account", account.name)])
+            .record(value)
     }
 }

@@ -182,13 +182,29 @@ public final class StateStore: Sendable {
             try db.execute(sql: "UPDATE failure SET dead = 0 WHERE kind = 'transient' AND dead != 0")
         }
         migrator.registerMigration("v6-job-account") { db in
-            // The account each side of a job was synced with (the mailbox of a user), so a user
-            // remapped to another mailbox is noticed before the old mailbox's ids are used on it.
+            // The account each side of a job was synced with (its name), so a user remapped to
+            // another account is noticed before the old account's ids are used on it.
             try db.execute(
                 sql: """
                     CREATE TABLE job_account (
                       connector TEXT NOT NULL, user TEXT NOT NULL, side TEXT NOT NULL, account TEXT NOT NULL,
                       PRIMARY KEY (connector, user, side));
+                    """)
+        }
+        migrator.registerMigration("v7-account-state") { db in
+            // Health belongs to an account of an adapter instance, not to a mailbox. Earlier states
+            // knew the mailbox's address alone: they keep it as the name, with no instance, and pass
+            // to the instance whose account of that name runs next.
+            try db.execute(
+                sql: """
+                    CREATE TABLE account_state (
+                      adapter TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, failures INTEGER NOT NULL,
+                      permanent_failures INTEGER NOT NULL, reason TEXT, last_success REAL, last_error REAL,
+                      updated_at REAL NOT NULL, PRIMARY KEY (adapter, name));
+                    INSERT INTO account_state
+                      SELECT '', address, status, failures, permanent_failures, reason, last_success, last_error, updated_at
+                      FROM mailbox;
+                    DROP TABLE mailbox;
                     """)
         }
         return migrator

@@ -9,54 +9,73 @@ import XML
 /// reaches every mapped mailbox by impersonation or delegate access; a user's `ews_url` puts
 /// that mailbox on another server.
 public final class EWSAdapter: Adapter {
+    /// The settings of an `ews` instance.
+    static let settingsSpec = ConfigSpec([
+        SettingSpec(
+            "url", .url, required: true, doc: "EWS endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx."),
+        SettingSpec(
+            "autodiscover_url", .url,
+            doc:
+                "Autodiscover endpoint (https://autodiscover.example.com/autodiscover/autodiscover.xml): each mailbox's EWS URL is asked there, 'url' is the fallback."
+        ),
+        SettingSpec(
+            "auth", .oneOf(["ntlm", "basic", "negotiate"]), default: "ntlm",
+            doc: "HTTP authentication of the service account."),
+        SettingSpec(
+            "username", .string, required: true,
+            doc: "Service account, e.g. EXAMPLE\\svc-sync or svc-sync@example.com."),
+        SettingSpec("password", .secret, doc: "Service account password: ${ENV_VAR} or password_file."),
+        SettingSpec(
+            "access", .oneOf(["impersonation", "delegate"]), default: "impersonation",
+            doc: "How the account reaches the mailboxes."),
+        SettingSpec(
+            "version", .oneOf(["Exchange2010_SP2", "Exchange2013", "Exchange2013_SP1", "Exchange2016"]),
+            default: "Exchange2010_SP2", doc: "RequestServerVersion sent with every request."),
+        SettingSpec("timezone", .string, default: "Europe/Berlin", doc: "Zone for all-day events and task dates."),
+        SettingSpec(
+            "ca_file", .string, doc: "CA certificates (PEM) to verify the server with, instead of the system's."),
+        SettingSpec(
+            "insecure", .boolean, default: "false",
+            doc: "Do not verify the server's TLS certificate (logged as a warning on every start)."),
+        SettingSpec("proxy", .string, doc: "HTTP proxy, e.g. http://proxy:3128."),
+        SettingSpec("connect_timeout", .positiveDuration, default: "15s", doc: "Connect timeout."),
+        SettingSpec("timeout", .positiveDuration, default: "120s", doc: "Total timeout per request."),
+        SettingSpec(
+            "max_concurrency", .integer(1...64), default: "8", doc: "Parallel requests per Exchange server."),
+        SettingSpec(
+            "batch_size", .integer(1...500), default: "50", doc: "Items per CreateItem/UpdateItem/DeleteItem."),
+        SettingSpec("read_batch_size", .integer(1...500), default: "100", doc: "Items per GetItem."),
+        SettingSpec(
+            "parallel_batches", .integer(1...16), default: "4",
+            doc: "Write batches one mailbox folder may have in flight at once (within max_concurrency)."),
+        SettingSpec(
+            "delete_type", .oneOf(["MoveToDeletedItems", "SoftDelete", "HardDelete"]),
+            default: "MoveToDeletedItems",
+            doc: "How deletions are made (MoveToDeletedItems keeps them recoverable)."),
+    ])
+
     /// The registration of the `ews` type.
     public static let type = AdapterType(
         name: "ews",
         summary:
             "Microsoft Exchange 2010 SP2 and later over EWS: contacts, calendar, tasks and mail of the mapped mailboxes.",
-        settings: ConfigSpec([
-            SettingSpec(
-                "url", .url, required: true, doc: "EWS endpoint, e.g. https://mail.example.com/EWS/Exchange.asmx."),
-            SettingSpec(
-                "autodiscover_url", .url,
-                doc:
-                    "Autodiscover endpoint (https://autodiscover.example.com/autodiscover/autodiscover.xml): each mailbox's EWS URL is asked there, 'url' is the fallback."
-            ),
-            SettingSpec(
-                "auth", .oneOf(["ntlm", "basic", "negotiate"]), default: "ntlm",
-                doc: "HTTP authentication of the service account."),
-            SettingSpec(
-                "username", .string, required: true,
-                doc: "Service account, e.g. EXAMPLE\\svc-sync or svc-sync@example.com."),
-            SettingSpec("password", .secret, doc: "Service account password: ${ENV_VAR} or password_file."),
-            SettingSpec(
-                "access", .oneOf(["impersonation", "delegate"]), default: "impersonation",
-                doc: "How the account reaches the mailboxes."),
-            SettingSpec(
-                "version", .oneOf(["Exchange2010_SP2", "Exchange2013", "Exchange2013_SP1", "Exchange2016"]),
-                default: "Exchange2010_SP2", doc: "RequestServerVersion sent with every request."),
-            SettingSpec("timezone", .string, default: "Europe/Berlin", doc: "Zone for all-day events and task dates."),
-            SettingSpec(
-                "ca_file", .string, doc: "CA certificates (PEM) to verify the server with, instead of the system's."),
-            SettingSpec(
-                "insecure", .boolean, default: "false",
-                doc: "Do not verify the server's TLS certificate (logged as a warning on every start)."),
-            SettingSpec("proxy", .string, doc: "HTTP proxy, e.g. http://proxy:3128."),
-            SettingSpec("connect_timeout", .positiveDuration, default: "15s", doc: "Connect timeout."),
-            SettingSpec("timeout", .positiveDuration, default: "120s", doc: "Total timeout per request."),
-            SettingSpec(
-                "max_concurrency", .integer(1...64), default: "8", doc: "Parallel requests per Exchange server."),
-            SettingSpec(
-                "batch_size", .integer(1...500), default: "50", doc: "Items per CreateItem/UpdateItem/DeleteItem."),
-            SettingSpec("read_batch_size", .integer(1...500), default: "100", doc: "Items per GetItem."),
-            SettingSpec(
-                "parallel_batches", .integer(1...16), default: "4",
-                doc: "Write batches one mailbox folder may have in flight at once (within max_concurrency)."),
-            SettingSpec(
-                "delete_type", .oneOf(["MoveToDeletedItems", "SoftDelete", "HardDelete"]),
-                default: "MoveToDeletedItems",
-                doc: "How deletions are made (MoveToDeletedItems keeps them recoverable)."),
-        ]),
+        settings: settingsSpec,
+        users: UserSpec(
+            settings: ConfigSpec([
+                SettingSpec("mailbox", .string, required: true, doc: "The mailbox's primary SMTP address."),
+                SettingSpec(
+                    "url", .url,
+                    doc:
+                        "EWS URL of this mailbox's server, when it is not the instance's 'url' (another Exchange server; no Autodiscover)."
+                ),
+            ]),
+            primaryKey: "mailbox",
+            formerKeys: ["mailbox": .setting("mailbox"), "ews_url": .setting("url"), "exchange": .instance],
+            accountName: { ($0.string("mailbox") ?? "").lowercased() },
+            validate: { settings in
+                let mailbox = settings.string("mailbox") ?? ""
+                return isMailAddress(mailbox) ? [] : [("mailbox", "'\(mailbox)' is not an e-mail address")]
+            }),
         endpointOptions: ConfigSpec([
             SettingSpec(
                 "folder", .string, doc: "A subfolder of the kind's default folder to sync instead (created on demand)."),
@@ -138,12 +157,17 @@ public final class EWSAdapter: Adapter {
         }
     }
 
-    /// The EWS URL of a mailbox: the user's `ews_url`, else Autodiscover's answer, else `url`.
-    func ewsURL(for user: UserBinding) async -> String {
-        if let url = user.settings["ews_url"] { return url }
+    /// Whether `text` looks like an e-mail address (one `@`, a dot in the domain, no spaces).
+    static func isMailAddress(_ text: String) -> Bool {
+        text.range(of: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", options: .regularExpression) != nil
+    }
+
+    /// The EWS URL of a mailbox: the account's `url`, else Autodiscover's answer, else `url`.
+    func ewsURL(for account: Account) async -> String {
+        if let url = account.settings.string("url") { return url }
         let fallback = settings.string("url") ?? ""
         guard let autodiscover = settings.string("autodiscover_url") else { return fallback }
-        let mailbox = user.mailbox.lowercased()
+        let mailbox = account.name
         if let known = discovered.withLock({ $0[mailbox] }) { return known }
         var address = mailbox
         var endpoint = autodiscover
@@ -179,16 +203,17 @@ public final class EWSAdapter: Adapter {
     }
 
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
-        let url = await ewsURL(for: scope.user)
+        let url = await ewsURL(for: scope.account)
         let client = EWSClient(
-            transport: HTTPTransport(client: client(for: url), auth: auth), url: url, mailbox: scope.user.mailbox,
+            transport: HTTPTransport(client: client(for: url), auth: auth), url: url,
+            mailbox: scope.account.settings.string("mailbox") ?? scope.account.name,
             access: EWSAccess(rawValue: settings.string("access") ?? "impersonation") ?? .impersonation,
             version: settings.string("version") ?? "Exchange2010_SP2", throttle: throttle(for: url), log: context.log)
         let batch = settings.integer("batch_size") ?? 50
         var mail: EWSMailOptions?
         if scope.kind == .mail {
             let window = scope.options.duration("mail_window").map { Double($0.components.seconds) } ?? 30 * 86_400
-            let safe = scope.user.mailbox.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            let safe = scope.account.name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
             mail = EWSMailOptions(
                 folder: scope.options.string("mail_folder") ?? "inbox", window: window > 0 ? window : nil,
                 spool: spool.appendingPathComponent("\(scope.connector)-\(String(safe))"))

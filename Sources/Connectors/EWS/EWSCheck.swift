@@ -7,8 +7,8 @@ extension EWSAdapter: CheckableAdapter {
     /// Opens the kind's folder of the mailbox: this proves the server is reachable, the service
     /// account authenticates, and impersonation or delegate access to the folder works.
     public func check(for scope: EndpointScope) async -> [AdapterCheck] {
-        let url = await ewsURL(for: scope.user)
-        let mailbox = scope.user.mailbox
+        let url = await ewsURL(for: scope.account)
+        let mailbox = scope.account.settings.string("mailbox") ?? scope.account.name
         let access = settings.string("access") ?? "impersonation"
         let name = "\(mailbox) \(scope.kind) folder via \(url)"
         do {
@@ -40,7 +40,7 @@ extension EWSAdapter: CheckableAdapter {
                 case "ErrorImpersonateUserDenied":
                     "the service account may not impersonate \(mailbox): grant ApplicationImpersonation (New-ManagementRoleAssignment -Role ApplicationImpersonation -User <account>)"
                 case "ErrorNonExistentMailbox":
-                    "there is no mailbox \(mailbox) on this server: check the address in 'users' (or its ews_url)"
+                    "there is no mailbox \(mailbox) on this server: check the address in 'users' (or its url)"
                 case "ErrorAccessDenied":
                     "the service account has no access to \(mailbox): grant delegate rights (Add-MailboxPermission -Identity \(mailbox) -User <account> -AccessRights FullAccess) or use impersonation"
                 default: "Exchange refused: \(fault.code)"

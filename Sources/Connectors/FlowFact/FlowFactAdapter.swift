@@ -8,79 +8,92 @@ import ODBC
 public final class FlowFactAdapter: Adapter {
     static let day: Double = 86400
 
+    /// The settings of a `flowfact-odbc` instance.
+    static let settingsSpec = ConfigSpec([
+        SettingSpec(
+            "connection", .secret, required: true,
+            doc:
+                "ODBC connection string (Driver=…;… or DSN=…); write the password as ${ENV_VAR} or use connection_file."
+        ),
+        SettingSpec(
+            "timezone", .string, default: "Europe/Berlin",
+            doc: "Time zone of the date/time values stored in the database."),
+        SettingSpec(
+            "tables",
+            .mapping(
+                keys: FlowFactSchema.defaultTables.map(\.key), value: .string,
+                defaults: Dictionary(uniqueKeysWithValues: FlowFactSchema.defaultTables.map { ($0.key, $0.value) })),
+            doc:
+                "Table names by key, overriding FlowFact's defaults (AD, ADMKM, AKT, AKTMKM, Aktivitätenarten, BEN, MKM, BLOB, DELLOG)."
+        ),
+        SettingSpec(
+            "columns",
+            .mapping(
+                keys: FlowFactSchema.defaultColumns.map(\.key), value: .string,
+                defaults: Dictionary(uniqueKeysWithValues: FlowFactSchema.defaultColumns.map { ($0.key, $0.value) })
+            ),
+            doc:
+                "Column names by key (e.g. addresses.notes: BEMERKUNG); an empty name switches an optional column off."
+        ),
+        SettingSpec(
+            "calendar_types", .list(.string), default: "Termin",
+            doc: "Activity types (by name) that are appointments."),
+        SettingSpec(
+            "task_types", .list(.string), default: "Aufgabe", doc: "Activity types (by name) that are tasks."),
+        SettingSpec(
+            "mail_in_types", .list(.string), default: "E E-Mail", doc: "Activity types (by name) of received mails."
+        ),
+        SettingSpec(
+            "mail_out_types", .list(.string), default: "A E-Mail", doc: "Activity types (by name) of sent mails."),
+        SettingSpec(
+            "overlap", .duration, default: "5m",
+            doc: "How far back each change query re-reads before its watermark."),
+        SettingSpec(
+            "full_scan_interval", .duration, default: "1h",
+            doc: "How often the ids in scope are compared with the known ones (finds deletions without DELLOG)."),
+        SettingSpec(
+            "use_dellog", .boolean, default: "true",
+            doc: "Read deletions from the DELLOG table and write it on delete."),
+        SettingSpec(
+            "calendar_window", .duration, default: "90d",
+            doc: "Appointments older than this are out of scope (series stay in)."),
+        SettingSpec("task_window", .duration, default: "90d", doc: "Done tasks older than this are out of scope."),
+        SettingSpec("mail_window", .duration, default: "30d", doc: "Mails older than this are out of scope."),
+        SettingSpec(
+            "flowfact_directory", .string,
+            doc: "The FlowFact directory (mounted share), for attachments stored as files."),
+        SettingSpec(
+            "attachment_storage", .oneOf(["database", "files"]), default: "database",
+            doc:
+                "Where attachments of imported mails go: BLOB rows in the database, or files under flowfact_directory (Anhaenge/<year>/<activity>/) with the path in the BLOB row."
+        ),
+        SettingSpec(
+            "unknown_sender", .oneOf(["import", "skip"]), default: "import",
+            doc:
+                "Mails from (or, when sent, to) an e-mail address no FlowFact address has: import them without an address, or skip them."
+        ),
+        SettingSpec(
+            "mail_deleted_merkmal", .string, default: "Gelöscht in Exchange",
+            doc: "Merkmal linked to the activity of a mail deleted in the mailbox (deletion policy 'mark')."),
+        SettingSpec("batch_size", .integer(1...1000), default: "100", doc: "Writes per transaction."),
+        SettingSpec("read_only", .boolean, default: "false", doc: "Never write to the database."),
+    ])
+
     /// The registration of the `flowfact-odbc` type.
     public static let type = AdapterType(
         name: "flowfact-odbc",
         summary: "FlowFact's database over ODBC: addresses, and activities as appointments, tasks and mails.",
-        settings: ConfigSpec([
-            SettingSpec(
-                "connection", .secret, required: true,
-                doc:
-                    "ODBC connection string (Driver=…;… or DSN=…); write the password as ${ENV_VAR} or use connection_file."
-            ),
-            SettingSpec(
-                "timezone", .string, default: "Europe/Berlin",
-                doc: "Time zone of the date/time values stored in the database."),
-            SettingSpec(
-                "tables",
-                .mapping(
-                    keys: FlowFactSchema.defaultTables.map(\.key), value: .string,
-                    defaults: Dictionary(uniqueKeysWithValues: FlowFactSchema.defaultTables.map { ($0.key, $0.value) })),
-                doc:
-                    "Table names by key, overriding FlowFact's defaults (AD, ADMKM, AKT, AKTMKM, Aktivitätenarten, BEN, MKM, BLOB, DELLOG)."
-            ),
-            SettingSpec(
-                "columns",
-                .mapping(
-                    keys: FlowFactSchema.defaultColumns.map(\.key), value: .string,
-                    defaults: Dictionary(uniqueKeysWithValues: FlowFactSchema.defaultColumns.map { ($0.key, $0.value) })
-                ),
-                doc:
-                    "Column names by key (e.g. addresses.notes: BEMERKUNG); an empty name switches an optional column off."
-            ),
-            SettingSpec(
-                "calendar_types", .list(.string), default: "Termin",
-                doc: "Activity types (by name) that are appointments."),
-            SettingSpec(
-                "task_types", .list(.string), default: "Aufgabe", doc: "Activity types (by name) that are tasks."),
-            SettingSpec(
-                "mail_in_types", .list(.string), default: "E E-Mail", doc: "Activity types (by name) of received mails."
-            ),
-            SettingSpec(
-                "mail_out_types", .list(.string), default: "A E-Mail", doc: "Activity types (by name) of sent mails."),
-            SettingSpec(
-                "overlap", .duration, default: "5m",
-                doc: "How far back each change query re-reads before its watermark."),
-            SettingSpec(
-                "full_scan_interval", .duration, default: "1h",
-                doc: "How often the ids in scope are compared with the known ones (finds deletions without DELLOG)."),
-            SettingSpec(
-                "use_dellog", .boolean, default: "true",
-                doc: "Read deletions from the DELLOG table and write it on delete."),
-            SettingSpec(
-                "calendar_window", .duration, default: "90d",
-                doc: "Appointments older than this are out of scope (series stay in)."),
-            SettingSpec("task_window", .duration, default: "90d", doc: "Done tasks older than this are out of scope."),
-            SettingSpec("mail_window", .duration, default: "30d", doc: "Mails older than this are out of scope."),
-            SettingSpec(
-                "flowfact_directory", .string,
-                doc: "The FlowFact directory (mounted share), for attachments stored as files."),
-            SettingSpec(
-                "attachment_storage", .oneOf(["database", "files"]), default: "database",
-                doc:
-                    "Where attachments of imported mails go: BLOB rows in the database, or files under flowfact_directory (Anhaenge/<year>/<activity>/) with the path in the BLOB row."
-            ),
-            SettingSpec(
-                "unknown_sender", .oneOf(["import", "skip"]), default: "import",
-                doc:
-                    "Mails from (or, when sent, to) an e-mail address no FlowFact address has: import them without an address, or skip them."
-            ),
-            SettingSpec(
-                "mail_deleted_merkmal", .string, default: "Gelöscht in Exchange",
-                doc: "Merkmal linked to the activity of a mail deleted in the mailbox (deletion policy 'mark')."),
-            SettingSpec("batch_size", .integer(1...1000), default: "100", doc: "Writes per transaction."),
-            SettingSpec("read_only", .boolean, default: "false", doc: "Never write to the database."),
-        ]),
+        settings: settingsSpec,
+        users: UserSpec(
+            settings: ConfigSpec([
+                SettingSpec("user", .string, required: true, doc: "The FlowFact user's short name (Kürzel), e.g. MM.")
+            ]),
+            primaryKey: "user", formerKeys: ["flowfact": .setting("user")],
+            accountName: { ($0.string("user") ?? "").uppercased() },
+            validate: { settings in
+                (settings.string("user") ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+                    ? [("user", "is empty; give the FlowFact user's short name (Kürzel)")] : []
+            }),
         filter: ConfigSpec([
             SettingSpec("merkmale", .list(.string), doc: "Only records carrying these Merkmale (by name)."),
             SettingSpec(
@@ -157,7 +170,8 @@ public final class FlowFactAdapter: Adapter {
 
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
         let resolved = try await database.scope(
-            kind: scope.kind, user: scope.user.crmUser, merkmale: scope.filter.strings("merkmale"),
+            kind: scope.kind, user: scope.account.settings.string("user") ?? scope.account.name,
+            merkmale: scope.filter.strings("merkmale"),
             matchAll: scope.filter.string("match") == "all", userMerkmal: scope.filter.boolean("user_merkmal") ?? false,
             mail: MailSelection(rawValue: scope.options.string("mail") ?? "both") ?? .both)
         return FlowFactEndpoint(database: database, scope: resolved, maxBatchSize: database.options.batchSize)

@@ -18,12 +18,12 @@ extension FlowFactAdapter: CheckableAdapter {
             _ = try await endpoint(for: scope)
             results.append(
                 AdapterCheck(
-                    name: "FlowFact user \(scope.user.crmUser) (\(scope.kind))", ok: true,
+                    name: "FlowFact user \(scope.account.name) (\(scope.kind))", ok: true,
                     message: "user, Merkmale and activity types found"))
         } catch {
             results.append(
                 AdapterCheck(
-                    name: "FlowFact user \(scope.user.crmUser) (\(scope.kind))", ok: false, message: "\(error)"))
+                    name: "FlowFact user \(scope.account.name) (\(scope.kind))", ok: false, message: "\(error)"))
         }
         return results
     }

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// It is a complete two-way endpoint for every data kind. Tests use it as the engine's test double,
 /// and it lets anyone try a `connectors.yaml` wiring without a database or an Exchange server.
-/// Collections are partitioned per kind and per mailbox or FlowFact user.
+/// Collections are partitioned per kind and per account (a user's `account` on the instance).
 public final class MemoryAdapter: Adapter {
     /// The registration of the `memory` type.
     public static let type = AdapterType(
@@ -15,12 +15,21 @@ public final class MemoryAdapter: Adapter {
         settings: ConfigSpec([
             SettingSpec(
                 "directory", .string, doc: "Folder for one JSON file per collection; in memory only when absent."),
-            SettingSpec(
-                "partition", .oneOf(["mailbox", "crm-user"]), default: "mailbox",
-                doc: "Which part of a user binding separates collections."),
             SettingSpec("read_only", .boolean, default: "false", doc: "Refuse writes (like a read-only side)."),
             SettingSpec("batch_size", .integer(1...10_000), default: "100", doc: "Largest write batch."),
         ]),
+        users: UserSpec(
+            settings: ConfigSpec([
+                SettingSpec(
+                    "account", .string, required: true,
+                    doc: "The user's name here (any text, e.g. a mailbox address): one collection per kind and account."
+                )
+            ]),
+            primaryKey: "account", formerKeys: ["mailbox": .setting("account")],
+            accountName: { $0.string("account") ?? "" },
+            validate: { settings in
+                (settings.string("account") ?? "").isEmpty ? [("account", "is empty")] : []
+            }),
         filter: ConfigSpec([
             SettingSpec("tags", .list(.string), doc: "Only items carrying any of these tags (stand-ins for Merkmale).")
         ]),
@@ -36,20 +45,16 @@ public final class MemoryAdapter: Adapter {
                 URL(fileURLWithPath: $0, relativeTo: context.baseDirectory).standardizedFileURL
             }
             return MemoryAdapter(
-                instance: context.instanceName, directory: directory,
-                partitionByMailbox: settings.string("partition") != "crm-user",
-                batchSize: settings.integer("batch_size") ?? 100)
+                instance: context.instanceName, directory: directory, batchSize: settings.integer("batch_size") ?? 100)
         })
 
     let instance: String
     let directory: URL?
-    let partitionByMailbox: Bool
     let batchSize: Int
 
-    init(instance: String, directory: URL?, partitionByMailbox: Bool, batchSize: Int) {
+    init(instance: String, directory: URL?, batchSize: Int) {
         self.instance = instance
         self.directory = directory
-        self.partitionByMailbox = partitionByMailbox
         self.batchSize = batchSize
     }
 
@@ -80,7 +85,7 @@ public final class MemoryAdapter: Adapter {
     /// The collection name a scope maps to.
     public func collection(for scope: EndpointScope) -> String {
         let base = scope.options.string("collection") ?? scope.kind.rawValue
-        return "\(base)/\(partitionByMailbox ? scope.user.mailbox : scope.user.crmUser)"
+        return "\(base)/\(scope.account.name)"
     }
 
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {

@@ -18,7 +18,11 @@ final class Fixture: @unchecked Sendable {
     var targetCapabilities = Capabilities(kinds: Set(DataKind.allCases))
     var settings = EngineSettings()
     var hooks = EngineHooks()
-    let user = UserBinding(crmUser: "MM", mailbox: "m.mueller@example.test")
+    let user = "MM"
+    let accounts = (
+        source: Account(adapter: "crm", name: "MM"),
+        target: Account(adapter: "exchange", name: "m.mueller@example.test")
+    )
 
     init(kind: DataKind = .address, _ configure: (inout ConnectorDefinition) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ch-test-\(UUID().uuidString)")
@@ -36,7 +40,8 @@ final class Fixture: @unchecked Sendable {
 
     var job: SyncJob {
         SyncJob(
-            definition: definition, user: user, source: source.endpoint(kind: definition.kind, tags: sourceTags),
+            definition: definition, user: user, accounts: accounts,
+            source: source.endpoint(kind: definition.kind, tags: sourceTags),
             target: target.endpoint(kind: definition.kind), sourceCapabilities: sourceCapabilities,
             targetCapabilities: targetCapabilities)
     }
@@ -63,8 +68,8 @@ final class Fixture: @unchecked Sendable {
         store = try StateStore(path: path)
     }
 
-    var mappings: [Mapping] { (try? store.mappings(JobKey(connector: definition.name, user: user.crmUser))) ?? [] }
-    var jobKey: JobKey { JobKey(connector: definition.name, user: user.crmUser) }
+    var mappings: [Mapping] { (try? store.mappings(JobKey(connector: definition.name, user: user))) ?? [] }
+    var jobKey: JobKey { JobKey(connector: definition.name, user: user) }
 }
 
 func contact(_ given: String, _ family: String, email: String? = nil, notes: String? = nil) -> Record {
