@@ -18,6 +18,10 @@ final class EndToEnd: @unchecked Sendable {
     let server: SimServer
     var password = "S3cret!"
     var connectors = ""
+    /// The `ews` instance's `url`, when not the simulator's.
+    var exchangeURL: String?
+    /// More settings of the `ews` instance (lines indented like its keys).
+    var exchangeSettings = ""
 
     init(denied: Set<String> = [], auth: SimOptions.Auth = .ntlm) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
@@ -47,10 +51,11 @@ final class EndToEnd: @unchecked Sendable {
           flowfact: { type: flowfact-odbc, connection: "\(connection)" }
           exchange:
             type: ews
-            url: \(server.url)
+            url: \(exchangeURL ?? server.url)
             auth: ntlm
             username: svc@example.test
             password: "${EWS_PASSWORD}"
+        \(exchangeSettings)
         users:
           - { id: MM, flowfact: MM, exchange: mm@example.test }
           - { id: JS, flowfact: JS, exchange: js@example.test }
@@ -132,6 +137,24 @@ struct EndToEndTests {
         #expect(toJS.reduce(0, +) == 1)
         #expect(try await e.sync().allSatisfy { $0.counts.isEmpty })
         #expect(e.server.service.counts["CreateItem", default: 0] > 0)
+    }
+
+    @Test("autodiscover_url works from connectors.yaml: each mailbox's server is asked there, 'url' being dead")
+    func autodiscoverFromYAML() async throws {
+        let e = try await EndToEnd()
+        defer { Task { await e.server.stop() } }
+        e.exchangeURL = "http://127.0.0.1:9/EWS/Exchange.asmx"
+        e.exchangeSettings =
+            "    autodiscover_url: "
+            + e.server.url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/autodiscover/autodiscover.xml")
+        e.connectors = "  - { name: tasks, kind: task, source: flowfact, target: exchange }"
+        let reports = try await e.sync()
+        #expect(reports.count == 2)
+        for report in reports {
+            #expect(report.status == .ok, "\(report.job): \(report.message ?? "")")
+            #expect(report.counts["source→target create"] == 3, "\(report.job): \(report.counts)")
+        }
+        #expect(e.server.service.counts["CreateItem"] ?? 0 >= 2)
     }
 
     @Test("a mailbox whose impersonation is denied is reported; the others sync")

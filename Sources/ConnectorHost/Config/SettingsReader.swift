@@ -71,7 +71,7 @@ extension YAMLReader {
                     error(
                         node,
                         text.isEmpty
-                            ? "\(what) is empty; give an absolute URL such as https://mail.example.com/EWS/Exchange.asmx"
+                            ? "\(what) is empty; give an absolute URL such as https://server.example.com/path"
                             : "\(what) must be an absolute http:// or https:// URL with a host, not '\(text)'")
                     return nil
                 }

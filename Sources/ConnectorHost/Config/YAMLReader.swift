@@ -1,3 +1,4 @@
+import ConnectorAPI
 import Foundation
 import Yams
 
@@ -166,14 +167,7 @@ struct YAMLReader {
         return items.compactMap { string($0, "an entry of \(what)") }
     }
 
-    static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
-            return .milliseconds(Int64((value * factor * 1000).rounded()))
-        }
-        return nil
-    }
+    static func parseDuration(_ text: String) -> Duration? { SettingValue.duration(parsing: text) }
 
     /// The allowed word closest to `word` by edit distance, if it is close enough to be a typo.
     static func closest(_ word: String, in candidates: [String]) -> String? {

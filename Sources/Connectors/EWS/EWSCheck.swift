@@ -8,8 +8,8 @@ extension EWSAdapter: CheckableAdapter {
     /// account authenticates, and impersonation or delegate access to the folder works.
     public func check(for scope: EndpointScope) async -> [AdapterCheck] {
         let url = await ewsURL(for: scope.account)
-        let mailbox = scope.account.settings.string("mailbox") ?? scope.account.name
-        let access = settings.string("access") ?? "impersonation"
+        let mailbox = scope.account.settings[Self.accountDeclared.mailbox] ?? scope.account.name
+        let access = settings[Self.settingsDeclared.access]
         let name = "\(mailbox) \(scope.kind) folder via \(url)"
         do {
             let endpoint = try await self.endpoint(for: scope)

@@ -40,7 +40,7 @@ extension EWSTransport {
 }
 
 /// How the service account reaches a mailbox.
-enum EWSAccess: String, Sendable {
+enum EWSAccess: String, Sendable, CaseIterable {
     /// ExchangeImpersonation header: act as the mailbox owner.
     case impersonation
     /// Delegate access: the mailbox is named in every distinguished folder id.

@@ -34,7 +34,7 @@ struct FlowFactReadPages: Sendable {
 }
 
 /// Which mails of FlowFact an endpoint holds (`mail:` endpoint option).
-enum MailSelection: String, Sendable {
+enum MailSelection: String, Sendable, CaseIterable {
     case incoming, outgoing, both
 }
 

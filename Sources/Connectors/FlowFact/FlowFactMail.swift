@@ -3,7 +3,7 @@ import Foundation
 import ODBC
 
 /// What becomes of a mail whose sender (incoming) or recipients (outgoing) match no address.
-enum UnknownSenderPolicy: String, Sendable {
+enum UnknownSenderPolicy: String, Sendable, CaseIterable {
     /// Import it as an activity without an address.
     case importUnlinked = "import"
     /// Do not import it (reported as skipped, not as a failure).

@@ -8,44 +8,61 @@ import Synchronization
 /// and it lets anyone try a `connectors.yaml` wiring without a database or an Exchange server.
 /// Collections are partitioned per kind and per account (a user's `account` on the instance).
 public final class MemoryAdapter: Adapter {
+    /// Settings of an instance: each declared once (spec, default and reading).
+    struct InstanceSettings {
+        let directory = Setting<String?>.string(
+            "directory", doc: "Folder for one JSON file per collection; in memory only when absent.")
+        let readOnly = Setting<Bool>.boolean("read_only", default: false, doc: "Refuse writes (like a read-only side).")
+        let batchSize = Setting<Int>.integer("batch_size", in: 1...10_000, default: 100, doc: "Largest write batch.")
+    }
+
+    /// A user's account: any name.
+    struct AccountSettings {
+        let account = Setting<String?>.string(
+            "account", required: true,
+            doc: "The user's name here (any text, e.g. a mailbox address): one collection per kind and account.")
+    }
+
+    /// A connector's `filter:` when this adapter is its source.
+    struct Filter {
+        let tags = Setting<[String]>.list(
+            "tags", doc: "Only items carrying any of these tags (stand-ins for Merkmale).")
+    }
+
+    /// A connector's `source_options:` / `target_options:`.
+    struct Options {
+        let collection = Setting<String?>.string("collection", doc: "Collection name instead of the kind's name.")
+    }
+
+    static let settingsDeclared = InstanceSettings()
+    static let accountDeclared = AccountSettings()
+    static let filterDeclared = Filter()
+    static let optionsDeclared = Options()
+
     /// The registration of the `memory` type.
     public static let type = AdapterType(
         name: "memory",
         summary: "Items held in memory, optionally saved as JSON files; for tests, demos and trying out a wiring.",
-        settings: ConfigSpec([
-            SettingSpec(
-                "directory", .string, doc: "Folder for one JSON file per collection; in memory only when absent."),
-            SettingSpec("read_only", .boolean, default: "false", doc: "Refuse writes (like a read-only side)."),
-            SettingSpec("batch_size", .integer(1...10_000), default: "100", doc: "Largest write batch."),
-        ]),
+        settings: ConfigSpec(declaredIn: settingsDeclared),
         users: UserSpec(
-            settings: ConfigSpec([
-                SettingSpec(
-                    "account", .string, required: true,
-                    doc: "The user's name here (any text, e.g. a mailbox address): one collection per kind and account."
-                )
-            ]),
+            settings: ConfigSpec(declaredIn: accountDeclared),
             primaryKey: "account", formerKeys: ["mailbox": .setting("account")],
-            accountName: { $0.string("account") ?? "" },
+            accountName: { $0[accountDeclared.account] ?? "" },
             validate: { settings in
-                (settings.string("account") ?? "").isEmpty ? [("account", "is empty")] : []
+                (settings[accountDeclared.account] ?? "").isEmpty ? [("account", "is empty")] : []
             }),
-        filter: ConfigSpec([
-            SettingSpec("tags", .list(.string), doc: "Only items carrying any of these tags (stand-ins for Merkmale).")
-        ]),
-        endpointOptions: ConfigSpec([
-            SettingSpec("collection", .string, doc: "Collection name instead of the kind's name.")
-        ]),
+        filter: ConfigSpec(declaredIn: filterDeclared),
+        endpointOptions: ConfigSpec(declaredIn: optionsDeclared),
         capabilities: { settings in
-            let readOnly = settings.boolean("read_only") ?? false
+            let readOnly = settings[settingsDeclared.readOnly]
             return Capabilities(kinds: Set(DataKind.allCases), canWrite: !readOnly, canDelete: !readOnly)
         },
         make: { settings, context in
-            let directory = settings.string("directory").map {
+            let directory = settings[settingsDeclared.directory].map {
                 URL(fileURLWithPath: $0, relativeTo: context.baseDirectory).standardizedFileURL
             }
             return MemoryAdapter(
-                instance: context.instanceName, directory: directory, batchSize: settings.integer("batch_size") ?? 100)
+                instance: context.instanceName, directory: directory, batchSize: settings[settingsDeclared.batchSize])
         })
 
     let instance: String
@@ -84,13 +101,14 @@ public final class MemoryAdapter: Adapter {
 
     /// The collection name a scope maps to.
     public func collection(for scope: EndpointScope) -> String {
-        let base = scope.options.string("collection") ?? scope.kind.rawValue
+        let base = scope.options[Self.optionsDeclared.collection] ?? scope.kind.rawValue
         return "\(base)/\(scope.account.name)"
     }
 
     public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
         let store = try Self.store(instance: instance, collection: collection(for: scope), directory: directory)
-        return store.endpoint(kind: scope.kind, tags: Set(scope.filter.strings("tags")), maxBatchSize: batchSize)
+        return store.endpoint(
+            kind: scope.kind, tags: Set(scope.filter[Self.filterDeclared.tags]), maxBatchSize: batchSize)
     }
 
     public func shutdown() async {}
