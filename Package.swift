@@ -128,12 +128,15 @@ let package = Package(
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
         .target(
             name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport", exclude: ["tsql_bridge.py"]),
+        // The endpoint conformance suite every adapter runs (vdirsyncer's storage tests are the model).
+        .target(name: "EndpointConformance", dependencies: ["ConnectorAPI"], path: "Tests/Conformance"),
         .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
         .testTarget(name: "XMLTests", dependencies: ["XML", "TestSupport"]),
         .testTarget(
             name: "EWSTests",
             dependencies: [
                 "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML", "ODBC", "TestSupport",
+                "EndpointConformance",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -142,12 +145,12 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
         .testTarget(
             name: "FlowFactTests",
-            dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport"]
+            dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport", "EndpointConformance"]
         ),
         .testTarget(
             name: "ConnectorHostTests",
             dependencies: [
-                "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport", "FuzzSupport",
+                "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport", "FuzzSupport", "EndpointConformance",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
