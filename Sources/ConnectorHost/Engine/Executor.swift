@@ -118,11 +118,11 @@ extension Run {
                     mapping(
                         created: copy.id, version: copy.version, stored: copy.record, on: side, origin: origin, key: key
                     ))
-                adopted.clearedFailures.append((side == .target ? .source : .target, origin.id))
+                adopted.clearedFailures.append((side.other, origin.id))
                 counts["adopt", default: 0] += 1
                 continue
             }
-            let originHash = planner.hash(origin.record, on: side == .target ? .source : .target)
+            let originHash = planner.hash(origin.record, on: side.other)
             toCreate.append(
                 PendingWrite(
                     action: action, operation: .create(syncKey: key, record: origin.record), originHash: originHash))
@@ -268,7 +268,7 @@ extension Run {
 
     /// Turns one write's result into state changes and counts.
     mutating func book(_ write: PendingWrite, on side: EndpointRole, into changes: inout StateChanges) {
-        let originSide: EndpointRole = side == .target ? .source : .target
+        let originSide = side.other
         let direction = SyncPlan.direction(side)
         switch (write.action, write.result) {
         case (.create(_, let origin, let key), .success(let id, let version, let stored)?):
@@ -298,7 +298,7 @@ extension Run {
             counts["\(direction) update", default: 0] += 1
         case (.delete(_, _, let mapping), .success?):
             changes.removedMappings.append(mapping)
-            if let originID = originSide == .source ? mapping.sourceID : mapping.targetID {
+            if let originID = mapping.id(on: originSide) {
                 changes.clearedFailures.append((originSide, originID))
             }
             counts["\(direction) delete", default: 0] += 1
@@ -347,7 +347,7 @@ extension Run {
         case .create(_, let origin, _): (origin.id, origin.record.displayName, "create")
         case .update(_, _, _, let origin, _, _): (origin.id, origin.record.displayName, "update")
         case .delete(let side, let id, let mapping):
-            (side == .target ? mapping.sourceID : mapping.targetID, "item \(id)", "delete")
+            (mapping.id(on: side.other), "item \(id)", "delete")
         default: (nil, "", "")
         }
     }
@@ -358,9 +358,9 @@ extension Run {
         created id: ItemID, version: Version, stored: Record?, on side: EndpointRole, origin: ItemState, key: SyncKey,
         originHash known: String? = nil
     ) -> Mapping {
-        let originSide: EndpointRole = side == .target ? .source : .target
+        let originSide = side.other
         let originHash = known ?? planner.hash(origin.record, on: originSide)
-        let fields = side == .target ? planner.toTarget : planner.toSource
+        let fields = planner.fields(onto: side)
         // With the same fields flowing both ways, the copy's hash of the origin's content is the same hash.
         let copyHash =
             stored == nil && planner.toTarget == planner.toSource
@@ -377,7 +377,7 @@ extension Run {
     /// The hash of the written item over the fields that leave its side, when it can be known.
     func hashAfterWrite(side: EndpointRole, stored: Record?, origin: Record, fields written: Set<String>) -> String? {
         if let stored { return planner.hash(stored, on: side) }
-        let outgoing = side == .target ? planner.toSource : planner.toTarget
+        let outgoing = planner.fields(onto: side.other)
         return outgoing.isSubset(of: written) ? planner.hash(origin, on: side) : nil
     }
 

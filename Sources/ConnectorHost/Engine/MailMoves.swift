@@ -12,7 +12,7 @@ extension Run {
         guard job.definition.kind == .mail, planner.carries(.move) else { return }
         for side in [EndpointRole.source, .target] {
             guard let relocating = endpoint(side) as? any RelocatingEndpoint else { continue }
-            let other: EndpointRole = side == .source ? .target : .source
+            let other = side.other
             let deleted = Set(
                 (changes[side] ?? []).compactMap { change -> ItemID? in
                     if case .deleted(let id) = change { id } else { nil }
@@ -20,19 +20,19 @@ extension Run {
             guard !deleted.isEmpty else { continue }
             var lostMappings: [ItemID: Int] = [:]
             for (index, mapping) in mappings.enumerated() where mapping.status == .linked {
-                if let id = side == .source ? mapping.sourceID : mapping.targetID, deleted.contains(id) {
+                if let id = mapping.id(on: side), deleted.contains(id) {
                     lostMappings[id] = index
                 }
             }
             guard !lostMappings.isEmpty else { continue }
             let counterpartIDs = lostMappings.values.compactMap {
-                side == .source ? mappings[$0].targetID : mappings[$0].sourceID
+                mappings[$0].id(on: other)
             }
             // Only the counterparts' fields are needed (a mail's message-id), not their attachments.
             let counterparts =
                 capabilities(other).canRead ? try await read(other, counterpartIDs, fieldsOnly: true) : [:]
             let lost = lostMappings.map { id, index in
-                let counterpartID = side == .source ? mappings[index].targetID : mappings[index].sourceID
+                let counterpartID = mappings[index].id(on: other)
                 return LostItem(
                     id: id, syncKey: mappings[index].syncKey,
                     counterpart: counterpartID.flatMap { counterparts[$0]?.record }

@@ -50,7 +50,7 @@ struct Planner {
 
     /// Hash of an item on `role` over the fields that leave that side.
     func hash(_ record: Record, on role: EndpointRole) -> String {
-        ContentHash.of(record, fields: role == .source ? toTarget : toSource)
+        ContentHash.of(record, fields: fields(onto: role.other))
     }
 
     /// Whether two records agree on every field that flows between the sides.
@@ -83,8 +83,7 @@ struct Planner {
             if state.version == version { return .unchanged(state) }
             if let storedHash, hash(state.record, on: role) == storedHash { return .unchanged(state) }
             // The receiving side of a one-way connector does not send changes back.
-            let flows = role == .source ? flowsToTarget : flowsToSource
-            return flows ? .changed(state) : .unchanged(state)
+            return flows(from: role) ? .changed(state) : .unchanged(state)
         }
     }
 
@@ -204,21 +203,19 @@ struct Planner {
     func update(
         _ side: EndpointRole, _ mapping: Mapping, from origin: ItemState, current: ItemState?, _ plan: inout SyncPlan
     ) {
-        let fields = side == .target ? toTarget : toSource
-        let id = side == .target ? mapping.targetID : mapping.sourceID
-        guard let id else { return }
+        guard let id = mapping.id(on: side) else { return }
         if let current, sameContent(origin.record, current.record) {
             var linked = mapping
-            linked.sourceVersion = (side == .target ? origin : current).version
-            linked.targetVersion = (side == .target ? current : origin).version
-            linked.sourceHash = hash((side == .target ? origin : current).record, on: .source)
-            linked.targetHash = hash((side == .target ? current : origin).record, on: .target)
+            linked.record(current, on: side, hash: hash(current.record, on: side))
+            linked.record(origin, on: side.other, hash: hash(origin.record, on: side.other))
             plan.actions.append(.link(linked, adopted: false))
             return
         }
-        let expected = current?.version ?? (side == .target ? mapping.targetVersion : mapping.sourceVersion)
+        let expected = current?.version ?? mapping.version(on: side)
         plan.actions.append(
-            .update(on: side, id: id, expectedVersion: expected, origin: origin, fields: fields, mapping: mapping))
+            .update(
+                on: side, id: id, expectedVersion: expected, origin: origin, fields: fields(onto: side),
+                mapping: mapping))
     }
 
     func resolveConflict(_ mapping: Mapping, source: ItemState, target: ItemState, _ plan: inout SyncPlan) {
@@ -252,7 +249,7 @@ struct Planner {
 
     /// A change beat a deletion: the changed item is copied again to the side that deleted it.
     func keepChanged(_ side: EndpointRole, _ mapping: Mapping, survivor: ItemState, _ plan: inout SyncPlan) {
-        let origin: EndpointRole = side == .target ? .source : .target
+        let origin = side.other
         plan.conflicts.append(
             PlannedConflict(
                 source: origin == .source ? survivor : nil, target: origin == .target ? survivor : nil,
@@ -268,9 +265,8 @@ struct Planner {
 
     /// The item on `deletedSide` was deleted; `other` is the mapped item's state when known.
     func deleted(_ deletedSide: EndpointRole, _ mapping: Mapping, other: ItemState?, _ plan: inout SyncPlan) {
-        let otherSide: EndpointRole = deletedSide == .source ? .target : .source
-        let flows = deletedSide == .source ? flowsToTarget : flowsToSource
-        guard flows else {
+        let otherSide = deletedSide.other
+        guard flows(from: deletedSide) else {
             // The receiving side of a one-way connector lost its copy: make it again.
             if let other {
                 plan.actions.append(.unlink(mapping, detach: false, reason: "copy deleted on the receiving side"))
@@ -285,11 +281,10 @@ struct Planner {
         }
         // A mail deletion travels only where both sides carry it; otherwise the other copy is kept.
         let policy: DeletionPolicy =
-            carries(.delete)
-            ? (deletedSide == .source ? definition.sourceDeletion : definition.targetDeletion) : .unlink
-        let canWrite = otherSide == .target ? targetCaps.canWrite : sourceCaps.canWrite
-        let canDelete = otherSide == .target ? targetCaps.canDelete : sourceCaps.canDelete
-        let otherID = otherSide == .target ? mapping.targetID : mapping.sourceID
+            carries(.delete) ? deletionPolicy(deletedOn: deletedSide) : .unlink
+        let canWrite = capabilities(otherSide).canWrite
+        let canDelete = capabilities(otherSide).canDelete
+        let otherID = mapping.id(on: otherSide)
         if policy == .propagate, canDelete, let otherID {
             plan.actions.append(.delete(on: otherSide, id: otherID, mapping: mapping))
             return
@@ -303,7 +298,7 @@ struct Planner {
                 reason: "deleted on the \(deletedSide.rawValue); kept on the \(otherSide.rawValue)"
             ))
         if policy == .mark, canWrite, let otherID, definition.kind == .mail,
-            let deletedID = deletedSide == .source ? mapping.sourceID : mapping.targetID
+            let deletedID = mapping.id(on: deletedSide)
         {
             let marker = MailMessage(subject: "", deletedOnOtherSide: true)
             plan.actions.append(
@@ -378,7 +373,7 @@ struct Planner {
     /// booked only when the side it comes from carries `replies` (the legacy profile does not).
     func isBooked(_ item: ItemState, from side: EndpointRole) -> Bool {
         guard case .mail(let mail) = item.record, mail.folder == .sentItems else { return true }
-        return (side == .source ? sourceCaps : targetCaps).mailStateChanges.contains(.replies)
+        return capabilities(side).mailStateChanges.contains(.replies)
     }
 
     /// Whether `item` was stamped by this connector as a copy of an item on `origin`.
@@ -390,7 +385,7 @@ struct Planner {
     }
 
     func createOrSkip(on side: EndpointRole, _ item: ItemState, _ plan: inout SyncPlan) {
-        let origin: EndpointRole = side == .target ? .source : .target
+        let origin = side.other
         let problems = item.record.validate()
         if !problems.isEmpty {
             plan.skipped.append((origin, item.id, item.record.displayName, problems.joined(separator: "; ")))
@@ -411,19 +406,5 @@ struct Planner {
             let stale = Mapping(sourceID: source.id, targetID: target.id, syncKey: key)
             resolveConflict(stale, source: source, target: target, &plan)
         }
-    }
-}
-
-/// A mapped pair's ids, for set lookups.
-struct PairKey: Hashable {
-    var source: ItemID?
-    var target: ItemID?
-    init(_ mapping: Mapping) {
-        source = mapping.sourceID
-        target = mapping.targetID
-    }
-    init(source: ItemID?, target: ItemID?) {
-        self.source = source
-        self.target = target
     }
 }
