@@ -1,4 +1,5 @@
 import ConnectorAPI
+import ConnectorHost
 import Connectors
 import Foundation
 import TestSupport
@@ -66,6 +67,29 @@ struct CLITests {
         let good = try CLI.run(["validate", "connectors.yaml"], in: directory)
         #expect(good.status == 0)
         #expect(good.out.contains("valid: 2 adapters, 1 users, 1 connectors, 1 sync jobs"))
+    }
+
+    @Test("status names a disabled account; enable --account (or --mailbox) brings it back; an unknown one exits 1")
+    func enableAccount() throws {
+        let state = try StateStore(path: directory.appendingPathComponent("state/test.sqlite"))
+        let account = Account(adapter: "mail", name: "m@example.test")
+        for _ in 0..<3 {
+            try state.recordFailure(
+                account, reason: "HTTP 401: authentication failed", permanent: true, disableAfter: 3)
+        }
+        #expect(try state.accountState(account).status == .disabled)
+        let status = try CLI.run(["status", "--config", "connectors.yaml"], in: directory)
+        #expect(
+            status.out.contains("account mail:m@example.test: disabled after 3 failed runs: HTTP 401"), "\(status.out)")
+        let unknown = try CLI.run(
+            ["enable", "--account", "nobody@example.test", "--config", "connectors.yaml"], in: directory)
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("no state for account nobody@example.test"))
+        let enabled = try CLI.run(
+            ["enable", "--mailbox", "M@example.test", "--config", "connectors.yaml"], in: directory)
+        #expect(enabled.status == 0, "\(enabled.err)")
+        #expect(enabled.out.contains("mail:m@example.test: enabled (was disabled: HTTP 401"), "\(enabled.out)")
+        #expect(try state.accountState(account).status == .enabled)
     }
 
     @Test("adapters lists the registered types and their settings")
