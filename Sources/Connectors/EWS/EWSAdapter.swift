@@ -6,7 +6,7 @@ import Synchronization
 import XML
 
 /// The `ews` adapter: Exchange 2010 SP2 and later over Exchange Web Services. One service account
-/// reaches every mapped mailbox by impersonation or delegate access; a user's `ews_url` puts
+/// reaches every mapped mailbox by impersonation or delegate access; a user's account `url` puts
 /// that mailbox on another server.
 public final class EWSAdapter: Adapter {
     /// The settings of an instance, of a user's account and of an endpoint, declared once.
