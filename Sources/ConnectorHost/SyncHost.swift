@@ -47,22 +47,9 @@ public actor SyncHost {
         }
     }
 
-    /// The (connector, user) pairs selected by the optional filters, in configuration order: a
-    /// connector runs for each enabled user with accounts on both its adapter instances.
+    /// The (connector, user) pairs selected by the optional filters (see ``Deployment/jobs(connector:user:)``).
     public func selection(connector: String? = nil, user: String? = nil) -> [(ConnectorConfig, UserEntry)] {
-        var result: [(ConnectorConfig, UserEntry)] = []
-        for config in deployment.connectors where connector == nil || config.definition.name == connector {
-            for entry in deployment.users where entry.enabled {
-                let id = entry.binding.id.uppercased()
-                if let only = config.users, !only.contains(id) { continue }
-                if let user, user.uppercased() != id { continue }
-                guard entry.binding.account(on: config.source.name) != nil,
-                    entry.binding.account(on: config.target.name) != nil
-                else { continue }
-                result.append((config, entry))
-            }
-        }
-        return result
+        deployment.jobs(connector: connector, user: user)
     }
 
     /// The scope of one end of a connector for a user.

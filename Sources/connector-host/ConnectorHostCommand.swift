@@ -63,14 +63,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         do {
             let deployment = try ConfigLoader(registry: registry).load(path: file)
-            let jobs = deployment.connectors.reduce(0) { total, connector in
-                total
-                    + deployment.users.filter {
-                        $0.enabled && (connector.users?.contains($0.binding.id.uppercased()) ?? true)
-                            && $0.binding.account(on: connector.source.name) != nil
-                            && $0.binding.account(on: connector.target.name) != nil
-                    }.count
-            }
+            let jobs = deployment.jobs().count
             print(
                 "\(file): valid: \(deployment.adapters.count) adapters, \(deployment.users.count) users, "
                     + "\(deployment.connectors.count) connectors, \(jobs) sync jobs; state in \(deployment.statePath.path)"
@@ -305,16 +298,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let deployment = try options.load()
         let store = try StateStore(path: deployment.statePath)
-        var jobs: [JobKey] = []
-        for connector in deployment.connectors {
-            for entry in deployment.users
-            where entry.enabled && connector.users?.contains(entry.binding.id.uppercased()) ?? true
-                && entry.binding.account(on: connector.source.name) != nil
-                && entry.binding.account(on: connector.target.name) != nil
-            {
-                jobs.append(JobKey(connector: connector.definition.name, user: entry.binding.id))
-            }
-        }
+        let jobs = deployment.jobs().map { JobKey(connector: $0.0.definition.name, user: $0.1.binding.id) }
         print(try ReportFormatter.status(store: store, jobs: jobs))
         for state in try store.accountStates() where state.status != .enabled {
             print(

@@ -36,22 +36,12 @@ struct ConfigTests {
         """
 
     func load(_ yaml: String, env: [String: String] = [:]) throws -> Deployment {
-        try ConfigLoader(registry: Self.registry, environment: env).load(
-            yaml: yaml, file: "connectors.yaml", baseDirectory: URL(fileURLWithPath: NSTemporaryDirectory()))
+        try loadConfig(yaml, registry: Self.registry, env: env)
     }
 
     /// The diagnostics for `yaml`, which must be invalid.
     func problems(_ yaml: String, env: [String: String] = [:]) -> [ConfigDiagnostic] {
-        do {
-            _ = try load(yaml, env: env)
-            Issue.record("expected the configuration to be rejected")
-            return []
-        } catch let error as ConfigError {
-            return error.diagnostics
-        } catch {
-            Issue.record("unexpected error \(error)")
-            return []
-        }
+        configProblems(yaml, registry: Self.registry, env: env)
     }
 
     /// Asserts exactly one problem, positioned at the first occurrence of `token` in `yaml`, whose

@@ -21,21 +21,11 @@ struct UserAccountTests {
     func yaml(_ users: String) -> String { Self.adapters + "\nusers:\n" + users + "\n" + Self.connectors }
 
     func load(_ yaml: String) throws -> Deployment {
-        try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
-            yaml: yaml, file: "connectors.yaml", baseDirectory: URL(fileURLWithPath: NSTemporaryDirectory()))
+        try loadConfig(yaml, registry: AdapterRegistry(BuiltinAdapters.all))
     }
 
     func problems(_ yaml: String) -> [ConfigDiagnostic] {
-        do {
-            _ = try load(yaml)
-            Issue.record("expected the configuration to be rejected")
-            return []
-        } catch let error as ConfigError {
-            return error.diagnostics
-        } catch {
-            Issue.record("unexpected error \(error)")
-            return []
-        }
+        configProblems(yaml, registry: AdapterRegistry(BuiltinAdapters.all))
     }
 
     @Test("a scalar fills the adapter's primary key; the long form carries the rest; names are the adapters'")

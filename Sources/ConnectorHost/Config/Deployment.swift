@@ -87,4 +87,23 @@ public struct Deployment: Sendable {
     public var connectors: [ConnectorConfig]
     public var engine: EngineSettings
     public var service: ServiceSettings
+
+    /// The (connector, user) pairs that run, in configuration order: each connector for each
+    /// enabled user it selects (`users:` of the connector) who has accounts on both its adapter
+    /// instances. `connector` and `user` (an id, any case) narrow the selection.
+    public func jobs(connector: String? = nil, user: String? = nil) -> [(ConnectorConfig, UserEntry)] {
+        var result: [(ConnectorConfig, UserEntry)] = []
+        for config in connectors where connector == nil || config.definition.name == connector {
+            for entry in users where entry.enabled {
+                let id = entry.binding.id.uppercased()
+                if let only = config.users, !only.contains(id) { continue }
+                if let user, user.uppercased() != id { continue }
+                guard entry.binding.account(on: config.source.name) != nil,
+                    entry.binding.account(on: config.target.name) != nil
+                else { continue }
+                result.append((config, entry))
+            }
+        }
+        return result
+    }
 }

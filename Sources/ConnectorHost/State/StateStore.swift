@@ -156,6 +156,8 @@ public final class StateStore: Sendable {
                     CREATE INDEX run_job ON run(connector, user, id);
                     """)
         }
+        // v2's name and table are what earlier releases wrote into their state files; they stay as
+        // they were so those files migrate (v7 moves the table to `account_state`).
         migrator.registerMigration("v2-mailbox-state") { db in
             try db.execute(
                 sql: """

@@ -6,8 +6,6 @@ import ODBC
 /// default, psqlODBC, FreeTDS for MS SQL Server in production). Source and target for addresses
 /// and for activities as appointments, tasks and mails.
 public final class FlowFactAdapter: Adapter {
-    static let day: Double = 86400
-
     /// The settings of an instance, of a user's account, of a filter and of an endpoint, declared once.
     static let settingsDeclared = FlowFactSettings()
     static let accountDeclared = FlowFactAccountSettings()
