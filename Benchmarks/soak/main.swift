@@ -101,9 +101,13 @@ struct Outcome {
     var unsettled: [String] = []
     var disabledMailboxes: [String] = []
     var openFailures = 0
+    /// The open failures (dead letters included) as connector / user: operation, item, message.
+    var failureDetails: [String] = []
     /// The service's resident memory (MB) and open descriptors, sampled each second, per incarnation.
     var samples: [[(rss: Double, fds: Int)]] = []
     var seconds = 0.0
+    /// The run's files (databases, config, the service's log): removed when the soak passes.
+    var directory: URL?
 }
 
 /// The service as a process: started, killed, stopped; its memory and descriptors sampled.
@@ -389,7 +393,12 @@ func run(faults: Bool) async throws -> Outcome {
     outcome.disabledMailboxes = try store.accountStates().filter { $0.status == .disabled }.map(\.label)
     for connector in deployment.connectors {
         for user in shortNames {
-            outcome.openFailures += try store.failures(JobKey(connector: connector.definition.name, user: user)).count
+            let failures = try store.failures(JobKey(connector: connector.definition.name, user: user))
+            outcome.openFailures += failures.count
+            outcome.failureDetails += failures.map {
+                "\(connector.definition.name) / \(user): \($0.dead ? "dead letter" : "failure"), \($0.operation) \($0.name) "
+                    + "(\($0.side.rawValue) \($0.itemID)): \($0.message.prefix(200))"
+            }
         }
     }
     let stats = try await sim.stats()
@@ -431,7 +440,7 @@ func run(faults: Bool) async throws -> Outcome {
     }
     await flowfact.shutdown()
     outcome.seconds = Date().timeIntervalSince(started)
-    try? FileManager.default.removeItem(at: directory)
+    outcome.directory = directory
     return outcome
 }
 
@@ -480,7 +489,16 @@ for (index, samples) in soak.samples.enumerated() where samples.count >= 2 {
             samples.map(\.fds).max() ?? 0, samples.count))
 }
 for line in soak.unsettled { print("  still to do after the soak, \(line)") }
+for line in soak.failureDetails.prefix(5) { print("  open after the soak: \(line)") }
 print("open failures: \(soak.openFailures); mailboxes disabled: \(soak.disabledMailboxes.count)")
+// The reference must settle too: a record it lost would show as one the soak "duplicated".
+for line in reference.unsettled { print("  still to do after the reference run, \(line)") }
+for line in reference.failureDetails.prefix(5) { print("  open after the reference run: \(line)") }
+if reference.openFailures > 0 || reference.convergenceRuns > 2 {
+    print(
+        "the reference run did not settle: \(reference.openFailures) open failures, "
+            + "\(reference.convergenceRuns) runs to converge")
+}
 print("records compared: \(total) (both sides, every mailbox); final differences: \(count)")
 for example in examples { print("  \(example)") }
 // Memory and descriptors stay flat within each run of the service (a leak per run or per request
@@ -495,6 +513,13 @@ if !flat { print("RSS or open descriptors grew within a run of the service") }
 // The service keeps up under the storm: after the settle time, at most one more run finds work.
 let passed =
     count == 0 && soak.openFailures == 0 && soak.disabledMailboxes.isEmpty && total > 0 && soak.convergenceRuns <= 2
-    && flat
+    && flat && reference.openFailures == 0 && reference.disabledMailboxes.isEmpty && reference.convergenceRuns <= 2
+if passed {
+    for directory in [soak.directory, reference.directory].compactMap({ $0 }) {
+        try? FileManager.default.removeItem(at: directory)
+    }
+} else {
+    print("kept for inspection: \(soak.directory?.path ?? "-") (service.log, state.sqlite, flowfact.sqlite)")
+}
 print(passed ? "soak passed: nothing lost, nothing duplicated" : "SOAK FAILED")
 exit(passed ? 0 : 1)

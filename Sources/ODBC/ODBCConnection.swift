@@ -116,7 +116,7 @@ public final class ODBCConnection: @unchecked Sendable {
             dbmsName = bridge.dbmsName
             identifierQuote = bridge.identifierQuote
         }
-        if inTransaction { try setAutocommit(false) }
+        if inTransaction && !locksWhenBeginning { try setAutocommit(false) }
     }
 
     /// Removes any part of the connection string a driver may have echoed into a message.
@@ -224,6 +224,11 @@ public final class ODBCConnection: @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// A transaction here is for writing. On SQLite it takes the write lock when it begins
+    /// (`BEGIN IMMEDIATE`, waiting up to the driver's `Timeout` for another writer): a transaction
+    /// that read first and then wrote while another connection was writing would deadlock with it,
+    /// and SQLite ends that with "database is locked" after the timeout instead of waiting.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "nested transactions are not supported")
         if handle != nil && isDead {
@@ -235,21 +240,30 @@ public final class ODBCConnection: @unchecked Sendable {
             disconnect()
         }
         _ = try connectionHandle()
-        try setAutocommit(false)
+        let immediate = locksWhenBeginning
+        if immediate {
+            // With autocommit on, the driver leaves the transaction to these statements.
+            try execute("BEGIN IMMEDIATE")
+        } else {
+            try setAutocommit(false)
+        }
         inTransaction = true
         defer {
             inTransaction = false
-            try? setAutocommit(true)
+            if !immediate { try? setAutocommit(true) }
         }
         do {
             let result = try body()
-            try endTransaction(commit: true)
+            if immediate { try execute("COMMIT") } else { try endTransaction(commit: true) }
             return result
         } catch {
-            try? endTransaction(commit: false)
+            if immediate { _ = try? execute("ROLLBACK") } else { try? endTransaction(commit: false) }
             throw error
         }
     }
+
+    /// Whether transactions begin with the write lock (SQLite; see ``transaction(_:)``).
+    var locksWhenBeginning: Bool { bridge == nil && dbmsName == "SQLite" }
 
     func setAutocommit(_ on: Bool) throws {
         guard let handle else { return }

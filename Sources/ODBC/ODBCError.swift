@@ -41,6 +41,22 @@ public struct ODBCError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the statement lost a race for a lock (another connection was writing): nothing
+    /// about the data is wrong, and the same statement may succeed a moment later. SQLite's
+    /// "database is locked"/"table is locked" (native codes 5 and 6, under HY000), PostgreSQL's
+    /// lock_not_available (55P03), SQL Server's lock request time-out (native 1222) and the
+    /// deadlock victims of class 40 (PostgreSQL 40P01, SQL Server 1205 as 40001).
+    public var isLockContention: Bool {
+        diagnostics.contains { diagnostic in
+            let state = diagnostic.sqlState
+            if state.hasPrefix("40") || state == "55P03" { return true }
+            if diagnostic.nativeCode == 1222 || diagnostic.nativeCode == 1205 { return true }
+            let text = diagnostic.message.lowercased()
+            return (diagnostic.nativeCode == 5 || diagnostic.nativeCode == 6)
+                && (text.contains("database is locked") || text.contains("table is locked"))
+        }
+    }
+
     static let lostConnectionTexts = [
         "connection has been lost", "terminating connection", "server closed the connection", "could not send data",
         "could not receive data", "connection reset", "broken pipe", "communication link failure",

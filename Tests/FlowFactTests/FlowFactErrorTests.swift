@@ -161,6 +161,49 @@ struct FlowFactErrorTests {
         #expect(try h.count("SELECT COUNT(*) FROM \"AD\" WHERE \"NAME\" = 'Outlook'") == 1)
         #expect(try await h.sync().first?.counts.isEmpty == true)
     }
+
+    @Test("another program writing to the SQLite database holds up the run's writes but loses none")
+    func lockedByAnotherWriter() async throws {
+        let h = try Harness(.sqlite, seed: Harness.counts())
+        h.connectors = contacts(h)
+        // The adapter waits 200 ms for a lock, then the engine tries again after 300 ms.
+        h.connectionOptions = ";Timeout=200"
+        h.engineSettings = "retry_backoff: 300ms"
+        try h.insertAddress(given: "Aus", family: "FlowFact")
+        let exchange = try h.mailbox(.address)
+        exchange.insert(.address(Address(givenName: "Aus", familyName: "Outlook")))
+        // Another program (FlowFact's client, say) holds a write transaction until the run's first
+        // write to FlowFact has come back.
+        let other = try ODBCConnection(connectionString: h.connectionString + ";Timeout=5000")
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            try? other.transaction {
+                _ = try other.rows("SELECT COUNT(*) FROM \"AD\"")
+                try other.execute("UPDATE \"AD\" SET \"POSITION\" = \"POSITION\"")
+                holding.signal()
+                _ = release.wait(timeout: .now() + 120)
+            }
+            released.signal()
+        }.start()
+        holding.wait()
+        var hooks = EngineHooks()
+        let attempts = Counter()
+        hooks.afterApply = { side, _ in
+            guard side == .source else { return }
+            attempts.add(1)
+            release.signal()
+        }
+        let report = try #require(try await h.sync(hooks: hooks).first)
+        released.wait()
+        #expect(attempts.value == 2, "the first write met the lock, the second went through")
+        #expect(report.status == .ok, "\(report.message ?? "") \(report.failures)")
+        #expect(report.counts["target→source create"] == 1)
+        #expect(report.retries.retries == 1)
+        #expect(try h.count("SELECT COUNT(*) FROM \"AD\" WHERE \"NAME\" = 'Outlook'") == 1)
+        #expect(try await h.sync().first?.counts.isEmpty == true)
+    }
 }
 
 final class Counter: @unchecked Sendable {

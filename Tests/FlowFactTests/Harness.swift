@@ -19,6 +19,10 @@ final class Harness: @unchecked Sendable {
     let applicationName = "ff" + UUID().uuidString.prefix(8).lowercased()
     let zone = TimeZone(identifier: "Europe/Berlin")!
     var adapterSettings = ""
+    /// The `engine:` settings.
+    var engineSettings = "retry_backoff: 1ms"
+    /// Appended to the adapter's connection string (e.g. `;Timeout=200` for SQLite's lock wait).
+    var connectionOptions = ""
     var connectors = ""
     /// `profiles:` entries (indented by two spaces), if any.
     var profiles = ""
@@ -48,7 +52,7 @@ final class Harness: @unchecked Sendable {
     var yaml: String {
         """
         state: { path: \(directory.path)/state.sqlite }
-        engine: { retry_backoff: 1ms }
+        engine: { \(engineSettings) }
         adapters:
           flowfact:
             type: flowfact-odbc
@@ -64,7 +68,8 @@ final class Harness: @unchecked Sendable {
     }
 
     var adapterConnectionString: String {
-        database.runsOnPostgres ? connectionString + ";pqopt={application_name=\(applicationName)}" : connectionString
+        (database.runsOnPostgres ? connectionString + ";pqopt={application_name=\(applicationName)}" : connectionString)
+            + connectionOptions
     }
 
     /// Ends the adapter's PostgreSQL session from the server side, as a restart or failover would.
@@ -84,10 +89,10 @@ final class Harness: @unchecked Sendable {
 
     /// Runs every connector once through a fresh host (as a new process would) and returns the reports.
     @discardableResult
-    func sync(force: Bool = false) async throws -> [RunReport] {
+    func sync(force: Bool = false, hooks: EngineHooks = EngineHooks()) async throws -> [RunReport] {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let host = try SyncHost(deployment: try deployment(), logger: logger)
+        let host = try SyncHost(deployment: try deployment(), logger: logger, hooks: hooks)
         let reports = await host.syncOnce(force: force)
         await host.shutdown()
         for report in reports where report.status == .failed {

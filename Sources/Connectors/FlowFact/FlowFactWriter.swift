@@ -21,6 +21,11 @@ extension FlowFactDatabase {
                 "the FlowFact database connection broke during a write batch (SQLSTATE \(error.sqlState)); it will reconnect"
             )
             throw FlowFactError.database("the FlowFact database connection broke during a write batch: \(error)")
+        } catch let error as ODBCError where error.isLockContention {
+            // Another connection held the lock past the driver's timeout: nothing was written, and
+            // one by one would wait as long again for each write. The engine retries the batch.
+            log(.info, "the FlowFact database was locked by another writer; the batch is retried (\(error))")
+            return Array(repeating: .failure(Self.writeError(error)), count: batch.count)
         } catch {
             guard batch.count > 1 else { return [.failure(Self.writeError(error))] }
             return batch.map { operation in
@@ -61,7 +66,7 @@ extension FlowFactDatabase {
         if let odbc = error as? ODBCError {
             let state = odbc.sqlState
             let transient =
-                odbc.isConnectionLost || state.hasPrefix("40") || state.hasPrefix("HYT") || state.hasPrefix("57")
+                odbc.isConnectionLost || odbc.isLockContention || state.hasPrefix("HYT") || state.hasPrefix("57")
             return WriteError(transient ? .transient : .permanent, "\(odbc)")
         }
         if let outcome = error as? WriteOutcome { return outcome.error }
