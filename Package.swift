@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "connector-host", targets: ["connector-host"]),
         .executable(name: "exchange-sim", targets: ["exchange-sim"]),
+        .executable(name: "connector-dev", targets: ["connector-dev"]),
         .library(name: "ConnectorAPI", targets: ["ConnectorAPI"]),
         .library(name: "ConnectorHost", targets: ["ConnectorHost"]),
     ],
@@ -54,13 +55,32 @@ let package = Package(
         // An HTTP client over libcurl for Exchange (EWS): pooled keep-alive connections per credential, Basic/NTLM/
         // Negotiate, TLS options, bounded concurrency, streamed bodies, cancellation.
         .target(name: "HTTP", dependencies: ["CCurl"]),
-        // Adapters, one folder each; `Connectors.swift` registers them.
+        // What adapters share beside the API: spool folders, chunking, cursor coding.
+        .target(name: "AdapterSupport", dependencies: ["ConnectorAPI"]),
+        // The adapters, one folder and one target each.
         .target(
-            name: "Connectors",
-            dependencies: [
-                "ConnectorAPI", "ODBC", "EWS", "XML", "HTTP", .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            name: "MemoryConnector", dependencies: ["ConnectorAPI", "AdapterSupport"], path: "Sources/Connectors/Memory"
         ),
+        .target(
+            name: "FlowFactConnector",
+            dependencies: [
+                "ConnectorAPI", "AdapterSupport", "ODBC", .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Connectors/FlowFact"),
+        .target(
+            name: "EWSConnector",
+            dependencies: [
+                "ConnectorAPI", "AdapterSupport", "EWS", "XML", "HTTP",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Connectors/EWS"),
+        // The umbrella: registers the built-in adapters (`Connectors.swift`) and re-exports them.
+        .target(
+            name: "Connectors", dependencies: ["ConnectorAPI", "MemoryConnector", "FlowFactConnector", "EWSConnector"],
+            path: "Sources/Connectors", sources: ["Connectors.swift"]),
+        // Development only, never linked by connector-host: the tables and seeder of a FlowFact-like
+        // database for the demo, the tests and the benchmarks.
+        .target(name: "FlowFactDevelopment", dependencies: ["ConnectorAPI", "FlowFactConnector", "ODBC"]),
         // Config loading and validation, adapter registry, sync engine, state store.
         .target(
             name: "ConnectorHost",
@@ -83,12 +103,20 @@ let package = Package(
             dependencies: [
                 "ConnectorHost",
                 "Connectors",
-                "ODBC",
-                "ExchangeSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The developer's tool: the demo (exchange-sim and a seeded FlowFact-like database in
+        // process) and `flowfact init/seed`.
+        .executableTarget(
+            name: "connector-dev",
+            dependencies: [
+                "ConnectorHost", "Connectors", "FlowFactDevelopment", "ODBC", "ExchangeSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,23 +125,25 @@ let package = Package(
         .executableTarget(
             name: "sync-bench",
             dependencies: [
-                "BenchSupport", "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "HTTP",
+                "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC", "HTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/sync-bench"),
         .executableTarget(
             name: "mail-bench",
             dependencies: [
-                "BenchSupport", "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC",
+                "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/mail-bench"),
         .executableTarget(
             name: "soak",
-            dependencies: ["BenchSupport", "ConnectorHost", "Connectors", "ConnectorAPI", "ODBC"],
+            dependencies: [
+                "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+            ],
             path: "Benchmarks/soak"),
         .executableTarget(
-            name: "odbc-read-bench", dependencies: ["Connectors", "ConnectorAPI", "ODBC"],
+            name: "odbc-read-bench", dependencies: ["Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC"],
             path: "Benchmarks/odbc-read-bench"),
         // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer; built
         // normally they replay a corpus).
@@ -126,6 +156,7 @@ let package = Package(
         // Server side of NTLM (NTLMv2) authentication over HTTP.
         .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
+        .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
         .target(
             name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport", exclude: ["tsql_bridge.py"]),
         // The endpoint conformance suite every adapter runs (vdirsyncer's storage tests are the model).
@@ -135,8 +166,9 @@ let package = Package(
         .testTarget(
             name: "EWSTests",
             dependencies: [
-                "Connectors", "ConnectorAPI", "ConnectorHost", "EWS", "ExchangeSim", "XML", "ODBC", "TestSupport",
-                "EndpointConformance",
+                "Connectors", "EWSConnector", "FlowFactDevelopment", "ConnectorAPI", "ConnectorHost", "EWS",
+                "ExchangeSim",
+                "XML", "ODBC", "TestSupport", "EndpointConformance",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -145,7 +177,10 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
         .testTarget(
             name: "FlowFactTests",
-            dependencies: ["ConnectorHost", "Connectors", "ConnectorAPI", "ODBC", "TestSupport", "EndpointConformance"]
+            dependencies: [
+                "ConnectorHost", "Connectors", "FlowFactConnector", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+                "TestSupport", "EndpointConformance",
+            ]
         ),
         .testTarget(
             name: "ConnectorHostTests",

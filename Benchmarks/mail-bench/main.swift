@@ -16,6 +16,7 @@ import BenchSupport
 import ConnectorAPI
 import ConnectorHost
 import Connectors
+import FlowFactDevelopment
 import Foundation
 import Logging
 import ODBC

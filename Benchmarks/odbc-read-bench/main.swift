@@ -5,6 +5,7 @@
 //   swift run -c release odbc-read-bench [--postgres "Driver={PostgreSQL Unicode};…"] [--sizes 10000,100000]
 import ConnectorAPI
 import Connectors
+import FlowFactDevelopment
 import Foundation
 import ODBC
 

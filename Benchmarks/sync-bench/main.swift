@@ -17,6 +17,7 @@ import BenchSupport
 import ConnectorAPI
 import ConnectorHost
 import Connectors
+import FlowFactDevelopment
 import Foundation
 import HTTP
 import Logging

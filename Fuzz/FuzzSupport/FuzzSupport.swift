@@ -19,7 +19,7 @@ public enum FuzzBodies {
     }
 
     /// EWS responses and the decoders of their items.
-    public static func ewsResponse(_ data: Data) { FuzzingEntryPoints.ewsResponse(data) }
+    public static func ewsResponse(_ data: Data) { EWSFuzzingEntryPoints.ewsResponse(data) }
 
     /// The YAML configuration loader with every built-in adapter type.
     public static func config(_ data: Data) {
@@ -30,7 +30,7 @@ public enum FuzzBodies {
     }
 
     /// HTML mail bodies to text.
-    public static func mailText(_ data: Data) { FuzzingEntryPoints.mailText(data) }
+    public static func mailText(_ data: Data) { EWSFuzzingEntryPoints.mailText(data) }
 
     /// The bodies by target name (`fuzz-<name>`), for the replay test.
     public static let all: [String: @Sendable (Data) -> Void] = [

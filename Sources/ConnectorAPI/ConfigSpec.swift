@@ -23,6 +23,8 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
     case positiveDuration
     /// An absolute `http://` or `https://` URL with a host.
     case url
+    /// A time zone by its IANA name (`Europe/Berlin`, `UTC`).
+    case timeZone
     case oneOf([String])
     case list(SettingType)
     /// A mapping from the given keys (any subset) to values of one type; `defaults` documents
@@ -38,6 +40,7 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
         case .duration: "duration"
         case .positiveDuration: "duration above 0"
         case .url: "http(s) URL"
+        case .timeZone: "time zone (IANA name)"
         case .oneOf(let values): "one of " + values.joined(separator: ", ")
         case .list(let element): "list of \(element)"
         case .mapping(let keys, let value, _): "mapping of \(keys.count) keys to \(value)"

@@ -116,6 +116,19 @@ extension Setting where Value == Duration {
     }
 }
 
+extension Setting where Value == TimeZone {
+    /// A time zone by its IANA name, with a default; `validate` refuses a name the system does
+    /// not know, so the reading code always gets a zone.
+    public static func timeZone(_ name: String, default identifier: String, doc: String) -> Setting<TimeZone> {
+        guard let fallback = TimeZone(identifier: identifier) else {
+            preconditionFailure("the default '\(identifier)' of setting '\(name)' is not a time zone")
+        }
+        return Setting(spec: SettingSpec(name, .timeZone, default: identifier, doc: doc)) {
+            $0.string(name).flatMap(TimeZone.init(identifier:)) ?? fallback
+        }
+    }
+}
+
 extension Setting where Value == [String] {
     /// A list of words; `default` when absent (one word at most: a default is written as one word).
     public static func list(_ name: String, default value: [String] = [], doc: String) -> Setting<[String]> {

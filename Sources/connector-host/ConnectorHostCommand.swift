@@ -17,8 +17,7 @@ struct ConnectorHostCommand: AsyncParsableCommand {
         commandName: "connector-host",
         abstract: "Keeps FlowFact (CRM) and Microsoft Exchange in step, as wired in connectors.yaml.",
         subcommands: [
-            Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self, Check.self, Enable.self, Demo.self,
-            FlowFactCommand.self,
+            Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self, Check.self, Enable.self,
         ])
 }
 

@@ -12,13 +12,15 @@ struct SettingTests {
         let types = Setting<[String]>.list("types", default: ["Termin"], doc: "types")
         let mode = Setting<String>.oneOf("mode", ["a", "b"], default: "b", doc: "mode")
         let insecure = Setting<Bool>.boolean("insecure", default: false, doc: "tls")
+        let zone = Setting<TimeZone>.timeZone("timezone", default: "Europe/Berlin", doc: "zone")
         let notASetting = 42
     }
 
     @Test("the spec lists every declared setting in order, with types, defaults and required flags")
     func spec() {
         let spec = ConfigSpec(declaredIn: Declared())
-        #expect(spec.settings.map(\.name) == ["url", "batch_size", "timeout", "types", "mode", "insecure"])
+        #expect(spec.settings.map(\.name) == ["url", "batch_size", "timeout", "types", "mode", "insecure", "timezone"])
+        #expect(spec["timezone"]?.type == .timeZone && spec["timezone"]?.defaultValue == "Europe/Berlin")
         #expect(spec["url"]?.required == true && spec["url"]?.type == .url)
         #expect(spec["batch_size"]?.defaultValue == "50" && spec["batch_size"]?.type == .integer(1...500))
         #expect(spec["timeout"]?.defaultValue == "2m" && spec["timeout"]?.type == .positiveDuration)
@@ -36,9 +38,11 @@ struct SettingTests {
         #expect(empty[declared.types] == ["Termin"])
         #expect(empty[declared.mode] == "b")
         #expect(empty[declared.insecure] == false)
+        #expect(empty[declared.zone].identifier == "Europe/Berlin")
         let given = Settings([
             "url": .string("https://x.example/y"), "batch_size": .integer(7), "timeout": .duration(.seconds(5)),
             "types": .list([.string("A"), .string("B")]), "mode": .string("a"), "insecure": .boolean(true),
+            "timezone": .string("Asia/Tokyo"),
         ])
         #expect(given[declared.url] == "https://x.example/y")
         #expect(given[declared.size] == 7)
@@ -46,6 +50,7 @@ struct SettingTests {
         #expect(given[declared.types] == ["A", "B"])
         #expect(given[declared.mode] == "a")
         #expect(given[declared.insecure])
+        #expect(given[declared.zone].identifier == "Asia/Tokyo")
     }
 
     @Test("durations are parsed one way for defaults and for YAML")

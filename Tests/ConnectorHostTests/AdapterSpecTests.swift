@@ -22,6 +22,7 @@ struct AdapterSpecTests {
         case .boolean: "true"
         case .duration, .positiveDuration: "90s"
         case .url: "\"https://server.example.test/path\""
+        case .timeZone: "Europe/Vienna"
         case .oneOf(let values): values.last ?? ""
         case .list(let element): "[\(sample(element)), \(sample(element))]"
         case .mapping(let keys, let value, _): "{ \(keys.first ?? "k"): \(sample(value)) }"

@@ -9,7 +9,9 @@ import Testing
 struct CLI {
     static var binary: URL { Binary.connectorHost }
 
-    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> (
+    static func run(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:], binary: URL = binary
+    ) throws -> (
         status: Int32, out: String, err: String
     ) {
         let process = Process()
@@ -153,5 +155,42 @@ struct CLITests {
         let status = try CLI.run(["status"], in: directory)
         #expect(status.out.hasPrefix("dead letters (1)"), "\(status.out)")
         #expect(status.out.contains("more than 3 e-mail addresses"))
+    }
+
+    @Test("connector-dev makes a FlowFact-like database that connector-host checks and syncs; the service has no demo")
+    func developmentTool() throws {
+        let connection = "Driver=SQLite3;Database=\(directory.appendingPathComponent("flowfact.sqlite").path)"
+        let created = try CLI.run(
+            ["flowfact", "init", "--connection", connection], in: directory, binary: Binary.connectorDev)
+        #expect(created.status == 0, "\(created.err)")
+        #expect(created.out.contains("created the FlowFact tables in SQLite"))
+        let seeded = try CLI.run(
+            [
+                "flowfact", "seed", "--connection", connection, "--users", "1", "--addresses", "6", "--appointments",
+                "0",
+                "--tasks", "0", "--mails", "0",
+            ], in: directory, binary: Binary.connectorDev)
+        #expect(seeded.status == 0, "\(seeded.err)")
+        try """
+        state: { path: state/ff.sqlite }
+        adapters:
+          flowfact: { type: flowfact-odbc, connection: "\(connection)" }
+          mail: { type: memory, directory: data/mail }
+        users:
+          - { id: MM, flowfact: MM, mail: m@example.test }
+        connectors:
+          - { name: contacts, kind: address, source: flowfact, target: mail, filter: { merkmale: [Outlook-Sync] } }
+        """.write(to: directory.appendingPathComponent("ff.yaml"), atomically: true, encoding: .utf8)
+        let check = try CLI.run(["check", "--config", "ff.yaml"], in: directory)
+        #expect(check.status == 0, "\(check.out) \(check.err)")
+        let sync = try CLI.run(["sync", "--once", "--config", "ff.yaml"], in: directory)
+        #expect(sync.status == 0, "\(sync.out) \(sync.err)")
+        #expect(sync.out.contains("source→target create"), "\(sync.out)")
+        #expect(try store("mail", "address_m@example.test").items.count > 0)
+        // The service itself carries no development commands.
+        for command in [["demo"], ["flowfact", "init"]] {
+            let refused = try CLI.run(command, in: directory)
+            #expect(refused.status != 0, "connector-host \(command.joined(separator: " ")) ran")
+        }
     }
 }

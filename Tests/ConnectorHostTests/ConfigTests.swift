@@ -74,6 +74,27 @@ struct ConfigTests {
         #expect(deployment.users[0].binding.account(on: "mail")?.name == "m@example.test")
     }
 
+    @Test("a time zone setting is checked by validate, with a suggestion, for every adapter that has one")
+    func timeZones() throws {
+        let yaml = Self.valid.replacingOccurrences(
+            of: "crm: { type: memory }",
+            with: "crm: { type: memory }\n  ff: { type: flowfact-odbc, connection: x, timezone: europe/berlin }")
+        expectProblem(
+            yaml, at: "europe/berlin",
+            "must be a time zone such as Europe/Berlin or UTC, not 'europe/berlin'; did you mean 'Europe/Berlin'?")
+        let ews = Self.valid.replacingOccurrences(
+            of: "crm: { type: memory }",
+            with:
+                "crm: { type: memory }\n  ex: { type: ews, url: \"https://mail.example.test/EWS/Exchange.asmx\", username: svc, timezone: Mars/Olympus }"
+        )
+        expectProblem(ews, at: "Mars/Olympus", "must be a time zone")
+        let fine = Self.valid.replacingOccurrences(
+            of: "crm: { type: memory }",
+            with: "crm: { type: memory }\n  ff: { type: flowfact-odbc, connection: x, timezone: America/New_York }")
+        let settings = try #require(try load(fine).adapters["ff"]).settings
+        #expect(settings.string("timezone") == "America/New_York")
+    }
+
     @Test("1: YAML syntax error") func syntax() {
         expectProblem(
             "adapters:\n  crm: { type: memory\nusers: []\n", at: ": []", "YAML syntax: while parsing a flow mapping")

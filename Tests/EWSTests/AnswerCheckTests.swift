@@ -4,7 +4,7 @@ import Foundation
 import HTTP
 import Testing
 
-@testable import Connectors
+@testable import EWSConnector
 
 /// Resources/misbehaving_server.py as a subprocess: each path answers EWS the way a broken or
 /// misconfigured server does.

@@ -1,10 +1,11 @@
 import ConnectorAPI
+import Connectors
 import ExchangeSim
 import Foundation
 import TestSupport
 import Testing
 
-@testable import Connectors
+@testable import EWSConnector
 
 @Suite("EWS adapter under concurrency")
 struct EWSConcurrencyTests {

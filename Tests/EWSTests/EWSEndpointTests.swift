@@ -1,11 +1,12 @@
 import ConnectorAPI
+import Connectors
 import EWS
 import ExchangeSim
 import Foundation
 import TestSupport
 import Testing
 
-@testable import Connectors
+@testable import EWSConnector
 
 @Suite("EWS endpoint against the simulator (in process)")
 struct EWSEndpointTests {

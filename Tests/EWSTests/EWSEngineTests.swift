@@ -1,4 +1,5 @@
 import ConnectorAPI
+import Connectors
 import EWS
 import ExchangeSim
 import Foundation
@@ -6,7 +7,7 @@ import Logging
 import Testing
 
 @testable import ConnectorHost
-@testable import Connectors
+@testable import EWSConnector
 
 /// The engine between a memory "CRM" and an EWS mailbox in the simulator.
 struct EngineOverEWS {

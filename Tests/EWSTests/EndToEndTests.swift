@@ -1,13 +1,15 @@
 import ConnectorAPI
 import ConnectorHost
+import Connectors
 import ExchangeSim
+import FlowFactDevelopment
 import Foundation
 import Logging
 import ODBC
 import TestSupport
 import Testing
 
-@testable import Connectors
+@testable import EWSConnector
 
 /// FlowFact on SQLite through ODBC ↔ the `ews` adapter over HTTP (libcurl, NTLM) ↔ exchange-sim,
 /// wired by YAML and run by the host: the product end to end.

@@ -1,4 +1,5 @@
 import ConnectorAPI
+import Connectors
 import EWS
 import ExchangeSim
 import Foundation
@@ -8,7 +9,7 @@ import TestSupport
 import XML
 
 @testable import ConnectorHost
-@testable import Connectors
+@testable import EWSConnector
 
 /// Calls the simulator's service directly (no HTTP), checking every request against Microsoft's
 /// schema on the way, and recording the operations sent.

@@ -1,7 +1,9 @@
 import ConnectorAPI
 import ConnectorHost
+import Connectors
 import EWS
 import ExchangeSim
+import FlowFactDevelopment
 import Foundation
 import Logging
 import ODBC
@@ -10,7 +12,7 @@ import TestSupport
 import Testing
 import XML
 
-@testable import Connectors
+@testable import EWSConnector
 
 /// A mail user acting in the simulated mailbox as Outlook would, through EWS (in-process, every
 /// request and response checked against the schema).

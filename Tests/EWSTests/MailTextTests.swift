@@ -1,6 +1,7 @@
+import Connectors
 import Testing
 
-@testable import Connectors
+@testable import EWSConnector
 
 @Suite("Mail bodies: HTML to text and charset")
 struct MailTextTests {

@@ -2,6 +2,7 @@ import ConnectorAPI
 import ConnectorHost
 import Connectors
 import ExchangeSim
+import FlowFactDevelopment
 import Foundation
 import Logging
 import ODBC

@@ -1,12 +1,14 @@
 import ConnectorAPI
 import Connectors
 import EndpointConformance
+import FlowFactDevelopment
 import Foundation
 import ODBC
 import TestSupport
 import Testing
 
 @testable import Connectors
+@testable import FlowFactConnector
 
 /// The `flowfact-odbc` adapter on each test database under the endpoint conformance suite.
 final class FlowFactSubject: ConformanceSubject, @unchecked Sendable {

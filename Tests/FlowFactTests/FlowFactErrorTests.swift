@@ -84,7 +84,7 @@ struct FlowFactErrorTests {
         let message = report.message ?? ""
         #expect(
             message.contains("the database has none of FlowFact's tables (AD, ADMKM, AKT, AKTMKM, …)"), "\(message)")
-        #expect(message.contains("connector-host flowfact init"))
+        #expect(message.contains("connector-dev flowfact init"))
         // No sync-key table was made in a database that is not FlowFact's.
         let db = try ODBCConnection(connectionString: h.adapterConnectionString)
         #expect((try? db.rows("SELECT 1 FROM \"CONNECTOR_SYNCKEY\" WHERE 1 = 0")) == nil)
@@ -103,7 +103,7 @@ struct FlowFactErrorTests {
         #expect(
             report.message?.contains("the SQLite database \(missing) does not exist") == true, "\(report.message ?? "")"
         )
-        #expect(report.message?.contains("connector-host flowfact init --connection") == true)
+        #expect(report.message?.contains("connector-dev flowfact init --connection") == true)
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 

@@ -1,6 +1,7 @@
 import ConnectorAPI
 import ConnectorHost
 import Connectors
+import FlowFactDevelopment
 import Foundation
 import Logging
 import ODBC

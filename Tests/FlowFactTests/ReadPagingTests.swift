@@ -1,11 +1,12 @@
 import ConnectorAPI
 import ConnectorHost
+import Connectors
 import Foundation
 import ODBC
 import TestSupport
 import Testing
 
-@testable import Connectors
+@testable import FlowFactConnector
 
 /// A scope bigger than a page is read whole, once each, past its first page: ids listed a chunk at a
 /// time and rows read by id.

@@ -1,12 +1,14 @@
 import ConnectorAPI
 import ConnectorHost
 import Connectors
+import FlowFactDevelopment
 import Foundation
 import ODBC
 import TestSupport
 import Testing
 
 @testable import Connectors
+@testable import FlowFactConnector
 
 /// The FlowFact adapter's SQL for Microsoft SQL Server, checked without a SQL Server: connected
 /// through ``TSQLBridge``, the adapter believes it talks to SQL Server and writes T-SQL; each

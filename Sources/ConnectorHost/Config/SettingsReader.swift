@@ -77,6 +77,16 @@ extension YAMLReader {
                 }
                 return .string(text)
             }
+        case .timeZone:
+            string(node, what).flatMap { text -> SettingValue? in
+                if TimeZone(identifier: text) != nil { return .string(text) }
+                var message = "\(what) must be a time zone such as Europe/Berlin or UTC, not '\(text)'"
+                if let suggestion = Self.closest(text, in: TimeZone.knownTimeZoneIdentifiers) {
+                    message += "; did you mean '\(suggestion)'?"
+                }
+                error(node, message)
+                return nil
+            }
         case .oneOf(let allowed):
             string(node, what).flatMap { text -> SettingValue? in
                 if allowed.contains(text) { return .string(text) }

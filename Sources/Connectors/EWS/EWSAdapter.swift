@@ -1,3 +1,4 @@
+import AdapterSupport
 import ConnectorAPI
 import EWS
 import Foundation
@@ -45,13 +46,13 @@ public final class EWSAdapter: Adapter {
     let clients = Mutex<[String: HTTPClient]>([:])
     let throttles = Mutex<[String: EWSThrottle]>([:])
     let discovered = Mutex<[String: String]>([:])
-    /// Attachments read from Exchange wait here (one directory per adapter instance and process).
-    let spool = FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool")
-        .appendingPathComponent("ews-\(UUID().uuidString.prefix(8))")
+    /// Attachments read from Exchange wait here.
+    let spool: SpoolDirectory
 
     init(settings: Settings, context: AdapterContext) throws {
         self.settings = settings
         self.context = context
+        spool = SpoolDirectory(adapter: "ews", instance: context.instanceName)
         let declared = Self.settingsDeclared
         let user = settings[declared.username] ?? ""
         let password = settings[declared.password]?.value ?? ""
@@ -61,11 +62,7 @@ public final class EWSAdapter: Adapter {
             auth = .negotiate(user: user.isEmpty ? nil : user, password: password.isEmpty ? nil : password)
         default: auth = .ntlm(user: user, password: password)
         }
-        let zoneName = settings[declared.timezone]
-        guard let zone = TimeZone(identifier: zoneName) else {
-            throw EWSError.protocolError("unknown time zone '\(zoneName)' in 'timezone'")
-        }
-        self.zone = zone
+        zone = settings[declared.timezone]
         if settings[declared.insecure] {
             context.log(
                 .warning,
@@ -159,10 +156,9 @@ public final class EWSAdapter: Adapter {
         var mail: EWSMailOptions?
         if scope.kind == .mail {
             let window = Double(scope.options[options.mailWindow].components.seconds)
-            let safe = scope.account.name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
             mail = EWSMailOptions(
                 folder: scope.options[options.mailFolder], window: window > 0 ? window : nil,
-                spool: spool.appendingPathComponent("\(scope.connector)-\(String(safe))"))
+                spool: spool.folder(scope.connector, scope.account.name))
         }
         return EWSEndpoint(
             client: client, kind: scope.kind, codec: EWSRecordCodec(zone: zone),
@@ -177,7 +173,7 @@ public final class EWSAdapter: Adapter {
 
     public func shutdown() async {
         for client in clients.withLock({ Array($0.values) }) { client.shutdown() }
-        try? FileManager.default.removeItem(at: spool)
+        spool.remove()
     }
 }
 

@@ -1,3 +1,4 @@
+import AdapterSupport
 import ConnectorAPI
 import EWS
 import Foundation
@@ -35,7 +36,7 @@ struct EWSEndpoint: SyncEndpoint, RetryReporting {
     func changes(_ request: ChangeRequest) async throws -> ChangeSet {
         clearSpool()
         // A cursor carries the folder id: an incremental run needs no GetFolder, only SyncFolderItems.
-        let cursor = request.cursor.flatMap { try? JSONDecoder().decode(EWSCursor.self, from: $0) }
+        let cursor = CursorCoding.decode(EWSCursor.self, from: request.cursor)
         if let cursor, cursor.folderSpec == folder.spec {
             do {
                 return try await changes(
@@ -168,7 +169,7 @@ struct EWSEndpoint: SyncEndpoint, RetryReporting {
         for (_, item) in try await get(wanted, unreadable: &unreadable) {
             if let item { changes.append(.upsert(item.state)) }
         }
-        let next = try JSONEncoder().encode(
+        let next = try CursorCoding.encode(
             EWSCursor(folderID: folderID, syncState: state ?? "", folderSpec: folder.spec))
         let unchanged = Set(order.filter { id in upserts[id] != nil && request.known[id] == upserts[id] })
         return ChangeSet(

@@ -1,3 +1,4 @@
+import AdapterSupport
 import ConnectorAPI
 import EWS
 import Foundation
@@ -10,7 +11,8 @@ struct EWSMailOptions: Sendable {
     var folder: String
     /// Mails received longer ago than this are not imported (nil: all).
     var window: TimeInterval?
-    /// Directory for attachments read from Exchange until the other side has stored them.
+    /// This endpoint's folder in the adapter's spool, for attachments read from Exchange until
+    /// the other side has stored them.
     var spool: URL
 
     /// The folder records of this endpoint belong to.
@@ -93,7 +95,7 @@ extension EWSEndpoint {
     /// Empties the spool of this endpoint (the previous run's attachments are stored by now).
     func clearSpool() {
         guard let mail else { return }
-        try? FileManager.default.removeItem(at: mail.spool)
+        SpoolDirectory.empty(mail.spool)
     }
 
     /// GetAttachment of file and item attachments, each file's content (or attached item's MIME
@@ -115,7 +117,7 @@ extension EWSEndpoint {
                 }
             }
         }
-        let spool = SpoolFiles(ids.map { _ in directory.appendingPathComponent(UUID().uuidString) })
+        let spool = SpoolFiles(ids.map { _ in SpoolDirectory.file(in: directory) })
         defer { spool.close() }
         let messages = try await client.call("GetAttachment", parts: [.data(request)]) {
             // Each attempt (a throttled one is repeated) starts the files again.

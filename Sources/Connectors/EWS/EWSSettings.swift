@@ -21,7 +21,7 @@ struct EWSSettings {
     let version = Setting<String>.oneOf(
         "version", ["Exchange2010_SP2", "Exchange2013", "Exchange2013_SP1", "Exchange2016"],
         default: "Exchange2010_SP2", doc: "RequestServerVersion sent with every request.")
-    let timezone = Setting<String>.string(
+    let timezone = Setting<TimeZone>.timeZone(
         "timezone", default: "Europe/Berlin", doc: "Zone for all-day events and task dates.")
     let caFile = Setting<String?>.string(
         "ca_file", doc: "CA certificates (PEM) to verify the server with, instead of the system's.")

@@ -1,3 +1,4 @@
+import AdapterSupport
 import ConnectorAPI
 import Foundation
 import ODBC
@@ -47,10 +48,7 @@ public final class FlowFactAdapter: Adapter {
         if files, settings[declared.flowfactDirectory] == nil {
             throw FlowFactError.database("'attachment_storage: files' needs 'flowfact_directory' (the FlowFact share)")
         }
-        let zoneName = settings[declared.timezone]
-        guard let zone = TimeZone(identifier: zoneName) else {
-            throw FlowFactError.database("unknown time zone '\(zoneName)' in 'timezone'")
-        }
+        let zone = settings[declared.timezone]
         let schema = FlowFactSchema(tables: settings[declared.tables], columns: settings[declared.columns])
         for (key, name) in schema.tables { try Self.check(name, key: "tables.\(key)") }
         for (key, name) in schema.columns where !name.isEmpty { try Self.check(name, key: "columns.\(key)") }
@@ -74,9 +72,7 @@ public final class FlowFactAdapter: Adapter {
             unknownSender: UnknownSenderPolicy(rawValue: settings[declared.unknownSender]) ?? .importUnlinked,
             deletedMailMerkmal: settings[declared.mailDeletedMerkmal],
             attachmentFiles: files,
-            // One spool per adapter instance and process, removed at shutdown.
-            spool: FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool")
-                .appendingPathComponent("flowfact-\(context.instanceName)-\(UUID().uuidString.prefix(8))"))
+            spool: SpoolDirectory(adapter: "flowfact", instance: context.instanceName))
         database = FlowFactDatabase(connectionString: connection, options: options, log: context.log)
     }
 
@@ -112,7 +108,7 @@ public final class FlowFactAdapter: Adapter {
 
     public func shutdown() async {
         await database.close()
-        try? FileManager.default.removeItem(at: database.options.spool)
+        database.options.spool.remove()
     }
 }
 

@@ -1,3 +1,4 @@
+import AdapterSupport
 import ConnectorAPI
 import Foundation
 import ODBC
@@ -20,7 +21,7 @@ struct FlowFactOptions: Sendable {
     /// Attachments of new mails go to files under `flowfactDirectory` instead of BLOB rows.
     var attachmentFiles = false
     /// Where attachment contents wait as files until the other side has stored them.
-    var spool = FileManager.default.temporaryDirectory.appendingPathComponent("connector-host-spool/flowfact")
+    var spool = SpoolDirectory(adapter: "flowfact", instance: "default")
 }
 
 /// Sizes of a read's pages: rows in the first (keyset) page, ids listed at a time past it, rows read
@@ -152,7 +153,7 @@ actor FlowFactDatabase {
         if let path = Self.missingSQLiteFile(connectionString.value) {
             throw FlowFactError.database(
                 "the SQLite database \(path) does not exist: check 'connection' (Database=…); for a FlowFact-like "
-                    + "test database run: connector-host flowfact init --connection \"Driver=SQLite3;Database=\(path)\""
+                    + "test database run: connector-dev flowfact init --connection \"Driver=SQLite3;Database=\(path)\""
             )
         }
         do {
@@ -229,7 +230,7 @@ actor FlowFactDatabase {
                 message:
                     "the database has none of FlowFact's tables (\(tables.prefix(4).map { schema.table($0) }.joined(separator: ", ")), …): "
                     + "it is not a FlowFact database. Check 'connection'; for a FlowFact-like test database run "
-                    + "connector-host flowfact init")
+                    + "connector-dev flowfact init")
         }
         if let table = missing.first {
             throw FlowFactError.mapping(
@@ -726,7 +727,7 @@ actor FlowFactDatabase {
                 }
                 guard case .reference(let reference) = attachments[index].content, reference.hasPrefix("flowfact-blob:")
                 else { continue }
-                let file = directory.appendingPathComponent(UUID().uuidString)
+                let file = SpoolDirectory.file(in: directory)
                 do {
                     result[record]![index].size = try copyAttachment(
                         id: String(reference.dropFirst("flowfact-blob:".count)), to: file, db, n)
@@ -747,7 +748,7 @@ actor FlowFactDatabase {
         // Two connectors of one user (incoming and outgoing mails) have different types: own spools.
         var hash: UInt32 = 2_166_136_261
         for byte in scope.typeIDs.sorted().joined(separator: ",").utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return options.spool.appendingPathComponent("\(scope.userShortName)-\(scope.kind)-\(String(hash, radix: 16))")
+        return options.spool.folder(scope.userShortName, scope.kind.rawValue, String(hash, radix: 16))
     }
 
     /// Bytes per slice when copying an attachment out of the database.
@@ -793,7 +794,7 @@ actor FlowFactDatabase {
     func changes(_ scope: FlowFactScope, _ request: ChangeRequest, now: Date = Date()) throws -> ChangeSet {
         let (db, n) = try open()
         let table = scope.table
-        var cursor = request.cursor.flatMap { try? JSONDecoder().decode(FlowFactCursor.self, from: $0) }
+        var cursor = CursorCoding.decode(FlowFactCursor.self, from: request.cursor)
         var watermark = cursor?.watermark.flatMap(ODBCTimestamp.init(text:))
         func advance(_ stamp: ODBCTimestamp?) {
             if let stamp, watermark.map({ stamp > $0 }) ?? true { watermark = stamp }
@@ -804,7 +805,7 @@ actor FlowFactDatabase {
         var unreadable: [UnreadableItem] = []
         // A mail new to the engine is copied whole, attachments included; a linked one only needs its state.
         let content: (ItemID) -> Bool = { request.known[$0] == nil }
-        if scope.kind == .mail { try? FileManager.default.removeItem(at: spoolDirectory(scope)) }
+        if scope.kind == .mail { SpoolDirectory.empty(spoolDirectory(scope)) }
         guard let existing = cursor else {
             var changes: [Change] = []
             try readItems(scope, where: Self.everything, [], now: now, content: content, unreadable: &unreadable) {
@@ -826,7 +827,7 @@ actor FlowFactDatabase {
                 watermark: (watermark ?? ODBCTimestamp(now, in: options.zone)).description, dellogID: dellogStart,
                 lastScan: now.timeIntervalSince1970, readCounts: try countReadFlags(scope, db, n))
             return ChangeSet(
-                changes: changes, cursor: try JSONEncoder().encode(next), isFullScan: true, unreadable: unreadable)
+                changes: changes, cursor: try CursorCoding.encode(next), isFullScan: true, unreadable: unreadable)
         }
 
         var changes: [ItemID: Change] = [:]
@@ -913,7 +914,7 @@ actor FlowFactDatabase {
             watermark: watermark?.description, dellogID: dellogID, lastScan: lastScan,
             readCounts: readCounts.isEmpty ? nil : readCounts)
         return ChangeSet(
-            changes: Array(changes.values), cursor: try JSONEncoder().encode(cursor), isFullScan: false,
+            changes: Array(changes.values), cursor: try CursorCoding.encode(cursor), isFullScan: false,
             unreadable: unreadable)
     }
 

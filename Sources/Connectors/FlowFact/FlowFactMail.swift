@@ -1,3 +1,4 @@
+import AdapterSupport
 import ConnectorAPI
 import Foundation
 import ODBC

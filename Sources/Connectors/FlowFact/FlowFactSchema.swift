@@ -91,19 +91,25 @@ public struct FlowFactSchema: Sendable, Hashable {
 }
 
 /// Builds SQL text with quoted, validated identifiers for one connection.
-struct SQLNames {
+public struct SQLNames {
     let schema: FlowFactSchema
     let quote: (String) throws -> String
 
+    /// Names of `schema`, quoted by `quote` (a connection's ``ODBCConnection/quote(_:)``).
+    public init(schema: FlowFactSchema, quote: @escaping (String) throws -> String) {
+        self.schema = schema
+        self.quote = quote
+    }
+
     /// The quoted table of a key.
-    func table(_ key: String) throws -> String {
+    public func table(_ key: String) throws -> String {
         do { return try quote(schema.table(key)) } catch {
             throw FlowFactError.mapping(key: "tables.\(key)", message: "\(error)")
         }
     }
 
     /// The quoted column of a key, prefixed with `alias.` when given; nil for a switched-off optional column.
-    func column(_ key: String, _ alias: String? = nil) throws -> String? {
+    public func column(_ key: String, _ alias: String? = nil) throws -> String? {
         guard let name = schema.column(key) else {
             if FlowFactSchema.optionalColumns.contains(key) { return nil }
             throw FlowFactError.mapping(key: "columns.\(key)", message: "the column is required and may not be empty")
@@ -117,7 +123,7 @@ struct SQLNames {
 
     /// Inserts a row given by column keys without the table prefix; keys whose column is switched
     /// off are left out.
-    func insert(_ table: String, _ values: [String: ODBCValue], into db: ODBCConnection) throws {
+    public func insert(_ table: String, _ values: [String: ODBCValue], into db: ODBCConnection) throws {
         var columns: [String] = []
         var parameters: [ODBCValue] = []
         for key in FlowFactSchema.columnKeys(of: table) {
@@ -132,7 +138,7 @@ struct SQLNames {
     }
 
     /// A required column (throws when switched off).
-    func required(_ key: String, _ alias: String? = nil) throws -> String {
+    public func required(_ key: String, _ alias: String? = nil) throws -> String {
         guard let column = try column(key, alias) else {
             throw FlowFactError.mapping(key: "columns.\(key)", message: "the column is required and may not be empty")
         }

@@ -6,7 +6,7 @@ struct FlowFactSettings {
     let connection = Setting<Secret?>.secret(
         "connection", required: true,
         doc: "ODBC connection string (Driver=…;… or DSN=…); write the password as ${ENV_VAR} or use connection_file.")
-    let timezone = Setting<String>.string(
+    let timezone = Setting<TimeZone>.timeZone(
         "timezone", default: "Europe/Berlin", doc: "Time zone of the date/time values stored in the database.")
     let tables = Setting<[String: String]>.mapping(
         "tables", keys: FlowFactSchema.defaultTables.map(\.key),

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Connectors
+import FlowFactDevelopment
 import Foundation
 import ODBC
 
-/// `connector-host flowfact …`: create and fill a FlowFact-like database.
+/// `connector-dev flowfact …`: create and fill a FlowFact-like database.
 struct FlowFactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowfact", abstract: "Creates and seeds a FlowFact-like database (demo, tests, benchmarks).",

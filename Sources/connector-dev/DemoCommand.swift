@@ -3,11 +3,12 @@ import ConnectorAPI
 import ConnectorHost
 import Connectors
 import ExchangeSim
+import FlowFactDevelopment
 import Foundation
 import Logging
 import ODBC
 
-/// `connector-host demo`: the whole product on embedded defaults, in one command.
+/// `connector-dev demo`: the whole product on embedded defaults, in one command.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
@@ -61,7 +62,7 @@ struct Demo: AsyncParsableCommand {
         // 3. The wiring, with the password in a file of its own.
         try "Demo-Passw0rd\n".write(to: dir.appendingPathComponent("ews.pw"), atomically: true, encoding: .utf8)
         let yaml = """
-            # Written by `connector-host demo`.
+            # Written by `connector-dev demo`.
             state: { path: state.sqlite }
             adapters:
               flowfact: { type: flowfact-odbc, connection: "\(connection)", timezone: Europe/Berlin }

@@ -1,4 +1,5 @@
 import ConnectorAPI
+import FlowFactConnector
 import Foundation
 import ODBC
 
@@ -66,7 +67,7 @@ public struct FlowFactSeeder {
 
     /// Creates the tables and the fixed rows (activity types, Merkmale).
     public func initialize() throws {
-        for statement in try FlowFactDDL.statements(
+        for statement in try FlowFactTables.statements(
             for: SQLDialect.of(connection), schema: schema, quote: connection.quote)
         {
             try connection.execute(statement)

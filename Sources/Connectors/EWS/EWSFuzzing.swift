@@ -5,7 +5,7 @@ import XML
 /// Entry points for the fuzz targets (`Fuzz/`) into code this module keeps internal. Each takes
 /// arbitrary bytes and must neither crash nor hang; errors are the expected outcome for most
 /// inputs and are ignored.
-public enum FuzzingEntryPoints {
+public enum EWSFuzzingEntryPoints {
     /// An EWS response as it arrives: parsed as a stream (in two pieces, split where the input
     /// says), its response messages collected, and every item in them decoded as each kind.
     public static func ewsResponse(_ data: Data) {
