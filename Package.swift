@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The adapters built into connector-host: a folder under `Sources/Connectors/` and a target each,
+/// with what it needs beyond `ConnectorAPI` and `AdapterSupport`. A new adapter is one line here,
+/// its folder, and its registration in `Sources/Connectors/Connectors.swift`.
+let adapters: [(target: String, folder: String, dependencies: [Target.Dependency])] = [
+    ("MemoryConnector", "Memory", []),
+    ("FlowFactConnector", "FlowFact", ["ODBC", .product(name: "Metrics", package: "swift-metrics")]),
+    ("EWSConnector", "EWS", ["EWS", "XML", "HTTP", .product(name: "Metrics", package: "swift-metrics")]),
+]
+
 let package = Package(
     name: "connector-host",
     platforms: [.macOS(.v14)],
@@ -57,139 +66,132 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CCurl"]),
         // What adapters share beside the API: spool folders, chunking, cursor coding.
         .target(name: "AdapterSupport", dependencies: ["ConnectorAPI"]),
-        // The adapters, one folder and one target each.
-        .target(
-            name: "MemoryConnector", dependencies: ["ConnectorAPI", "AdapterSupport"], path: "Sources/Connectors/Memory"
-        ),
-        .target(
-            name: "FlowFactConnector",
-            dependencies: [
-                "ConnectorAPI", "AdapterSupport", "ODBC", .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            path: "Sources/Connectors/FlowFact"),
-        .target(
-            name: "EWSConnector",
-            dependencies: [
-                "ConnectorAPI", "AdapterSupport", "EWS", "XML", "HTTP",
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            path: "Sources/Connectors/EWS"),
-        // The umbrella: registers the built-in adapters (`Connectors.swift`) and re-exports them.
-        .target(
-            name: "Connectors", dependencies: ["ConnectorAPI", "MemoryConnector", "FlowFactConnector", "EWSConnector"],
-            path: "Sources/Connectors", sources: ["Connectors.swift"]),
-        // Development only, never linked by connector-host: the tables and seeder of a FlowFact-like
-        // database for the demo, the tests and the benchmarks.
-        .target(name: "FlowFactDevelopment", dependencies: ["ConnectorAPI", "FlowFactConnector", "ODBC"]),
-        // Config loading and validation, adapter registry, sync engine, state store.
-        .target(
-            name: "ConnectorHost",
-            dependencies: [
-                "ConnectorAPI",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
-        ),
-        .executableTarget(
-            name: "connector-host",
-            dependencies: [
-                "ConnectorHost",
-                "Connectors",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // The developer's tool: the demo (exchange-sim and a seeded FlowFact-like database in
-        // process) and `flowfact init/seed`.
-        .executableTarget(
-            name: "connector-dev",
-            dependencies: [
-                "ConnectorHost", "Connectors", "FlowFactDevelopment", "ODBC", "ExchangeSim",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // Benchmarks: programs that print measurements.
-        .target(name: "BenchSupport", dependencies: ["HTTP"], path: "Benchmarks/BenchSupport"),
-        .executableTarget(
-            name: "sync-bench",
-            dependencies: [
-                "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC", "HTTP",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/sync-bench"),
-        .executableTarget(
-            name: "mail-bench",
-            dependencies: [
-                "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/mail-bench"),
-        .executableTarget(
-            name: "soak",
-            dependencies: [
-                "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
-            ],
-            path: "Benchmarks/soak"),
-        .executableTarget(
-            name: "odbc-read-bench", dependencies: ["Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC"],
-            path: "Benchmarks/odbc-read-bench"),
-        // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer; built
-        // normally they replay a corpus).
-        .target(
-            name: "FuzzSupport", dependencies: ["XML", "Connectors", "ConnectorHost"], path: "Fuzz/FuzzSupport"),
-        .executableTarget(name: "fuzz-xml", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-xml"),
-        .executableTarget(name: "fuzz-ews-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-ews-response"),
-        .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-config"),
-        .executableTarget(name: "fuzz-mail-text", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-mail-text"),
-        // Server side of NTLM (NTLMv2) authentication over HTTP.
-        .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
-        .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
-        .target(
-            name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport", exclude: ["tsql_bridge.py"]),
-        // The endpoint conformance suite every adapter runs (vdirsyncer's storage tests are the model).
-        .target(name: "EndpointConformance", dependencies: ["ConnectorAPI"], path: "Tests/Conformance"),
-        .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
-        .testTarget(name: "XMLTests", dependencies: ["XML", "TestSupport"]),
-        .testTarget(
-            name: "EWSTests",
-            dependencies: [
-                "Connectors", "EWSConnector", "FlowFactDevelopment", "ConnectorAPI", "ConnectorHost", "EWS",
-                "ExchangeSim",
-                "XML", "ODBC", "TestSupport", "EndpointConformance",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            resources: [.copy("Resources")]
-        ),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
-        .testTarget(
-            name: "FlowFactTests",
-            dependencies: [
-                "ConnectorHost", "Connectors", "FlowFactConnector", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
-                "TestSupport", "EndpointConformance",
-            ]
-        ),
-        .testTarget(
-            name: "ConnectorHostTests",
-            dependencies: [
-                "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport", "FuzzSupport", "EndpointConformance",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
-        ),
-        // HTTP: the HTTP client's NTLM against this server, with a streamed request body.
-        .testTarget(name: "NTLMTests", dependencies: ["NTLM", "HTTP"]),
+        // The adapters, one folder and one target each (the `adapters` table above).
     ]
+        + adapters.map { adapter in
+            .target(
+                name: adapter.target, dependencies: ["ConnectorAPI", "AdapterSupport"] + adapter.dependencies,
+                path: "Sources/Connectors/\(adapter.folder)")
+        } + [
+            // The umbrella: registers the built-in adapters (`Connectors.swift`) and re-exports them.
+            .target(
+                name: "Connectors",
+                dependencies: ["ConnectorAPI"] + adapters.map { .target(name: $0.target) },
+                path: "Sources/Connectors", exclude: adapters.map(\.folder), sources: ["Connectors.swift"]),
+            // Development only, never linked by connector-host: the tables and seeder of a FlowFact-like
+            // database for the demo, the tests and the benchmarks.
+            .target(name: "FlowFactDevelopment", dependencies: ["ConnectorAPI", "FlowFactConnector", "ODBC"]),
+            // Config loading and validation, adapter registry, sync engine, state store.
+            .target(
+                name: "ConnectorHost",
+                dependencies: [
+                    "ConnectorAPI",
+                    .product(name: "Yams", package: "Yams"),
+                    .product(name: "GRDB", package: "GRDB.swift"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                ]
+            ),
+            .executableTarget(
+                name: "connector-host",
+                dependencies: [
+                    "ConnectorHost",
+                    "Connectors",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "Logging", package: "swift-log"),
+                ]
+            ),
+            // The developer's tool: the demo (exchange-sim and a seeded FlowFact-like database in
+            // process) and `flowfact init/seed`.
+            .executableTarget(
+                name: "connector-dev",
+                dependencies: [
+                    "ConnectorHost", "Connectors", "FlowFactDevelopment", "ODBC", "ExchangeSim",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log"),
+                ]
+            ),
+            // Benchmarks: programs that print measurements.
+            .target(name: "BenchSupport", dependencies: ["HTTP"], path: "Benchmarks/BenchSupport"),
+            .executableTarget(
+                name: "sync-bench",
+                dependencies: [
+                    "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+                    "HTTP",
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Benchmarks/sync-bench"),
+            .executableTarget(
+                name: "mail-bench",
+                dependencies: [
+                    "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Benchmarks/mail-bench"),
+            .executableTarget(
+                name: "soak",
+                dependencies: [
+                    "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+                ],
+                path: "Benchmarks/soak"),
+            .executableTarget(
+                name: "odbc-read-bench", dependencies: ["Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC"],
+                path: "Benchmarks/odbc-read-bench"),
+            // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer and AddressSanitizer; built
+            // normally they replay a corpus).
+            .target(
+                name: "FuzzSupport", dependencies: ["XML", "Connectors", "ConnectorHost"], path: "Fuzz/FuzzSupport"),
+            .executableTarget(name: "fuzz-xml", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-xml"),
+            .executableTarget(name: "fuzz-ews-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-ews-response"),
+            .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-config"),
+            .executableTarget(name: "fuzz-mail-text", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-mail-text"),
+            // Server side of NTLM (NTLMv2) authentication over HTTP.
+            .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+            .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
+            .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
+            .target(
+                name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport",
+                exclude: ["tsql_bridge.py"]),
+            // The endpoint conformance suite every adapter runs (vdirsyncer's storage tests are the model).
+            .target(name: "EndpointConformance", dependencies: ["ConnectorAPI"], path: "Tests/Conformance"),
+            .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),
+            .testTarget(name: "XMLTests", dependencies: ["XML", "TestSupport"]),
+            .testTarget(
+                name: "EWSTests",
+                dependencies: [
+                    "Connectors", "EWSConnector", "FlowFactDevelopment", "ConnectorAPI", "ConnectorHost", "EWS",
+                    "ExchangeSim",
+                    "XML", "ODBC", "TestSupport", "EndpointConformance",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                ],
+                resources: [.copy("Resources")]
+            ),
+            .testTarget(name: "HTTPTests", dependencies: ["HTTP"], resources: [.copy("Resources")]),
+            .testTarget(
+                name: "FlowFactTests",
+                dependencies: [
+                    "ConnectorHost", "Connectors", "FlowFactConnector", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+                    "TestSupport", "EndpointConformance",
+                ]
+            ),
+            .testTarget(
+                name: "ConnectorHostTests",
+                dependencies: [
+                    "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport", "FuzzSupport", "EndpointConformance",
+                    .product(name: "GRDB", package: "GRDB.swift"),
+                ]
+            ),
+            // HTTP: the HTTP client's NTLM against this server, with a streamed request body.
+            .testTarget(name: "NTLMTests", dependencies: ["NTLM", "HTTP"]),
+        ]
 )

@@ -12,7 +12,10 @@ public struct SimAccount: Sendable, Hashable {
 
 /// Everything the simulator is told at start: mailboxes, accounts, rights and faults.
 public struct SimOptions: Sendable {
-    public enum Auth: String, Sendable, CaseIterable { case basic, ntlm }
+    /// How clients sign in: HTTP Basic, NTLM, or the forms-based login of Outlook Web Access in front
+    /// of the server (Exchange 2003's `/exchweb/bin/auth/owaauth.dll` or 2007's `/owa/auth/owaauth.dll`),
+    /// whose session cookies then go with every request.
+    public enum Auth: String, Sendable, CaseIterable { case basic, ntlm, forms2003, forms2007 }
     public var host = "127.0.0.1"
     public var port = 0
     public var mailboxes: [String] = []
@@ -40,6 +43,8 @@ public struct SimOptions: Sendable {
     public var dropRate = 0.0
     /// File the mailboxes are saved to and loaded from.
     public var statePath: URL?
+    /// How long a forms-login session lasts; a request after that is answered `440 Login Timeout`.
+    public var formsSessionLifetime: Duration = .seconds(24 * 3600)
     /// Seed of the fault generator, for repeatable runs.
     public var seed: UInt64 = 42
 

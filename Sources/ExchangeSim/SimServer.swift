@@ -7,8 +7,8 @@ import NTLM
 import Synchronization
 import XML
 
-/// The simulator's HTTP/1.1 front: `POST /EWS/Exchange.asmx` with Basic or NTLM authentication,
-/// keep-alive, and the switchable faults (latency, per-account concurrency limit, HTTP 503,
+/// The simulator's HTTP/1.1 front: `POST /EWS/Exchange.asmx` with Basic, NTLM or forms-based
+/// authentication (see ``SimFormsLogin``), keep-alive, and the switchable faults (latency, per-account concurrency limit, HTTP 503,
 /// dropped connections). Usable in-process by tests and the demo.
 public final class SimServer: @unchecked Sendable {
     public let service: SimService
@@ -18,6 +18,7 @@ public final class SimServer: @unchecked Sendable {
     let passwords: [String: String]
     let inFlight = Mutex<[String: Int]>([:])
     let faultRandom: Mutex<SimRandom>
+    let forms: SimFormsLogin
 
     public init(service: SimService, threads: Int = 2) {
         self.service = service
@@ -28,6 +29,7 @@ public final class SimServer: @unchecked Sendable {
             targetName: "EXAMPLE", dnsDomain: "example.test", computer: "EXSIM",
             accounts: service.options.accounts.map { NTLMAccount(user: $0.name, domain: "", password: $0.password) })
         faultRandom = Mutex(SimRandom(seed: service.options.seed &+ 7))
+        forms = SimFormsLogin(options: service.options)
     }
 
     /// Starts listening; returns the EWS URL.
@@ -125,11 +127,17 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             respond(context, head, status: .ok, headers: [("Content-Type", "application/json")], body: body)
             return
         }
+        if let answer = server.forms.answer(head.method.rawValue, uri: head.uri, body: body, server: server) {
+            respond(
+                context, head, status: SimFormsLogin.status(answer.status), headers: answer.headers,
+                body: answer.body)
+            return
+        }
         guard head.uri.lowercased().hasPrefix("/ews/exchange.asmx") else {
             respond(context, head, status: .notFound, headers: [], body: Data("not found".utf8))
             return
         }
-        guard head.method == .POST else {
+        guard head.method == .POST || (head.method == .GET && options.auth.isForms) else {
             respond(context, head, status: .methodNotAllowed, headers: [("Allow", "POST")], body: Data())
             return
         }
@@ -219,6 +227,19 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 unauthorized(context, head, challenge: "NTLM")
                 return nil
             }
+        case .forms2003, .forms2007:
+            switch server.forms.session(cookie: head.headers.first(name: "Cookie")) {
+            case .valid(let account) where head.method == .POST: return account
+            case .valid:
+                // A browser's GET of the service page: nothing to show it.
+                respond(context, head, status: .methodNotAllowed, headers: [("Allow", "POST")], body: Data())
+            case .missing, .expired, .invalid:
+                let answer = server.forms.signInFirst(method: head.method.rawValue, uri: head.uri, server: server)
+                respond(
+                    context, head, status: SimFormsLogin.status(answer.status), headers: answer.headers,
+                    body: answer.body)
+            }
+            return nil
         }
     }
 

@@ -38,6 +38,16 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest, onBody: @escaping @Sendable (Data) -> Void) async throws
         -> HTTPResponseHead
     {
+        try await send(request, onHead: nil, onBody: onBody)
+    }
+
+    /// Sends a request like ``send(_:onBody:)``; `onHead` sees the final response's status and
+    /// headers before its first body bytes and answers whether the body goes to `onBody` (e.g. not
+    /// a login page where a protocol answer was expected). It is not called for an empty body.
+    public func send(
+        _ request: HTTPRequest, onHead: (@Sendable (HTTPResponseHead) -> Bool)?,
+        onBody: @escaping @Sendable (Data) -> Void
+    ) async throws -> HTTPResponseHead {
         let safeURL = URLParts.redacted(request.url)
         guard let origin = URLParts.origin(request.url) else {
             throw HTTPError(kind: .transport, message: "not an absolute http or https URL", url: safeURL)
@@ -59,7 +69,7 @@ public final class HTTPClient: Sendable {
             throw HTTPError(kind: .transport, message: "libcurl could not allocate a handle", url: safeURL)
         }
         defer { pool.checkin(handle, key: key, keep: max(limiter.limit, configuration.maxConcurrency)) }
-        let transfer = Transfer(request: request, configuration: configuration, onBody: onBody)
+        let transfer = Transfer(request: request, configuration: configuration, onHead: onHead, onBody: onBody)
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation {
                 (continuation: CheckedContinuation<Result<HTTPResponseHead, HTTPError>, Never>) in

@@ -13,6 +13,12 @@ final class Transfer: @unchecked Sendable {
     private let request: HTTPRequest
     private let configuration: HTTPClientConfiguration
     private let onBody: @Sendable (Data) -> Void
+    /// Asked once, at the final response's first body bytes, whether its body goes to `onBody`.
+    private let onHead: (@Sendable (HTTPResponseHead) -> Bool)?
+    /// The answer of `onHead` (nil until asked). Transfer thread only.
+    private var deliverBody: Bool?
+    /// The easy handle while the transfer runs. Transfer thread only.
+    private var currentEasy: UnsafeMutableRawPointer?
     private let lock = NSLock()
     private var cancelled = false
     /// The multi handle while the transfer runs, to wake its poll on cancellation.
@@ -26,10 +32,29 @@ final class Transfer: @unchecked Sendable {
     /// Why the streamed request body failed, if it did. Transfer thread only.
     private var bodyFailure: String?
 
-    init(request: HTTPRequest, configuration: HTTPClientConfiguration, onBody: @escaping @Sendable (Data) -> Void) {
+    init(
+        request: HTTPRequest, configuration: HTTPClientConfiguration,
+        onHead: (@Sendable (HTTPResponseHead) -> Bool)? = nil, onBody: @escaping @Sendable (Data) -> Void
+    ) {
         self.request = request
         self.configuration = configuration
+        self.onHead = onHead
         self.onBody = onBody
+    }
+
+    /// Body bytes of the final response (libcurl skips those of authentication legs): to
+    /// `onBody`, unless `onHead` declined them.
+    private func received(_ data: Data) {
+        if deliverBody == nil {
+            if let onHead, let curl = currentEasy {
+                var status = 0
+                _ = ch_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &status)
+                deliverBody = onHead(HTTPResponseHead(status: status, headers: headers))
+            } else {
+                deliverBody = true
+            }
+        }
+        if deliverBody == true { onBody(data) }
     }
 
     /// Stops the transfer: wakes its poll at once, and the loop then abandons it.
@@ -49,12 +74,14 @@ final class Transfer: @unchecked Sendable {
     /// Runs the request to completion. Blocks: call it on a dedicated thread.
     func perform(on handle: EasyHandle) -> Result<HTTPResponseHead, HTTPError> {
         let curl = handle.easy
+        currentEasy = curl
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer {
             // Forget every pointer into this transfer (keeps the connections), then free.
             curl_easy_reset(curl)
+            currentEasy = nil
             bodyReader = nil
             curl_slist_free_all(headerList)
             errorBuffer.deallocate()
@@ -194,7 +221,7 @@ final class Transfer: @unchecked Sendable {
                 let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
                 // A short count makes libcurl stop with CURLE_WRITE_ERROR.
                 if transfer.isCancelled { return 0 }
-                if length > 0 { transfer.onBody(Data(bytes: data, count: length)) }
+                if length > 0 { transfer.received(Data(bytes: data, count: length)) }
                 return length
             })
         set(ch_setopt_pointer(curl, CURLOPT_WRITEDATA, context))

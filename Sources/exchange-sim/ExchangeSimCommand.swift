@@ -16,7 +16,10 @@ struct ExchangeSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("mailbox"), help: "A mailbox (repeat for more).") var mailboxes: [String] = []
     @Option(name: .customLong("account"), help: "A login as NAME:PASSWORD (repeat for more).") var accounts: [String] =
         []
-    @Option(help: "Authentication: basic or ntlm.") var auth = "basic"
+    @Option(help: "Authentication: basic, ntlm, forms2003 or forms2007 (Outlook Web Access's forms login).")
+    var auth = "basic"
+    @Option(help: "Seconds a forms-login session lasts before requests get 440 Login Timeout.")
+    var formsSessionSeconds = 86400
     @Option(name: .customLong("impersonation"), help: "An account that may impersonate every mailbox (repeat).")
     var impersonation: [String] = []
     @Option(name: .customLong("deny-impersonation"), help: "A mailbox outside the impersonation scope (repeat).")
@@ -49,8 +52,11 @@ struct ExchangeSimCommand: AsyncParsableCommand {
             }
             return SimAccount(name: String(entry[..<colon]), password: String(entry[entry.index(after: colon)...]))
         }
-        guard let mode = SimOptions.Auth(rawValue: auth) else { throw ValidationError("--auth must be basic or ntlm") }
+        guard let mode = SimOptions.Auth(rawValue: auth) else {
+            throw ValidationError("--auth must be basic, ntlm, forms2003 or forms2007")
+        }
         options.auth = mode
+        options.formsSessionLifetime = .seconds(formsSessionSeconds)
         options.impersonation = Set(impersonation.map { $0.lowercased() })
         options.delegates = Set(delegates.map { $0.lowercased() })
         options.impersonationDenied = Set(impersonationDenied.map { $0.lowercased() })

@@ -102,6 +102,7 @@ struct AnswerCheckTests {
         let (error, check) = try await outcome(url: url("login-page"))
         #expect(error.contains("HTML page \"Outlook Web App\" instead of EWS XML"), "\(error)")
         #expect(error.contains("forms-based login"))
+        #expect(error.contains("set 'auth: forms'"))
         #expect(check.contains("HTML page \"Outlook Web App\""), "\(check)")
         #expect(!error.contains("geheim") && !check.contains("geheim"))
     }
@@ -111,6 +112,7 @@ struct AnswerCheckTests {
         let (error, check) = try await outcome(url: url("redirect"))
         #expect(error.contains("redirected (HTTP 302) to https://mail.example.test/owa/auth/logon.aspx"), "\(error)")
         #expect(error.contains("forms-based login"))
+        #expect(error.contains("set 'auth: forms'"))
         #expect(check.contains("redirected (HTTP 302)"), "\(check)")
     }
 

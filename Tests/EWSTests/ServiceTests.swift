@@ -15,6 +15,8 @@ final class ServiceFixture: @unchecked Sendable {
     let db: ODBCConnection
     let connection: String
     let server: SimServer
+    /// How the `exchange` adapter signs in: `forms` when the simulator wants its login form.
+    let ewsAuth: String
 
     init(
         addresses: Int = 5, appointments: Int = 2, tasks: Int = 1, latency: Duration = .zero,
@@ -35,6 +37,7 @@ final class ServiceFixture: @unchecked Sendable {
         options.impersonation = ["svc@example.test"]
         options.latency = latency
         simulator(&options)
+        ewsAuth = options.auth.isForms ? "forms" : "basic"
         server = SimServer(service: try SimService(options: options))
         try await server.start()
     }
@@ -51,7 +54,7 @@ final class ServiceFixture: @unchecked Sendable {
         service: {\(service.split(separator: "\n").joined(separator: ", "))}
         adapters:
           flowfact: { type: flowfact-odbc, connection: "\(connection)" }
-          exchange: { type: ews, url: "\(server.url)", auth: basic, username: svc@example.test, password: right, batch_size: \(batch) }
+          exchange: { type: ews, url: "\(server.url)", auth: \(ewsAuth), username: svc@example.test, password: right, batch_size: \(batch) }
         \(extraAdapters)
         users:
         \(users ?? "  - { id: MM, flowfact: MM, exchange: mm@example.test }\n  - { id: JS, flowfact: JS, exchange: js@example.test }")

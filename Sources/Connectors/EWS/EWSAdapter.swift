@@ -46,6 +46,7 @@ public final class EWSAdapter: Adapter {
     let clients = Mutex<[String: HTTPClient]>([:])
     let throttles = Mutex<[String: EWSThrottle]>([:])
     let discovered = Mutex<[String: String]>([:])
+    let formsSessions = Mutex<[String: FormsSession]>([:])
     /// Attachments read from Exchange wait here.
     let spool: SpoolDirectory
 
@@ -60,6 +61,7 @@ public final class EWSAdapter: Adapter {
         case "basic": auth = .basic(user: user, password: password)
         case "negotiate":
             auth = .negotiate(user: user.isEmpty ? nil : user, password: password.isEmpty ? nil : password)
+        case "forms": auth = .none
         default: auth = .ntlm(user: user, password: password)
         }
         zone = settings[declared.timezone]
@@ -148,7 +150,7 @@ public final class EWSAdapter: Adapter {
         let options = Self.optionsDeclared
         let url = await ewsURL(for: scope.account)
         let client = EWSClient(
-            transport: HTTPTransport(client: client(for: url), auth: auth), url: url,
+            transport: HTTPTransport(client: client(for: url), auth: auth, forms: formsSession(for: url)), url: url,
             mailbox: scope.account.settings[Self.accountDeclared.mailbox] ?? scope.account.name,
             access: EWSAccess(rawValue: settings[declared.access]) ?? .impersonation,
             version: settings[declared.version], throttle: throttle(for: url), log: context.log)
@@ -171,6 +173,23 @@ public final class EWSAdapter: Adapter {
             deleteType: settings[declared.deleteType], mail: mail)
     }
 
+    /// The forms-login session of the server of `url` (one per server, shared by its mailboxes),
+    /// with `auth: forms`.
+    func formsSession(for url: String) -> FormsSession? {
+        let declared = Self.settingsDeclared
+        guard settings[declared.auth] == "forms",
+            let loginURL = settings[declared.formsLoginURL] ?? FormsSession.loginURL(forServerOf: url)
+        else { return nil }
+        return formsSessions.withLock { sessions in
+            if let session = sessions[loginURL] { return session }
+            let session = FormsSession(
+                client: client(for: url), loginURL: loginURL, destination: url,
+                user: settings[declared.username] ?? "", password: settings[declared.password]?.value ?? "")
+            sessions[loginURL] = session
+            return session
+        }
+    }
+
     public func shutdown() async {
         for client in clients.withLock({ Array($0.values) }) { client.shutdown() }
         spool.remove()
@@ -181,6 +200,8 @@ public final class EWSAdapter: Adapter {
 struct HTTPTransport: EWSTransport {
     let client: HTTPClient
     let auth: HTTPAuth
+    /// The forms-login session, with `auth: forms`.
+    var forms: FormsSession? = nil
 
     func post(url: String, mailbox: String, body: Data, onBody: @escaping @Sendable (Data) -> Void) async throws -> (
         status: Int, headers: [String: String]
@@ -191,7 +212,7 @@ struct HTTPTransport: EWSTransport {
                 ("Content-Type", "text/xml; charset=utf-8"), ("X-AnchorMailbox", mailbox), ("Accept", "text/xml"),
             ], body: body,
             auth: auth)
-        let head = try await client.send(request, onBody: onBody)
+        let head = try await send(request, onBody: onBody)
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
         return (head.status, headers)
@@ -205,11 +226,22 @@ struct HTTPTransport: EWSTransport {
             headers: [
                 ("Content-Type", "text/xml; charset=utf-8"), ("X-AnchorMailbox", mailbox), ("Accept", "text/xml"),
             ], bodyStream: try HTTPBodySource.concatenating(parts), auth: auth)
-        let head = try await client.send(request, onBody: onBody)
+        let head = try await send(request, onBody: onBody)
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
         return (head.status, headers)
     }
 
     func reduceConcurrency() { client.setConcurrencyLimit(max(1, client.concurrencyLimit - 1)) }
+
+    /// Through the forms-login session when there is one; its refusals become permanent faults
+    /// that name the user and the login URL.
+    func send(_ request: HTTPRequest, onBody: @escaping @Sendable (Data) -> Void) async throws -> HTTPResponseHead {
+        guard let forms else { return try await client.send(request, onBody: onBody) }
+        do {
+            return try await forms.send(request, onBody: onBody)
+        } catch let error as FormsLoginError {
+            throw EWSFault(code: "FormsLoginRefused", message: "\(error)", httpStatus: 440)
+        }
+    }
 }

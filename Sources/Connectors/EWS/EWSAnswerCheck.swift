@@ -16,6 +16,11 @@ enum EWSAnswerCheck {
         "Redirect", "EmptyAnswer", "HTMLAnswer", "WrongContentType", "MalformedXML", "NotSOAP", "TLS",
     ])
 
+    /// What to do about a forms login in front of EWS.
+    static let formsAdvice =
+        "set 'auth: forms' to sign in through it ('forms_login_url' when the form is not at "
+        + "/owa/auth/owaauth.dll), or point 'url' at the Exchange server behind it"
+
     /// The fault for an answer that cannot be an EWS response, or nil when it may be one.
     /// `prefix` is the start of the body, `received` its whole length.
     static func problem(status: Int, headers: [String: String], prefix: Data, received: Int, url: String)
@@ -27,9 +32,7 @@ enum EWSAnswerCheck {
             let location = headers["location"] ?? "nowhere"
             var message = "the server redirected (HTTP \(status)) to \(location) instead of answering EWS at \(url)"
             if isLoginPage(location) {
-                message +=
-                    ": a forms-based login (OWA, TMG or a reverse proxy) is in front of EWS; connector-host signs in with "
-                    + "Windows or Basic authentication, so publish /EWS/ without the login form or point 'url' at the Exchange server"
+                message += ": a forms-based login (OWA, TMG or a reverse proxy) is in front of EWS; " + formsAdvice
             } else {
                 message += ": check 'url' (it usually ends in /EWS/Exchange.asmx)"
             }
@@ -49,8 +52,7 @@ enum EWSAnswerCheck {
             if isLoginPage(text) {
                 message +=
                     ": it is a login form, so a forms-based login (OWA, TMG or a reverse proxy) is in front of EWS; "
-                    + "connector-host signs in with Windows or Basic authentication, so publish /EWS/ without the "
-                    + "login form or point 'url' at the Exchange server"
+                    + formsAdvice
             } else {
                 message += ": check 'url' (it usually ends in /EWS/Exchange.asmx)"
             }

@@ -58,7 +58,8 @@ struct EWSFault: ClassifiedError, CustomStringConvertible, Sendable {
     /// Credentials, rights and missing mailboxes do not fix themselves.
     var isPermanent: Bool {
         [
-            "HTTP401", "HTTP403", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox", "ErrorAccessDenied",
+            "HTTP401", "HTTP403", "FormsLoginRefused", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox",
+            "ErrorAccessDenied",
             "ErrorInvalidServerVersion", "ErrorSchemaValidation",
         ].contains(code)
     }

@@ -11,7 +11,15 @@ struct EWSSettings {
             "Autodiscover endpoint (https://autodiscover.example.com/autodiscover/autodiscover.xml): each mailbox's EWS URL is asked there, 'url' is the fallback."
     )
     let auth = Setting<String>.oneOf(
-        "auth", ["ntlm", "basic", "negotiate"], default: "ntlm", doc: "HTTP authentication of the service account.")
+        "auth", ["ntlm", "basic", "negotiate", "forms"], default: "ntlm",
+        doc:
+            "How the service account signs in: HTTP authentication, or 'forms' for EWS published behind Outlook Web Access's forms login (OWA, ISA/TMG)."
+    )
+    let formsLoginURL = Setting<String?>.url(
+        "forms_login_url",
+        doc:
+            "With 'auth: forms': where the login form is posted; default https://<server of url>/owa/auth/owaauth.dll (Exchange 2003: /exchweb/bin/auth/owaauth.dll)."
+    )
     let username = Setting<String?>.string(
         "username", required: true, doc: "Service account, e.g. EXAMPLE\\svc-sync or svc-sync@example.com.")
     let password = Setting<Secret?>.secret("password", doc: "Service account password: ${ENV_VAR} or password_file.")
