@@ -172,6 +172,14 @@ public final class FormsSession: Sendable {
     }
 }
 
+extension FormsSession: CustomStringConvertible, CustomReflectable {
+    /// The user and the login URL; never the password.
+    public var description: String { "forms login of \(user) at \(loginURL)" }
+
+    /// A mirror without the password, so `dump` and reflection do not reveal it either.
+    public var customMirror: Mirror { Mirror(self, children: ["redacted": description]) }
+}
+
 /// Why a forms-based login failed. The password never appears.
 public enum FormsLoginError: Error, Sendable, CustomStringConvertible {
     /// Nothing takes the form at that URL.

@@ -9,21 +9,7 @@ import Testing
 
 /// curl with a cookie jar against the simulator: status, response headers and body.
 func curlForms(_ arguments: [String], jar: URL) throws -> (status: Int, headers: String, body: String) {
-    let headers = FileManager.default.temporaryDirectory.appendingPathComponent("h-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: headers) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments =
-        ["-s", "-m", "20", "-b", jar.path, "-c", jar.path, "-D", headers.path, "-w", "\n%{http_code}"]
-        + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
-    let head = (try? String(contentsOf: headers, encoding: .utf8)) ?? ""
-    return (Int(lines.last ?? "") ?? -1, head, lines.dropLast().joined(separator: "\n"))
+    try runCurl(["-b", jar.path, "-c", jar.path] + arguments)
 }
 
 @Suite("Forms-based login (Outlook Web Access in front of EWS)", .serialized)
