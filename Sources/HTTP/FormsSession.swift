@@ -8,7 +8,8 @@ import Synchronization
 /// Timeout`, or a redirect to the logon page) when the session expired gets one new login and the
 /// request once more. Asking again right after a login means the login was not accepted: Exchange
 /// 2007 answers the form with cookies whether or not the password was right, so a wrong password
-/// only shows on the next request. Never a loop: at most one login per expiry and request.
+/// only shows on the next request. (Once requests have gone through, a session that expires again
+/// before the replay arrives gets one more login.) Never a loop: at most two logins per request.
 ///
 /// Requests sent in parallel share one session; when several meet the expiry, one logs in and the
 /// others wait for it.
@@ -26,6 +27,8 @@ public final class FormsSession: Sendable {
         var cookies: [(name: String, value: String)] = []
         /// Counts logins; a request remembers the one its cookies came from.
         var generation = 0
+        /// Whether a request ever went through with this session's cookies.
+        var accepted = false
         var pending: Task<Void, Error>?
     }
 
@@ -47,20 +50,28 @@ public final class FormsSession: Sendable {
 
     /// Sends `request` with the session's cookies (logging in first when there is no session yet)
     /// and streams the body of the answer to `onBody`. An answer asking to sign in is not passed
-    /// on: the session logs in again once and the request is sent once more.
+    /// on: the session logs in again and the request is sent once more (twice when the new session
+    /// expired too before it arrived, once requests have gone through before).
     ///
     /// - Throws: ``FormsLoginError`` when the form is missing or refuses the login, or the server
     ///   asks to sign in right after one; ``HTTPError`` as ``HTTPClient/send(_:onBody:)`` does.
     public func send(_ request: HTTPRequest, onBody: @escaping @Sendable (Data) -> Void) async throws
         -> HTTPResponseHead
     {
-        for attempt in 1...2 {
+        for attempt in 1...3 {
             let (cookie, generation) = try await cookies()
             var signed = request
             signed.headers.append(("Cookie", cookie))
             let head = try await client.send(signed, onHead: { !Self.asksToSignIn($0) }, onBody: onBody)
-            guard Self.asksToSignIn(head) else { return head }
-            if attempt == 2 { break }
+            guard Self.asksToSignIn(head) else {
+                state.withLock { $0.accepted = true }
+                return head
+            }
+            // Refused again right after a login: the login is not accepted, unless this session's
+            // logins have let requests through before (then the new session expired too, as on a
+            // slow machine with short sessions: one more login, no more).
+            let accepted = state.withLock { $0.accepted }
+            if attempt == 3 || (attempt == 2 && !accepted) { break }
             try await renew(after: generation)
         }
         throw FormsLoginError.notAccepted(user: user, loginURL: loginURL)

@@ -74,24 +74,28 @@ struct FormsLoginTests {
 
     @Test("a session that expires mid-run is renewed by one login and the request sent again; nothing is lost")
     func expiryMidRun() async throws {
-        let f = try await ServiceFixture(addresses: 40, appointments: 0, tasks: 0, latency: .milliseconds(30)) {
+        // Sessions of 400 ms; writes one batch at a time at 40 ms a request make each run longer.
+        let f = try await ServiceFixture(addresses: 40, appointments: 0, tasks: 0, latency: .milliseconds(40)) {
             $0.auth = .forms2007
-            $0.formsSessionLifetime = .milliseconds(250)
+            $0.formsSessionLifetime = .milliseconds(400)
         }
         defer { Task { await f.server.stop() } }
-        let yaml = f.yaml(batch: 5)
+        let yaml = f.yaml(batch: 5).replacingOccurrences(
+            of: "batch_size: 5", with: "batch_size: 5, parallel_batches: 1")
+        #expect(yaml.contains("parallel_batches: 1"))
         let host = try SyncHost(deployment: try f.deployment(yaml), logger: quietLogger)
         let reports = await host.syncOnce()
         let again = await host.syncOnce()
         await host.shutdown()
         #expect(reports.allSatisfy { $0.status == .ok }, "\(reports.map { $0.message ?? "" })")
         #expect(again.allSatisfy { $0.status == .ok && $0.counts.isEmpty }, "\(again.map(\.counts))")
-        #expect(try await f.exchangeContacts("mm@example.test").count == 80)
+        // Counted before the check below signs in with a session of its own.
         let logins = f.server.service.counts["formsLogin", default: 0]
         let timeouts = f.server.service.counts["formsLoginTimeout", default: 0]
         #expect(timeouts > 0, "the session expired during the runs")
-        // One login per expiry that requests met, shared by the requests in flight: never a loop.
+        // A login per expiry that requests met, shared by the requests in flight: never a loop.
         #expect(logins >= 2 && logins <= timeouts + 1, "logins \(logins), timeouts \(timeouts)")
+        #expect(try await f.exchangeContacts("mm@example.test").count == 80)
     }
 
     @Test(
