@@ -6,8 +6,8 @@ import ConnectorAPI
 @_exported import MemoryConnector
 
 /// Every adapter type this build knows. To add one: create a folder beside `Memory/` holding an
-/// `AdapterType`, declare its target in Package.swift (a dependency of `Connectors`) and add the
-/// type here; the host needs no other change.
+/// `AdapterType`, add a line to the `adapters` table at the top of Package.swift and add the type
+/// here; the host needs no other change.
 public enum BuiltinAdapters {
     public static let all: [AdapterType] = [
         MemoryAdapter.type,

@@ -234,14 +234,19 @@ struct HTTPTransport: EWSTransport {
 
     func reduceConcurrency() { client.setConcurrencyLimit(max(1, client.concurrencyLimit - 1)) }
 
-    /// Through the forms-login session when there is one; its refusals become permanent faults
-    /// that name the user and the login URL.
+    /// Through the forms-login session when there is one. A login that fails (no form at the URL,
+    /// refused, not accepted) is a permanent fault `FormsLogin` naming the user and the login URL.
     func send(_ request: HTTPRequest, onBody: @escaping @Sendable (Data) -> Void) async throws -> HTTPResponseHead {
         guard let forms else { return try await client.send(request, onBody: onBody) }
         do {
             return try await forms.send(request, onBody: onBody)
         } catch let error as FormsLoginError {
-            throw EWSFault(code: "FormsLoginRefused", message: "\(error)", httpStatus: 440)
+            let status: Int =
+                switch error {
+                case .noLoginForm(_, let status), .refused(_, _, let status): status
+                case .notAccepted: 440
+                }
+            throw EWSFault(code: "FormsLogin", message: "\(error)", httpStatus: status)
         }
     }
 }

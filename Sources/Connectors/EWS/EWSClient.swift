@@ -58,7 +58,7 @@ struct EWSFault: ClassifiedError, CustomStringConvertible, Sendable {
     /// Credentials, rights and missing mailboxes do not fix themselves.
     var isPermanent: Bool {
         [
-            "HTTP401", "HTTP403", "FormsLoginRefused", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox",
+            "HTTP401", "HTTP403", "FormsLogin", "ErrorImpersonateUserDenied", "ErrorNonExistentMailbox",
             "ErrorAccessDenied",
             "ErrorInvalidServerVersion", "ErrorSchemaValidation",
         ].contains(code)
