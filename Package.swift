@@ -8,6 +8,7 @@ let adapters: [(target: String, folder: String, dependencies: [Target.Dependency
     ("MemoryConnector", "Memory", []),
     ("FlowFactConnector", "FlowFact", ["ODBC", .product(name: "Metrics", package: "swift-metrics")]),
     ("EWSConnector", "EWS", ["EWS", "XML", "HTTP", .product(name: "Metrics", package: "swift-metrics")]),
+    ("WebDAVConnector", "WebDAV", ["ExchangeWebDAV", "ICalendar", "HTTP"]),
 ]
 
 let package = Package(
@@ -45,11 +46,16 @@ let package = Package(
         .target(name: "XML", dependencies: ["CLibXML2"]),
         // EWS protocol pieces shared by the Exchange adapter and the simulator.
         .target(name: "EWS", dependencies: ["XML"]),
+        // Exchange 2003/2007 WebDAV pieces shared by the exchange-webdav adapter and the simulator:
+        // property names and typed values, multistatus, Exchange SQL, request bodies, MIME.
+        .target(name: "ExchangeWebDAV", dependencies: ["XML"]),
+        // iCalendar (RFC 5545) <-> CalendarEvent and TaskItem. EWS only for WindowsZones (Windows <-> IANA names).
+        .target(name: "ICalendar", dependencies: ["ConnectorAPI", "EWS"]),
         // The Exchange simulator: an EWS server that behaves like Exchange 2010 SP2.
         .target(
             name: "ExchangeSim",
             dependencies: [
-                "EWS", "XML", "NTLM",
+                "EWS", "XML", "NTLM", "ExchangeWebDAV", "ICalendar", "ConnectorAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -158,6 +164,7 @@ let package = Package(
             .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
             .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
             .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
+            .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "ConnectorAPI"]),
             .target(
                 name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport",
                 exclude: ["tsql_bridge.py"]),
@@ -189,6 +196,13 @@ let package = Package(
                 dependencies: [
                     "ConnectorHost", "Connectors", "ConnectorAPI", "TestSupport", "FuzzSupport", "EndpointConformance",
                     .product(name: "GRDB", package: "GRDB.swift"),
+                ]
+            ),
+            .testTarget(
+                name: "WebDAVTests",
+                dependencies: [
+                    "ExchangeWebDAV", "ExchangeSim", "Connectors", "WebDAVConnector", "ConnectorAPI", "ConnectorHost",
+                    "FlowFactDevelopment", "ODBC", "TestSupport", "EndpointConformance", "HTTP", "ICalendar",
                 ]
             ),
             // HTTP: the HTTP client's NTLM against this server, with a streamed request body.

@@ -22,10 +22,14 @@ public struct Capabilities: Sendable, Hashable {
     public var mailStateChanges: Set<MailStateChange>
     /// Fields held per kind; a kind missing here holds every field of its record.
     public var fields: [DataKind: Set<String>]
+    /// Kinds the adapter only reads: nothing is created, changed or deleted in them (the legacy
+    /// Exchange profile's mail). A connector of such a kind can only flow away from this side.
+    public var readOnlyKinds: Set<DataKind>
 
     public init(
         kinds: Set<DataKind>, canRead: Bool = true, canWrite: Bool = true, canDelete: Bool = true,
-        mailStateChanges: Set<MailStateChange> = Set(MailStateChange.allCases), fields: [DataKind: Set<String>] = [:]
+        mailStateChanges: Set<MailStateChange> = Set(MailStateChange.allCases), fields: [DataKind: Set<String>] = [:],
+        readOnlyKinds: Set<DataKind> = []
     ) {
         self.kinds = kinds
         self.canRead = canRead
@@ -33,6 +37,17 @@ public struct Capabilities: Sendable, Hashable {
         self.canDelete = canDelete
         self.mailStateChanges = mailStateChanges
         self.fields = fields
+        self.readOnlyKinds = readOnlyKinds
+    }
+
+    /// The capabilities a connector of `kind` has: without writing or deleting when the kind is
+    /// read-only here.
+    public func forKind(_ kind: DataKind) -> Capabilities {
+        guard readOnlyKinds.contains(kind) else { return self }
+        var result = self
+        result.canWrite = false
+        result.canDelete = false
+        return result
     }
 
     /// The fields of `kind` this side holds.

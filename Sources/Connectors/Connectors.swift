@@ -4,6 +4,7 @@ import ConnectorAPI
 @_exported import EWSConnector
 @_exported import FlowFactConnector
 @_exported import MemoryConnector
+@_exported import WebDAVConnector
 
 /// Every adapter type this build knows. To add one: create a folder beside `Memory/` holding an
 /// `AdapterType`, add a line to the `adapters` table at the top of Package.swift and add the type
@@ -13,5 +14,6 @@ public enum BuiltinAdapters {
         MemoryAdapter.type,
         FlowFactAdapter.type,
         EWSAdapter.type,
+        WebDAVAdapter.type,
     ]
 }

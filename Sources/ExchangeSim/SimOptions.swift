@@ -47,6 +47,21 @@ public struct SimOptions: Sendable {
     public var formsSessionLifetime: Duration = .seconds(24 * 3600)
     /// Seed of the fault generator, for repeatable runs.
     public var seed: UInt64 = 42
+    /// The protocols served: EWS (`/EWS/Exchange.asmx`, Exchange 2007 and later), WebDAV
+    /// (`/exchange/<alias>/`, Exchange 2003 and 2007), or both, as an Exchange 2007 serves them.
+    public var protocols: Set<SimProtocol> = [.ews]
+    /// Language of the WebDAV folder names (`de`: Posteingang, Kalender …; `en`: Inbox, Calendar …).
+    public var davLanguage = "de"
+    /// WebDAV answers name MAPI properties with element names that start with a digit, as
+    /// Exchange does (`<e:0x8101>`); false writes the escaped form (`_x0030_x8101`).
+    public var davDigitNames = true
+    /// Mailboxes whose quota is used up: every WebDAV write answers 507 Insufficient Storage.
+    public var davQuotaExceeded: Set<String> = []
+    /// The server's time zone, in which it stores all-day appointments (IANA name).
+    public var davTimeZone = "Europe/Berlin"
 
     public init(schemaDirectory: URL) { self.schemaDirectory = schemaDirectory }
 }
+
+/// A protocol the simulator serves.
+public enum SimProtocol: String, Sendable, CaseIterable { case ews, webdav }

@@ -94,3 +94,32 @@ extension SimService {
         }
     }
 }
+
+/// Saving and loading the WebDAV view of the mailboxes, beside the state file (`FILE.webdav.json`).
+extension SimService {
+    struct StoredDAVMailbox: Codable {
+        var address: String
+        var folders: [SimDAVFolder]
+        var articleCounter: Int
+    }
+
+    var davStatePath: URL? { options.statePath.map { URL(fileURLWithPath: $0.path + ".webdav.json") } }
+
+    func saveDAV() {
+        guard let path = davStatePath else { return }
+        let stored = davMailboxes.values.sorted { $0.address < $1.address }.map {
+            StoredDAVMailbox(address: $0.address, folders: Array($0.folders.values), articleCounter: $0.articleCounter)
+        }
+        if let data = try? JSONEncoder().encode(stored) { try? data.write(to: path, options: .atomic) }
+    }
+
+    func loadDAV() throws {
+        guard let path = davStatePath, FileManager.default.fileExists(atPath: path.path) else { return }
+        for box in try JSONDecoder().decode([StoredDAVMailbox].self, from: Data(contentsOf: path)) {
+            let mailbox = SimDAVMailbox(address: box.address, language: options.davLanguage)
+            mailbox.folders = Dictionary(uniqueKeysWithValues: box.folders.map { ($0.key, $0) })
+            mailbox.articleCounter = box.articleCounter
+            davMailboxes[box.address] = mailbox
+        }
+    }
+}

@@ -39,8 +39,18 @@ public final class SimServer: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(SimHTTPHandler(server: self))
+                // WebDAV's methods (BPROPFIND, BDELETE, X-MS-ENUMATTS …) need a decoder that takes
+                // any method; EWS alone keeps NIO's.
+                guard self.service.options.protocols.contains(.webdav) else {
+                    return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                        channel.pipeline.addHandler(SimHTTPHandler(server: self))
+                    }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTPResponseEncoder(), ByteToMessageHandler(SimHTTPRequestDecoder()),
+                        HTTPServerPipelineHandler(), SimHTTPHandler(server: self),
+                    ])
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -88,6 +98,9 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     init(server: SimServer) { self.server = server }
 
+    /// A request that cannot be parsed ends the connection.
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -133,7 +146,12 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 body: answer.body)
             return
         }
-        guard head.uri.lowercased().hasPrefix("/ews/exchange.asmx") else {
+        let path = head.uri.lowercased()
+        if options.protocols.contains(.webdav), path == "/exchange" || path.hasPrefix("/exchange/") {
+            handleDAV(context: context, head: head, body: body)
+            return
+        }
+        guard options.protocols.contains(.ews), path.hasPrefix("/ews/exchange.asmx") else {
             respond(context, head, status: .notFound, headers: [], body: Data("not found".utf8))
             return
         }
@@ -187,8 +205,56 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// The authenticated account, or nil after answering 401.
-    func authenticate(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) -> String? {
+    /// A WebDAV request (`/exchange/…`): the faults, authentication, latency, then the service off
+    /// the event loop.
+    func handleDAV(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
+        let options = server.service.options
+        if server.chance(options.dropRate) {
+            server.service.countFault("faultDropped")
+            context.close(promise: nil)
+            return
+        }
+        if server.chance(options.unavailableRate) {
+            server.service.countFault("faultUnavailable")
+            respond(
+                context, head, status: .serviceUnavailable, headers: [("Retry-After", "1")],
+                body: Data("Service Unavailable".utf8))
+            return
+        }
+        guard let account = authenticate(context, head, anyMethod: true) else { return }
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let port = channelPort(context)
+        let request = SimDAVRequest(
+            method: head.method.rawValue, path: String(parts.first ?? ""),
+            query: parts.count > 1 ? String(parts[1]) : nil,
+            headers: headers, body: body, account: account,
+            base: "http://" + (headers["host"] ?? "\(options.host):\(port)"))
+        let service = server.service
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(context, eventLoop: loop)
+        let delay = options.latency
+        DispatchQueue.global().async {
+            if delay > .zero {
+                Thread.sleep(
+                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            }
+            let answer = service.handleDAV(request)
+            loop.execute {
+                self.respond(
+                    bound.value, head, status: SimFormsLogin.status(answer.status), headers: answer.headers,
+                    body: answer.body)
+            }
+        }
+    }
+
+    func channelPort(_ context: ChannelHandlerContext) -> Int { context.channel.localAddress?.port ?? 0 }
+
+    /// The authenticated account, or nil after answering 401 (or, with forms login, 440 or a
+    /// redirect to the logon page). `anyMethod`: a forms session is good for every method (WebDAV),
+    /// not only EWS's POST.
+    func authenticate(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, anyMethod: Bool = false) -> String? {
         let options = server.service.options
         let authorization = head.headers.first(name: "Authorization") ?? ""
         switch options.auth {
@@ -229,7 +295,7 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         case .forms2003, .forms2007:
             switch server.forms.session(cookie: head.headers.first(name: "Cookie")) {
-            case .valid(let account) where head.method == .POST: return account
+            case .valid(let account) where head.method == .POST || anyMethod: return account
             case .valid:
                 // A browser's GET of the service page: nothing to show it.
                 respond(context, head, status: .methodNotAllowed, headers: [("Allow", "POST")], body: Data())

@@ -17,6 +17,8 @@ public final class SimService: @unchecked Sendable {
     let validator: XMLSchemaValidator
     let lock = NSRecursiveLock()
     var mailboxes: [String: SimMailbox] = [:]
+    /// The mailboxes' WebDAV view, made on first use.
+    var davMailboxes: [String: SimDAVMailbox] = [:]
     var itemIndex: [String: String] = [:]
     /// Exception (occurrence) id → its master's id.
     var occurrenceIndex: [String: String] = [:]
@@ -33,6 +35,7 @@ public final class SimService: @unchecked Sendable {
         random = SimRandom(seed: options.seed)
         for address in options.mailboxes { mailboxes[address.lowercased()] = SimMailbox(address: address.lowercased()) }
         if let path = options.statePath, FileManager.default.fileExists(atPath: path.path) { try load(from: path) }
+        try loadDAV()
     }
 
     /// The number of items in a mailbox's distinguished folder (for tests and the demo).

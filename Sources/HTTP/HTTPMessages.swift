@@ -130,9 +130,9 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
 }
 
 /// String operations on URLs that must not fail or allocate a `URL`.
-enum URLParts {
+public enum URLParts {
     /// The scheme, lowercased, or `nil` without `://`.
-    static func scheme(_ url: String) -> String? {
+    public static func scheme(_ url: String) -> String? {
         guard let range = url.range(of: "://") else { return nil }
         return url[..<range.lowerBound].lowercased()
     }
@@ -150,7 +150,7 @@ enum URLParts {
     }
 
     /// The URL without `user:password@`.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard let scheme = url.range(of: "://"), let parts = authority(url), parts.userInfo != nil else { return url }
         return String(url[..<scheme.upperBound]) + parts.hostPort + parts.rest
     }
@@ -162,7 +162,7 @@ enum URLParts {
     }
 
     /// `scheme://host:port`, lowercased, for `http` and `https` URLs; `nil` for anything else.
-    static func origin(_ url: String) -> String? {
+    public static func origin(_ url: String) -> String? {
         guard let scheme = scheme(url), scheme == "http" || scheme == "https", let parts = authority(url),
             !parts.hostPort.isEmpty
         else { return nil }

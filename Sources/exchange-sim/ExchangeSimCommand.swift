@@ -8,7 +8,7 @@ struct ExchangeSimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchange-sim",
         abstract:
-            "An Exchange Web Services simulator (Exchange 2010 SP2): mailboxes, Basic/NTLM, impersonation, throttling faults."
+            "An Exchange simulator: EWS as Exchange 2010 SP2 answers it and WebDAV as Exchange 2003/2007 do; mailboxes, Basic/NTLM/forms login, impersonation, throttling faults."
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -40,6 +40,20 @@ struct ExchangeSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("drop-rate"), help: "Share of requests whose connection is dropped.") var dropRate = 0.0
     @Option(help: "Save the mailboxes to this file and load them from it.") var state: String?
     @Option(help: "Seed of the injected faults, so a run can be repeated.") var seed: UInt64?
+    @Option(
+        name: .customLong("protocol"),
+        help: "ews (/EWS/Exchange.asmx), webdav (/exchange/<alias>/, as Exchange 2003/2007) or both (as Exchange 2007)."
+    )
+    var protocolName = "ews"
+    @Option(name: .customLong("dav-language"), help: "WebDAV folder names: de (Posteingang, Kalender …) or en.")
+    var davLanguage = "de"
+    @Option(
+        name: .customLong("dav-quota-exceeded"), help: "A mailbox whose WebDAV writes answer 507 (repeat).")
+    var davQuotaExceeded: [String] = []
+    @Flag(
+        name: .customLong("dav-escaped-names"),
+        help: "Write MAPI property names as _x0030_x8101 instead of Exchange's digit-leading <e:0x8101>.")
+    var davEscapedNames = false
 
     func run() async throws {
         var options = SimOptions(schemaDirectory: URL(fileURLWithPath: schemas))
@@ -68,6 +82,15 @@ struct ExchangeSimCommand: AsyncParsableCommand {
         options.dropRate = dropRate
         options.statePath = state.map { URL(fileURLWithPath: $0) }
         if let seed { options.seed = seed }
+        switch protocolName {
+        case "ews": options.protocols = [.ews]
+        case "webdav": options.protocols = [.webdav]
+        case "both": options.protocols = [.ews, .webdav]
+        default: throw ValidationError("--protocol is ews, webdav or both, not '\(protocolName)'")
+        }
+        options.davLanguage = davLanguage
+        options.davQuotaExceeded = Set(davQuotaExceeded.map { $0.lowercased() })
+        options.davDigitNames = !davEscapedNames
         let service: SimService
         do {
             service = try SimService(options: options)
@@ -77,6 +100,10 @@ struct ExchangeSimCommand: AsyncParsableCommand {
         }
         let server = SimServer(service: service)
         let url = try await server.start()
+        if options.protocols.contains(.webdav) {
+            let base = url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/exchange/")
+            FileHandle.standardOutput.write(Data("WebDAV on \(base)\n".utf8))
+        }
         FileHandle.standardOutput.write(Data("listening on \(url)\n".utf8))
         let signals = AsyncStream<Void> { continuation in
             for signalNumber in [SIGINT, SIGTERM] {

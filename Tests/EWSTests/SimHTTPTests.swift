@@ -13,23 +13,6 @@ func curl(_ arguments: [String], body: Data) throws -> (status: Int, body: Strin
     return (result.status, result.body)
 }
 
-/// Runs `curl -s` with `arguments`: the status, the response headers and the body.
-func runCurl(_ arguments: [String]) throws -> (status: Int, headers: String, body: String) {
-    let headers = FileManager.default.temporaryDirectory.appendingPathComponent("h-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: headers) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["-s", "-m", "20", "-D", headers.path, "-w", "\n%{http_code}"] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
-    let head = (try? String(contentsOf: headers, encoding: .utf8)) ?? ""
-    return (Int(lines.last ?? "") ?? -1, head, lines.dropLast().joined(separator: "\n"))
-}
-
 let getFolder = Data(
     """
     <?xml version="1.0" encoding="utf-8"?>

@@ -590,8 +590,8 @@ struct Validation {
         }
 
         guard let source, let target, let kind, reader.diagnostics.count == errorsBefore else { return nil }
-        let sourceCaps = source.capabilities.narrowed(by: profile?.source ?? CapabilityRestriction())
-        let targetCaps = target.capabilities.narrowed(by: profile?.target ?? CapabilityRestriction())
+        let sourceCaps = source.capabilities.narrowed(by: profile?.source ?? CapabilityRestriction()).forKind(kind)
+        let targetCaps = target.capabilities.narrowed(by: profile?.target ?? CapabilityRestriction()).forKind(kind)
         let direction = definition.direction
         let at = entry("direction")?.value ?? node
         for (instance, caps) in [(source, sourceCaps), (target, targetCaps)] where !caps.kinds.contains(kind) {
