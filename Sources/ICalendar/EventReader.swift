@@ -165,7 +165,7 @@ struct EventReader {
             }
             if flagged {
                 let first = reader.allDayDate(start)
-                var last = reader.allDayDate(.dateTime(end, zone))
+                var last = reader.allDayDate(endValue ?? .dateTime(end, zone))
                 if last <= first { last = first.adding(days: 1) }
                 return (
                     .allDay(start: first, endExclusive: last),

@@ -49,7 +49,8 @@ final class ZoneResolver {
 
     /// The zone a TZID parameter means.
     ///
-    /// - Throws: ``ICalendarError`` when the calendar's VTIMEZONE for it is malformed.
+    /// - Throws: ``ICalendarError`` when the calendar's VTIMEZONE for it is malformed and the TZID
+    ///   names no known zone either.
     func zone(tzid raw: String) throws -> ResolvedZone {
         let tzid = Self.clean(raw)
         if let known = cache[tzid] { return known }
@@ -58,8 +59,8 @@ final class ZoneResolver {
             definitions[tzid]
             ?? definitions.first { $0.key.caseInsensitiveCompare(tzid) == .orderedSame }?.value
         let result: ResolvedZone
-        if let definition {
-            result = ResolvedZone(kind: .defined, offsets: try TimeZoneRules(definition), named: named)
+        if let definition, let rules = try Self.rules(definition, fallback: named) {
+            result = ResolvedZone(kind: .defined, offsets: rules, named: named)
         } else if let named {
             result = ResolvedZone(kind: .named, offsets: FoundationZone(zone: named.zone), named: named)
         } else if let offset = Self.displayOffset(tzid),
@@ -74,6 +75,18 @@ final class ZoneResolver {
         }
         cache[tzid] = result
         return result
+    }
+
+    /// The offsets a VTIMEZONE defines; nil when it is malformed but the TZID names a known zone.
+    private static func rules(_ definition: ICalComponent, fallback: (zone: TimeZone, identifier: String)?) throws
+        -> TimeZoneRules?
+    {
+        do {
+            return try TimeZoneRules(definition)
+        } catch {
+            if fallback != nil { return nil }
+            throw error
+        }
     }
 
     /// The IANA identifier (or fixed-offset identifier) to report for an event in `zone` around

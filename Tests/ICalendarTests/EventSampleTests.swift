@@ -557,6 +557,35 @@ struct EventSampleTests {
         #expect(unterminated?.line == 2)
     }
 
+    @Test("a malformed VTIMEZONE: a known TZID falls back to its zone, a custom one is an error naming the line")
+    func malformedTimeZone() throws {
+        func calendar(_ tzid: String) -> String {
+            """
+            BEGIN:VCALENDAR
+            BEGIN:VTIMEZONE
+            TZID:\(tzid)
+            BEGIN:STANDARD
+            DTSTART:16010101T030000
+            TZOFFSETFROM:+0200
+            END:STANDARD
+            END:VTIMEZONE
+            BEGIN:VEVENT
+            DTSTART;TZID=\(tzid):20300601T100000
+            END:VEVENT
+            END:VCALENDAR
+            """
+        }
+        let known = try ICalendarEvent.read(calendar("W. Europe Standard Time"), defaultZone: zone("UTC"))
+        #expect(
+            known.event.timing
+                == .timed(
+                    start: instant("2030-06-01T08:00:00Z"), end: instant("2030-06-01T08:00:00Z"),
+                    timeZone: "Europe/Berlin"))
+        #expect(throws: ICalendarError(line: 4, "STANDARD of VTIMEZONE Custom lacks a valid TZOFFSETFROM/TZOFFSETTO")) {
+            try ICalendarEvent.read(calendar("Custom"), defaultZone: zone("UTC"))
+        }
+    }
+
     @Test("truncated and damaged input never crashes: it reads or throws ICalendarError")
     func truncations() {
         let full = ICalendarEvent.write(

@@ -81,13 +81,21 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
 
     func changes(_ request: ChangeRequest) async throws -> ChangeSet {
         if let mail { SpoolDirectory.empty(mail.spool) }
-        let folderURL = try await folder.url()
-        let cursor = CursorCoding.decode(WebDAVCursor.self, from: request.cursor).flatMap {
-            $0.folderURL == folderURL ? $0 : nil
+        // The cursor knows the folder: a quiet run costs one PROPFIND, no discovery.
+        let saved = CursorCoding.decode(WebDAVCursor.self, from: request.cursor)
+        if let saved { await folder.prime(saved.folderURL) }
+        var folderURL = try await folder.url()
+        let folderState: DAVResponse?
+        do {
+            folderState = try await client.propfind(folderURL, properties: Self.folderProperties).first
+        } catch let error as WebDAVError where error.status == 404 && saved != nil {
+            // Renamed or re-created since: find it again.
+            await folder.forget()
+            folderURL = try await folder.url()
+            folderState = try await client.propfind(folderURL, properties: Self.folderProperties).first
         }
-        let state = try await client.propfind(
-            folderURL, properties: [DAVProperty.contentTag, DAVProperty.objectCount, DAVProperty.getLastModified]
-        ).first
+        let cursor = saved.flatMap { $0.folderURL == folderURL ? $0 : nil }
+        let state = folderState
         let tag = state?[DAVProperty.contentTag]?.string ?? ""
         let count = state?[DAVProperty.objectCount]?.int
         let listingDue =
@@ -161,6 +169,8 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
             changes: changes, cursor: try CursorCoding.encode(next), isFullScan: listed != nil && kind != .mail,
             unreadable: unreadable, unchanged: unchanged)
     }
+
+    static let folderProperties = [DAVProperty.contentTag, DAVProperty.objectCount, DAVProperty.getLastModified]
 
     /// Every item of the kind in the folder: id → etag (paged SEARCH).
     func listing(_ folderURL: String) async throws -> [ItemID: Version] {
@@ -492,6 +502,13 @@ actor WebDAVFolderResolver {
         self.client = client
         self.key = key
     }
+
+    /// Takes a URL found earlier (kept in the cursor).
+    func prime(_ url: String) {
+        if cached == nil { cached = url }
+    }
+
+    func forget() { cached = nil }
 
     func url() async throws -> String {
         if let cached { return cached }
