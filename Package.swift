@@ -121,7 +121,7 @@ let package = Package(
             .executableTarget(
                 name: "connector-dev",
                 dependencies: [
-                    "ConnectorHost", "Connectors", "FlowFactDevelopment", "ODBC", "ExchangeSim",
+                    "ConnectorHost", "Connectors", "FlowFactDevelopment", "ODBC", "ExchangeSim", "ExchangeWebDAV",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ]

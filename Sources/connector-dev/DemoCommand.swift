@@ -3,6 +3,7 @@ import ConnectorAPI
 import ConnectorHost
 import Connectors
 import ExchangeSim
+import ExchangeWebDAV
 import FlowFactDevelopment
 import Foundation
 import Logging
@@ -14,14 +15,18 @@ struct Demo: AsyncParsableCommand {
         abstract:
             "Runs the product end to end on embedded defaults: exchange-sim, a seeded FlowFact database, two syncs.",
         discussion: """
-            Starts the Exchange simulator with two mailboxes, creates and seeds a FlowFact-like database on SQLite \\
-            through ODBC, writes a demo connectors.yaml, runs a full two-way sync, changes records on both sides, \\
-            syncs again and prints what happened per user, kind and direction.
+            Two firms. The first is on Exchange 2010 and later (EWS): the Exchange simulator with two mailboxes, a \\
+            FlowFact-like database on SQLite through ODBC, a demo connectors.yaml, a full two-way sync, changes on \\
+            both sides, another sync. The second is on Exchange 2007 over WebDAV with BlackBerry devices: the same \\
+            with the wiring of deploy/examples/blackberry-exchange2007.yaml (mail read-only). Each prints what \\
+            happened per user, kind and direction.
             """)
 
     @Option(help: "Folder for the demo's database, configuration, state and log (recreated).") var directory =
         "state/demo"
     @Option(help: "Microsoft's EWS schema set, for the simulator.") var schemas = "../shared/ews-schema"
+    @Option(help: "The legacy firm's wiring (Exchange 2007 over WebDAV), run with the demo's addresses and names.")
+    var legacyExample = "deploy/examples/blackberry-exchange2007.yaml"
 
     func run() async throws {
         let started = Date()
@@ -189,10 +194,152 @@ struct Demo: AsyncParsableCommand {
         print(
             """
 
-            Done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s.
             State:    \(deployment.statePath.path) (mappings, cursors, conflicts, dead letters; `connector-host status --config \(configPath.path)`)
             Log:      \(dir.appendingPathComponent("connector-host.log").path)
             Exchange: \(dir.appendingPathComponent("exchange.json").path) (the simulator's mailboxes)
+            """)
+        try await legacyFirm(dir.appendingPathComponent("legacy"), logger)
+        print("\nDone in \(String(format: "%.1f", Date().timeIntervalSince(started))) s.")
+    }
+
+    /// The second firm: Exchange 2007 over WebDAV with a forms login, BlackBerry devices reading
+    /// the mailboxes, mail read-only; the wiring of `deploy/examples/blackberry-exchange2007.yaml`.
+    func legacyFirm(_ dir: URL, _ logger: Logger) async throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        print("\n=== Firm 2: Exchange 2007 over WebDAV (BlackBerry devices; mail read-only) ===\n")
+        var options = SimOptions(schemaDirectory: URL(fileURLWithPath: schemas))
+        options.mailboxes = ["mm@example.test", "js@example.test"]
+        options.accounts = [SimAccount(name: "svc-sync", password: "Demo-Passw0rd")]
+        options.delegates = ["svc-sync"]
+        options.protocols = [.webdav]
+        options.auth = .forms2007
+        options.statePath = dir.appendingPathComponent("exchange.json")
+        let server = SimServer(service: try SimService(options: options))
+        let base = try await server.start().replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/exchange/")
+        print(
+            "Exchange 2007 simulator: \(base) (WebDAV, forms login; folders Kontakte, Kalender, Aufgaben, Posteingang)")
+        let connection = "Driver=SQLite3;Database=\(dir.appendingPathComponent("flowfact.sqlite").path)"
+        let db = try ODBCConnection(connectionString: connection)
+        let seeder = FlowFactSeeder(connection: db)
+        try seeder.initialize()
+        let seeded = try seeder.seed(
+            FlowFactSeeder.Counts(users: 2, addresses: 20, appointments: 8, tasks: 4, mails: 0))
+        print("FlowFact database: \(dir.appendingPathComponent("flowfact.sqlite").path) (\(seeded))")
+        guard var yaml = try? String(contentsOfFile: legacyExample, encoding: .utf8) else {
+            printError("cannot read \(legacyExample) (run the demo from the project folder, or pass --legacy-example)")
+            throw ExitCode(1)
+        }
+        for (from, to) in [
+            ("/var/lib/connector-host/state.sqlite", "state.sqlite"),
+            ("https://mail.example.com/exchange/", base),
+            ("\"EXAMPLE\\\\svc-sync\"", "svc-sync"),
+            ("password: \"${EXCHANGE_PASSWORD}\"", "password_file: exchange.pw"),
+            ("exchange: mmustermann", "exchange: mm"), ("exchange: jschaefer", "exchange: js"),
+            ("merkmale: [BlackBerry]", "merkmale: [Outlook-Sync]"),
+        ] {
+            yaml = yaml.replacingOccurrences(of: from, with: to)
+        }
+        yaml = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.trimmingCharacters(in: .whitespaces).hasPrefix("connection: \"Driver=FreeTDS")
+                ? "    connection: \"\(connection)\"" : String(line)
+        }.joined(separator: "\n")
+        try "Demo-Passw0rd\n".write(to: dir.appendingPathComponent("exchange.pw"), atomically: true, encoding: .utf8)
+        let configPath = dir.appendingPathComponent("connectors.yaml")
+        try
+            ("# \(legacyExample) with the demo's server, database and names (written by `connector-dev demo`).\n" + yaml)
+            .write(to: configPath, atomically: true, encoding: .utf8)
+        let deployment = try ConfigLoader(registry: registry).load(path: configPath.path)
+        print("Configuration: \(configPath.path)\n")
+
+        let first = try await sync(deployment, logger)
+        print("First sync (everything is new):")
+        print(Self.summary(first))
+
+        // In the mailboxes: a contact created on JS's BlackBerry, a task completed, two mails arriving.
+        let legacy = try WebDAVAdapter.type.make(
+            deployment.adapters["exchange"]!.settings,
+            AdapterContext(instanceName: "blackberry", baseDirectory: dir, log: { _, _ in }))
+        let js = WebDAVAdapter.type.account(on: "exchange", ["mailbox": "js"])
+        let contacts = try await legacy.endpoint(
+            for: EndpointScope(connector: "blackberry", kind: .address, role: .target, user: "JS", account: js))
+        _ = try await contacts.apply([
+            .create(
+                syncKey: SyncKey(rawValue: "blackberry-demo"),
+                record: .address(
+                    Address(
+                        givenName: "Jürgen", familyName: "Öztürk", company: "Hausverwaltung Öztürk",
+                        emails: ["j.oeztuerk@hv-oeztuerk.example"], phones: [.mobile: "+49 172 9876543"])))
+        ])
+        print("created on the BlackBerry (JS): contact Jürgen Öztürk")
+        let tasks = try await legacy.endpoint(
+            for: EndpointScope(connector: "blackberry", kind: .task, role: .target, user: "JS", account: js))
+        if case .upsert(let task)? = try await tasks.changes(ChangeRequest(cursor: nil, known: [:])).changes.first,
+            case .task(var item) = task.record
+        {
+            item.status = .completed
+            item.percentComplete = 100
+            _ = try await tasks.apply([
+                .update(
+                    id: task.id, expectedVersion: task.version, record: .task(item),
+                    fields: ["status", "percentComplete"])
+            ])
+            print("completed on the BlackBerry (JS): task '\(item.subject)'")
+        }
+        await legacy.shutdown()
+        for (mailbox, subject) in [("js@example.test", "Exposé Südhang"), ("mm@example.test", "Rückruf erbeten")] {
+            let mime = """
+                From: "Jürgen Öztürk" <j.oeztuerk@hv-oeztuerk.example>\r
+                To: \(mailbox)\r
+                Subject: =?utf-8?B?\(Data(subject.utf8).base64EncodedString())?=\r
+                Message-ID: <\(UUID().uuidString.prefix(8))@hv-oeztuerk.example>\r
+                Date: \(DAVMIME.rfc5322Date(Date()))\r
+                MIME-Version: 1.0\r
+                Content-Type: multipart/mixed; boundary="demo"\r
+                \r
+                --demo\r
+                Content-Type: text/plain; charset=utf-8\r
+                \r
+                Guten Tag, anbei die Unterlagen.\r
+                --demo\r
+                Content-Type: application/pdf\r
+                Content-Disposition: attachment; filename="Grundriss.pdf"\r
+                Content-Transfer-Encoding: base64\r
+                \r
+                JVBERi0xLjQK\r
+                --demo--\r
+
+                """
+            server.service.deliverDAVMail(to: mailbox, mime: Data(mime.utf8))
+            print("arrived in the inbox of \(mailbox): mail '\(subject)' with an attachment")
+        }
+
+        let second = try await sync(deployment, logger)
+        print("\nSecond sync:")
+        print(Self.summary(second))
+        var round = 3
+        while round <= 5 {
+            let next = try await sync(deployment, logger)
+            if next.allSatisfy({ $0.counts.isEmpty }) {
+                print("\nSync \(round): no changes anywhere")
+                break
+            }
+            print("\nSync \(round):")
+            print(Self.summary(next))
+            round += 1
+        }
+        let written = ["inbox", "sentitems", "deleteditems", "drafts", "outbox"].reduce(0) { total, folder in
+            total
+                + ["mm@example.test", "js@example.test"].reduce(0) {
+                    $0 + server.service.davWrites(account: "svc-sync", mailbox: $1, folder: folder)
+                }
+        }
+        print("Writes to mail folders by the service: \(written) (mail is read-only on this profile)")
+        await server.stop()
+        print(
+            """
+
+            State:    \(deployment.statePath.path)
+            Exchange: \(dir.appendingPathComponent("exchange.json").path).webdav.json (the simulator's mailboxes)
             """)
     }
 

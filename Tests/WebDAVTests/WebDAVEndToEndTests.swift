@@ -322,3 +322,27 @@ struct WebDAVEndToEndTests {
         #expect(reports.allSatisfy { !"\($0.message ?? "") \($0.failures)".contains(LegacyEndToEnd.secret) })
     }
 }
+
+@Suite("The BlackBerry deployment example")
+struct BlackBerryExampleTests {
+    static var example: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/examples/blackberry-exchange2007.yaml")
+    }
+
+    @Test(
+        "deploy/examples/blackberry-exchange2007.yaml validates: contacts, calendar, tasks two-way, mail only into FlowFact"
+    )
+    func validates() throws {
+        let deployment = try ConfigLoader(
+            registry: AdapterRegistry(BuiltinAdapters.all),
+            environment: ["FF_DB_PASSWORD": "x", "EXCHANGE_PASSWORD": "y"]
+        ).load(path: Self.example.path)
+        #expect(deployment.adapters["exchange"]?.type.name == "exchange-webdav")
+        let connectors = Dictionary(uniqueKeysWithValues: deployment.connectors.map { ($0.definition.name, $0) })
+        #expect(connectors["contacts"]?.definition.direction == .twoWay)
+        #expect(connectors["mail-in"]?.definition.direction == .targetToSource)
+        #expect(connectors["mail-in"]?.targetCapabilities.canWrite == false)
+        #expect(connectors["mail-in"]?.targetCapabilities.mailStateChanges.isEmpty == true)
+    }
+}
