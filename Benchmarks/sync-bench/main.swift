@@ -11,6 +11,9 @@
 //
 // --storm adds an initial sync under faults (see below) and prints it beside the fault-free one.
 //
+// --protocol webdav runs the same against the exchange-webdav adapter and the simulator as Exchange
+// 2003/2007 (requests are then WebDAV methods: PROPFIND, SEARCH, PROPPATCH, PUT, BPROPFIND …).
+//
 // --sim-url URL uses a simulator started by hand (with the mailboxes --print-mailboxes lists) instead
 // of starting one; scripts/profile.sh does so to profile this program alone.
 import BenchSupport
@@ -36,7 +39,8 @@ let jobs = integer("--jobs", ServiceSettings().concurrency)
 let batch = integer("--batch", 100)
 let schemas = option("--schemas", ProcessInfo.processInfo.environment["EWS_SCHEMAS"] ?? "../shared/ews-schema")
 let jsonPath = option("--json", "")
-let runPeer = CommandLine.arguments.contains("--peer")
+let webdav = option("--protocol", "ews") == "webdav"
+let runPeer = CommandLine.arguments.contains("--peer") && !webdav
 // --storm: the initial sync again, into a second simulator that answers 15 % of requests with
 // ErrorServerBusy (and stops batches at an item), 5 % with HTTP 503 and drops 5 % of connections.
 let runStorm = CommandLine.arguments.contains("--storm")
@@ -77,10 +81,15 @@ let sim =
     externalSim.isEmpty
     ? SimProcess(
         binary: simBinary, schemas: schemas, latencyMilliseconds: latency, account: "svc@example.test:bench",
-        mailboxes: mailboxes + ["peer@example.test"], program: "sync-bench")
+        mailboxes: mailboxes + ["peer@example.test"], program: "sync-bench",
+        extraArguments: webdav ? ["--protocol", "both", "--delegate", "svc@example.test"] : [])
     : SimProcess(external: externalSim)
 defer { sim.stop() }
 let url = sim.url
+let exchangeAdapter =
+    webdav
+    ? "{ type: exchange-webdav, url: \"\(url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/exchange/"))\", auth: basic, username: svc@example.test, password: bench, max_concurrency: \(concurrency), batch_size: \(batch), page_size: 500 }"
+    : "{ type: ews, url: \"\(url)\", auth: basic, username: svc@example.test, password: bench, max_concurrency: \(concurrency), batch_size: \(batch), read_batch_size: \(batch) }"
 
 @MainActor func simStats() async throws -> [String: Double] { try await sim.stats() }
 
@@ -93,7 +102,7 @@ let yaml = """
     state: { path: \(directory.path)/state.sqlite }
     adapters:
       flowfact: { type: flowfact-odbc, connection: "\(connection)", calendar_window: 3650d }
-      exchange: { type: ews, url: "\(url)", auth: basic, username: svc@example.test, password: bench, max_concurrency: \(concurrency), batch_size: \(batch), read_batch_size: \(batch) }
+      exchange: \(exchangeAdapter)
     users:
     \((0..<users).map { "  - { id: \(FlowFactSeeder.shortName($0)), flowfact: \(FlowFactSeeder.shortName($0)), exchange: \(mailboxes[$0]) }" }.joined(separator: "\n"))
     connectors:
@@ -137,7 +146,7 @@ struct Phase: Codable {
     let after = try await simStats()
     let delta = after.merging(before) { $0 - $1 }
     var requests: [String: Int] = [:]
-    for (key, value) in delta where key.first?.isUppercase == true && value > 0 && key != "ErrorServerBusy" {
+    for (key, value) in delta where isRequest(key) && value > 0 {
         requests[key] = Int(value)
     }
     let floorSeconds = floor.map { Double($0(requests)) * Double(latency) / 1000 / Double(concurrency) }
@@ -148,6 +157,12 @@ struct Phase: Codable {
         databaseStatements: ODBCStatistics.statements - statements, peakRSSMB: now.peakMB,
         cpuMicrosecondsPerItem: items > 0 ? (now.cpu - cpu) / Double(items) * 1e6 : nil,
         simulatorCPUSeconds: delta["cpuSeconds"] ?? 0, floorSeconds: floorSeconds)
+}
+
+/// A request counter of the simulator's statistics: EWS operations (`CreateItem`) and WebDAV
+/// methods (`davPROPPATCH`), not faults or write tallies.
+func isRequest(_ key: String) -> Bool {
+    (key.first?.isUppercase == true && key != "ErrorServerBusy") || (key.hasPrefix("dav") && !key.contains(":"))
 }
 
 @MainActor func runAll() async throws -> Int {
@@ -173,10 +188,17 @@ var phases: [Phase] = []
 let perFolder = [addresses, appointments, tasks].filter { $0 > 0 }
 // The floor: the requests a perfect client needs (GetFolder and SyncFolderItems per folder, then
 // CreateItem at full batch size), times the latency, divided by the allowed concurrency.
+// Over WebDAV each item is its own write (there is no batch create): discovery, PROPFIND and SEARCH
+// per folder, one PROPPATCH or PUT per item and one BPROPFIND per batch for the new etags.
 phases.append(
     try await measure(
         "initial full sync",
-        floor: { _ in users * perFolder.reduce(0) { $0 + 2 + ($1 + batch - 1) / batch } }, { try await runAll() }))
+        floor: { _ in
+            users
+                * perFolder.reduce(0) {
+                    $0 + (webdav ? 3 + $1 + ($1 + batch - 1) / batch : 2 + ($1 + batch - 1) / batch)
+                }
+        }, { try await runAll() }))
 phases.append(try await measure("first run after (reads own writes back)") { try await runAll() })
 phases.append(try await measure("no changes") { try await runAll() })
 // For profiling the quiet path: BENCH_QUIET_REPEAT=N repeats the no-change run (not reported).
@@ -204,7 +226,8 @@ try db.transaction {
         }
     }
 }
-let exchange = try EWSAdapter.type.make(
+let exchangeType = deployment.adapters["exchange"]!.type
+let exchange = try exchangeType.make(
     deployment.adapters["exchange"]!.settings,
     AdapterContext(instanceName: "outlook", baseDirectory: directory, log: { _, _ in }))
 for mailbox in mailboxes {
@@ -213,7 +236,7 @@ for mailbox in mailboxes {
         let endpoint = try await exchange.endpoint(
             for: EndpointScope(
                 connector: "outlook", kind: kind, role: .target, user: "X",
-                account: EWSAdapter.type.account(on: "exchange", ["mailbox": mailbox])))
+                account: exchangeType.account(on: "exchange", ["mailbox": mailbox])))
         let all = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:])).changes.compactMap {
             change -> ItemState? in
             if case .upsert(let state) = change { return state } else { return nil }
@@ -341,10 +364,10 @@ func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }
 print(
-    "\nsync benchmark: \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks); "
+    "\nsync benchmark (\(webdav ? "exchange-webdav, Exchange 2003/2007 WebDAV" : "ews, EWS")): \(users) users × (\(addresses) addresses + \(appointments) appointments + \(tasks) tasks); "
         + "latency \(latency) ms, concurrency \(concurrency), batch \(batch), \(jobs) jobs at once")
 print(
-    pad("phase", 40) + pad("seconds", 9) + pad("items", 8) + pad("items/s", 9) + pad("EWS reqs", 9)
+    pad("phase", 40) + pad("seconds", 9) + pad("items", 8) + pad("items/s", 9) + pad("requests", 9)
         + pad("MB out/in", 11) + pad("DB stmts", 9) + pad("RSS MB", 8) + pad("µs CPU/item", 12) + pad("sim CPU s", 10)
         + "floor s")
 for phase in phases {
@@ -360,11 +383,19 @@ for phase in phases {
     print("    " + phase.requests.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
 }
 let quiet = phases[2]
-let writes = ["CreateItem", "UpdateItem", "DeleteItem"].reduce(0) { $0 + (quiet.requests[$1] ?? 0) }
-print(
-    "no-change run: \(quiet.requests["SyncFolderItems"] ?? 0) SyncFolderItems for \(folders) folders, "
-        + "\(quiet.requests["GetItem"] ?? 0) GetItem, \(writes) writes, \(quiet.databaseStatements) database statements "
-        + "for \(folders) jobs")
+if webdav {
+    let writes = ["davPROPPATCH", "davPUT", "davDELETE"].reduce(0) { $0 + (quiet.requests[$1] ?? 0) }
+    print(
+        "no-change run: \(quiet.requests["davPROPFIND"] ?? 0) PROPFIND and \(quiet.requests["davSEARCH"] ?? 0) SEARCH "
+            + "for \(folders) folders, \(writes) writes, \(quiet.databaseStatements) database statements for \(folders) jobs"
+    )
+} else {
+    let writes = ["CreateItem", "UpdateItem", "DeleteItem"].reduce(0) { $0 + (quiet.requests[$1] ?? 0) }
+    print(
+        "no-change run: \(quiet.requests["SyncFolderItems"] ?? 0) SyncFolderItems for \(folders) folders, "
+            + "\(quiet.requests["GetItem"] ?? 0) GetItem, \(writes) writes, \(quiet.databaseStatements) database statements "
+            + "for \(folders) jobs")
+}
 if let peer, let rate = peer["itemsPerSecond"] as? Double {
     let ours = phases[0].itemsPerSecond
     print(
@@ -388,7 +419,8 @@ if let storm {
 }
 if !jsonPath.isEmpty {
     var object: [String: Any] = [
-        "users": users, "addresses": addresses, "appointments": appointments, "tasks": tasks, "latencyMs": latency,
+        "protocol": webdav ? "webdav" : "ews", "users": users, "addresses": addresses, "appointments": appointments,
+        "tasks": tasks, "latencyMs": latency,
         "concurrency": concurrency, "batch": batch, "jobs": jobs,
         "phases": try JSONSerialization.jsonObject(with: JSONEncoder().encode(phases)),
     ]

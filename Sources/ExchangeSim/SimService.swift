@@ -51,7 +51,8 @@ public final class SimService: @unchecked Sendable {
     /// How many requests of each operation were served.
     public var counts: [String: Int] { lock.withLock { operationCounts } }
 
-    /// Items in all mailboxes outside Deleted Items (for benchmarks and soaks comparing runs).
+    /// Items in all mailboxes outside Deleted Items, over EWS and WebDAV (for benchmarks and soaks
+    /// comparing runs).
     public var itemCount: Int {
         lock.withLock {
             mailboxes.values.reduce(0) { total, mailbox in
@@ -59,6 +60,9 @@ public final class SimService: @unchecked Sendable {
                     + mailbox.items.values.filter { mailbox.folders[$0.folderID]?.distinguished != "deleteditems" }
                     .count
             }
+                + davMailboxes.values.reduce(0) { total, mailbox in
+                    total + mailbox.folders.values.filter { $0.key != "deleteditems" }.reduce(0) { $0 + $1.items.count }
+                }
         }
     }
 

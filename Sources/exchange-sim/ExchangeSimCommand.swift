@@ -100,11 +100,12 @@ struct ExchangeSimCommand: AsyncParsableCommand {
         }
         let server = SimServer(service: service)
         let url = try await server.start()
+        // The first URL printed is the EWS one (scripts and benchmarks take it); WebDAV's follows.
+        FileHandle.standardOutput.write(Data("listening on \(url)\n".utf8))
         if options.protocols.contains(.webdav) {
             let base = url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "/exchange/")
             FileHandle.standardOutput.write(Data("WebDAV on \(base)\n".utf8))
         }
-        FileHandle.standardOutput.write(Data("listening on \(url)\n".utf8))
         let signals = AsyncStream<Void> { continuation in
             for signalNumber in [SIGINT, SIGTERM] {
                 signal(signalNumber, SIG_IGN)

@@ -31,13 +31,16 @@ final class LegacyEndToEnd: @unchecked Sendable {
     var extraAdapters = ""
 
     init(
+        database: TestDatabase = .sqlite,
         counts: FlowFactSeeder.Counts = FlowFactSeeder.Counts(
             users: 2, addresses: 6, appointments: 4, tasks: 3, mails: 0),
         configure: (inout SimOptions) -> Void = { _ in }
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("legacy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        connection = "Driver=SQLite3;Database=\(directory.path)/flowfact.sqlite"
+        connection =
+            database == .sqlite
+            ? "Driver=SQLite3;Database=\(directory.path)/flowfact.sqlite" : try database.freshConnectionString()
         db = try ODBCConnection(connectionString: connection)
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
@@ -107,10 +110,10 @@ final class LegacyEndToEnd: @unchecked Sendable {
 @Suite("End to end: FlowFact (SQLite ODBC) ↔ exchange-webdav ↔ exchange-sim as Exchange 2003/2007", .serialized)
 struct WebDAVEndToEndTests {
     @Test(
-        "contacts, calendar and tasks both ways; quiet runs cost one PROPFIND per folder; edits and deletions in the mailbox come back"
-    )
-    func twoWay() async throws {
-        let e = try await LegacyEndToEnd()
+        "contacts, calendar and tasks both ways; quiet runs cost one PROPFIND per folder; edits and deletions in the mailbox come back",
+        arguments: [TestDatabase.sqlite, .postgres])
+    func twoWay(_ database: TestDatabase) async throws {
+        let e = try await LegacyEndToEnd(database: database)
         defer { Task { await e.server.stop() } }
         e.connectors = """
               - { name: contacts, kind: address, source: flowfact, target: legacy }
@@ -253,6 +256,40 @@ struct WebDAVEndToEndTests {
         }
     }
 
+    @Test("2,000 contacts go out and are read back in pages: nothing missing, nothing twice")
+    func manyContactsPaged() async throws {
+        let e = try await LegacyEndToEnd(
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 2000, appointments: 0, tasks: 0, mails: 0, syncShare: 1))
+        defer { Task { await e.server.stop() } }
+        e.users = "  - { id: MM, flowfact: MM, legacy: mm }"
+        e.connectors = "  - { name: contacts, kind: address, source: flowfact, target: legacy }"
+        let first = try await e.sync()
+        #expect(first.first?.status == .ok, "\(LegacyEndToEnd.describe(first))")
+        let created = try #require(first.first?.counts["source→target create"])
+        #expect(created >= 2000)
+        #expect(e.server.service.davItemCount(mailbox: "mm@example.test", folder: "contacts") == created)
+        // A full read by a new endpoint pages through SEARCH (50 rows a page here).
+        let before = e.server.service.counts["davSEARCH", default: 0]
+        let deployment = try ConfigLoader(
+            registry: AdapterRegistry(BuiltinAdapters.all), environment: ["DAV_PASSWORD": e.password]
+        ).load(yaml: e.yaml, file: "legacy.yaml", baseDirectory: e.directory)
+        let adapter = try WebDAVAdapter.type.make(
+            deployment.adapters["legacy"]!.settings,
+            AdapterContext(instanceName: "legacy", baseDirectory: e.directory, log: { _, _ in }))
+        let endpoint = try await adapter.endpoint(
+            for: EndpointScope(
+                connector: "read", kind: .address, role: .target, user: "MM",
+                account: WebDAVAdapter.type.account(on: "legacy", ["mailbox": "mm"])))
+        let all = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+        await adapter.shutdown()
+        let ids = all.changes.map(\.id)
+        #expect(ids.count == created)
+        #expect(Set(ids).count == created)
+        #expect(all.isFullScan)
+        #expect(e.server.service.counts["davSEARCH", default: 0] - before >= created / 50)
+        #expect(try await e.sync().allSatisfy { $0.counts.isEmpty })
+    }
+
     @Test("a mail connector that would write into the legacy mailbox is refused before anything runs")
     func mailWritesRefused() async throws {
         let e = try await LegacyEndToEnd()
@@ -344,5 +381,31 @@ struct BlackBerryExampleTests {
         #expect(connectors["mail-in"]?.definition.direction == .targetToSource)
         #expect(connectors["mail-in"]?.targetCapabilities.canWrite == false)
         #expect(connectors["mail-in"]?.targetCapabilities.mailStateChanges.isEmpty == true)
+    }
+}
+
+@Suite("connector-host check on the WebDAV path", .serialized)
+struct WebDAVCheckTests {
+    @Test(
+        "check signs in through the form, names the folders it found and reads them; a wrong password is named, never printed"
+    )
+    func check() async throws {
+        let e = try await LegacyEndToEnd { $0.auth = .forms2003 }
+        defer { Task { await e.server.stop() } }
+        e.auth = "forms\n    version: \"2003\""
+        e.users = "  - { id: MM, flowfact: MM, legacy: mm }"
+        e.connectors = "  - { name: tasks, kind: task, source: flowfact, target: legacy }"
+        try e.yaml.write(to: e.directory.appendingPathComponent("legacy.yaml"), atomically: true, encoding: .utf8)
+        let good = try CLI.run(
+            ["check", "--config", "legacy.yaml"], in: e.directory, environment: ["DAV_PASSWORD": e.password])
+        #expect(good.status == 0, "\(good.out) \(good.err)")
+        #expect(good.out.contains("/exchange/mm/Aufgaben"), "\(good.out)")
+        #expect(good.out.contains("SEARCH works"), "\(good.out)")
+        let bad = try CLI.run(
+            ["check", "--config", "legacy.yaml"], in: e.directory, environment: ["DAV_PASSWORD": "Falsch-0815"])
+        #expect(bad.status != 0)
+        #expect((bad.out + bad.err).contains("forms login"), "\(bad.out) \(bad.err)")
+        #expect((bad.out + bad.err).contains("mm"))
+        #expect(!(bad.out + bad.err).contains("Falsch-0815"))
     }
 }

@@ -108,13 +108,17 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
             watermark: cursor?.watermark, listedAt: cursor?.listedAt ?? Date())
         var rows: [DAVResponse]
         var listed: [String: Version]?
+        // Incremental runs list what changed by etag only; the items that really changed (not the
+        // run's own writes read back) are then fetched whole in batches.
+        var light = false
         if let cursor, let watermark = cursor.watermark, !listingDue {
             rows = try await client.searchAll(
                 folderURL,
                 sql: select(
-                    properties, folder: folderURL,
+                    [DAVProperty.getETag, DAVProperty.getLastModified], folder: folderURL,
                     where: scopeCondition(since: watermark.addingTimeInterval(-Self.overlap))),
                 pageSize: pageSize)
+            light = true
             let fresh = Set(rows.map(\.path)).subtracting(request.known.keys)
             let expected = request.known.count + fresh.count + cursor.outOfScope
             if kind != .mail, let count, count != expected {
@@ -161,9 +165,15 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
             }
         }
         var unreadable: [UnreadableItem] = []
-        for (_, state) in try await states(wanted, unreadable: &unreadable) { changes.append(.upsert(state)) }
+        if light {
+            missed += wanted.map(\.path)
+        } else {
+            for (_, state) in try await states(wanted, unreadable: &unreadable) { changes.append(.upsert(state)) }
+        }
         if !missed.isEmpty {
-            for (_, state) in try await read(ids: missed) { changes.append(.upsert(state)) }
+            for (_, state) in try await read(ids: missed, attachments: true, unreadable: &unreadable) {
+                changes.append(.upsert(state))
+            }
         }
         return ChangeSet(
             changes: changes, cursor: try CursorCoding.encode(next), isFullScan: listed != nil && kind != .mail,
@@ -188,7 +198,11 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
         var result: [(ItemID, ItemState)] = []
         var contents: [ItemID: Data] = [:]
         if kind == .calendar {
-            for (parent, group) in Dictionary(grouping: rows, by: { folderPath(of: $0.path) }) {
+            for row in rows {
+                if case .binary(let mime)? = row[DAVProperty.internetContent] { contents[row.path] = mime }
+            }
+            let missing = rows.filter { contents[$0.path] == nil && $0.failed[DAVProperty.internetContent] == nil }
+            for (parent, group) in Dictionary(grouping: missing, by: { folderPath(of: $0.path) }) {
                 for batch in group.chunked(into: maxBatchSize) {
                     let responses = try await client.batchPropfind(
                         url(of: parent), hrefs: batch.map { url(of: $0.path) },
@@ -276,15 +290,23 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
     func readFields(ids: [ItemID]) async throws -> [ItemID: ItemState] { try await read(ids: ids, attachments: false) }
 
     func read(ids: [ItemID], attachments: Bool) async throws -> [ItemID: ItemState] {
+        var unreadable: [UnreadableItem] = []
+        return try await read(ids: ids, attachments: attachments, unreadable: &unreadable)
+    }
+
+    /// Items by id in BPROPFIND batches per folder (an appointment's internet content in the same
+    /// request); ids that are gone are absent, items that cannot be read are listed as unreadable.
+    func read(ids: [ItemID], attachments: Bool, unreadable: inout [UnreadableItem]) async throws -> [ItemID: ItemState]
+    {
         var rows: [DAVResponse] = []
+        let wanted = kind == .calendar ? properties + [DAVProperty.internetContent] : properties
         for (parent, group) in Dictionary(grouping: ids, by: folderPath(of:)) {
             for batch in group.chunked(into: maxBatchSize) {
                 let responses = try await client.batchPropfind(
-                    url(of: parent), hrefs: batch.map { url(of: $0) }, properties: properties)
+                    url(of: parent), hrefs: batch.map { url(of: $0) }, properties: wanted)
                 rows += responses.filter { $0.status == nil || $0.status == 200 }.filter { !$0.properties.isEmpty }
             }
         }
-        var unreadable: [UnreadableItem] = []
         return Dictionary(try await states(rows, attachments: attachments, unreadable: &unreadable)) { first, _ in first
         }
     }
@@ -374,8 +396,10 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
                     }
                 }
             }
-            if let existing = try? await client.propfind(target, properties: [DAVProperty.calendarUID]).first?[
-                DAVProperty.calendarUID]?.string, syncKey == nil
+            // An update keeps the appointment's UID (devices and invitations know it by that).
+            if syncKey == nil,
+                let existing = try? await client.propfind(target, properties: [DAVProperty.calendarUID]).first?[
+                    DAVProperty.calendarUID]?.string
             {
                 uid = existing
             }
