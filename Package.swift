@@ -160,6 +160,9 @@ let package = Package(
             .executableTarget(name: "fuzz-ews-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-ews-response"),
             .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-config"),
             .executableTarget(name: "fuzz-mail-text", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-mail-text"),
+            .executableTarget(
+                name: "fuzz-webdav-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-webdav-response"),
+            .executableTarget(name: "fuzz-icalendar", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-icalendar"),
             // Server side of NTLM (NTLMv2) authentication over HTTP.
             .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
             .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),

@@ -98,7 +98,8 @@ public final class SimProcess: @unchecked Sendable {
             process.terminate()
             exit(1)
         }
-        url = String(banner[start.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The first line names the EWS URL (a WebDAV line may follow in the same read).
+        url = String(banner[start.lowerBound...].prefix { !$0.isWhitespace })
     }
 
     /// The simulator's counters (`GET /sim/stats`): requests by operation, bytes, CPU seconds.

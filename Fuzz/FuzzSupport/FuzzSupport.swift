@@ -32,9 +32,16 @@ public enum FuzzBodies {
     /// HTML mail bodies to text.
     public static func mailText(_ data: Data) { EWSFuzzingEntryPoints.mailText(data) }
 
+    /// Exchange WebDAV multistatus answers and the decoders of their properties.
+    public static func webdavResponse(_ data: Data) { WebDAVFuzzingEntryPoints.multistatus(data) }
+
+    /// Appointments as MIME or iCalendar, read as events and tasks.
+    public static func icalendar(_ data: Data) { WebDAVFuzzingEntryPoints.calendar(data) }
+
     /// The bodies by target name (`fuzz-<name>`), for the replay test.
     public static let all: [String: @Sendable (Data) -> Void] = [
         "xml": xml, "ews-response": ewsResponse, "config": config, "mail-text": mailText,
+        "webdav-response": webdavResponse, "icalendar": icalendar,
     ]
 
     static let registry = AdapterRegistry(BuiltinAdapters.all)

@@ -1,0 +1,4 @@
+import FuzzSupport
+
+// The fuzz target for WebDAV answers: see FuzzBodies and scripts/fuzz.sh.
+runFuzzTarget(FuzzBodies.webdavResponse)
