@@ -149,6 +149,9 @@ let package = Package(
                     "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
                 ],
                 path: "Benchmarks/soak"),
+            // Our side of the DavMail peer check (scripts/davmail-check.sh).
+            .executableTarget(
+                name: "webdav-peer", dependencies: ["Connectors", "ConnectorAPI"], path: "Benchmarks/peer/webdav-peer"),
             .executableTarget(
                 name: "odbc-read-bench", dependencies: ["Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC"],
                 path: "Benchmarks/odbc-read-bench"),

@@ -289,12 +289,15 @@ if runStorm {
     let faulty = SimProcess(
         binary: simBinary, schemas: schemas, latencyMilliseconds: latency, account: "svc@example.test:bench",
         mailboxes: mailboxes, program: "sync-bench",
-        extraArguments: ["--busy-rate", "0.15", "--unavailable-rate", "0.05", "--drop-rate", "0.05", "--seed", "15"])
+        extraArguments: ["--busy-rate", "0.15", "--unavailable-rate", "0.05", "--drop-rate", "0.05", "--seed", "15"]
+            + (webdav ? ["--protocol", "both", "--delegate", "svc@example.test"] : []))
     defer { faulty.stop() }
     let stormYAML =
         yaml
         .replacingOccurrences(of: "\(directory.path)/state.sqlite", with: "\(directory.path)/storm-state.sqlite")
-        .replacingOccurrences(of: url, with: faulty.url)
+        .replacingOccurrences(
+            of: url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: ""),
+            with: faulty.url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: ""))
     let stormHost = try SyncHost(
         deployment: try ConfigLoader(registry: AdapterRegistry(BuiltinAdapters.all), environment: [:]).load(
             yaml: stormYAML, file: "storm.yaml", baseDirectory: directory), logger: logger)
@@ -408,9 +411,9 @@ if let storm {
     print(
         String(
             format:
-                "storm (15 %% busy, 5 %% 503, 5 %% drops): initial sync in %d run%@, %.2f s (fault-free %.2f s, ×%.1f); "
+                "storm (%@5 %% 503, 5 %% drops): initial sync in %d run%@, %.2f s (fault-free %.2f s, ×%.1f); "
                 + "%d retries, %.1f s waited; faults injected: %@; items %d of %d, %d failures open, %d dead letters%@",
-            storm.runs, storm.runs == 1 ? "" : "s", storm.seconds, storm.faultFreeSeconds,
+            webdav ? "" : "15 % busy, ", storm.runs, storm.runs == 1 ? "" : "s", storm.seconds, storm.faultFreeSeconds,
             storm.seconds / max(storm.faultFreeSeconds, 0.001), storm.retries, storm.waitedSeconds,
             storm.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
             storm.items, storm.expectedItems, storm.openFailures, storm.deadLetters,
@@ -433,6 +436,7 @@ if !jsonPath.isEmpty {
 
 if let storm, storm.items != storm.expectedItems || storm.openFailures > 0 {
     FileHandle.standardError.write(Data("sync-bench: the storm lost or duplicated items\n".utf8))
+    sim.stop()
     exit(3)
 }
 

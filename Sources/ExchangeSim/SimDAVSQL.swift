@@ -8,8 +8,11 @@ import Foundation
 /// are case-insensitive; string comparisons are too, as Exchange's are.
 struct SimSQLQuery {
     struct Column: Equatable {
+        /// The stored name (canonical).
         var property: String
         var alias: String?
+        /// The name as the query wrote it, which the answer uses.
+        var raw: String
     }
 
     enum Literal: Equatable {
@@ -187,7 +190,7 @@ struct SimSQLParser {
                     default: throw SimSQLError(message: "expected an alias after AS")
                     }
                 }
-                columns.append(.init(property: DAVPropertyName.canonical(property), alias: alias))
+                columns.append(.init(property: DAVPropertyName.canonical(property), alias: alias, raw: property))
             } while accept(",")
         }
         try expect("FROM")

@@ -185,6 +185,7 @@ extension SimService {
     // MARK: Dispatch
 
     func dispatchDAV(_ request: SimDAVRequest) throws -> SimDAVAnswer {
+        if request.method.uppercased() == "MKCOL" { return try makeFolder(request) }
         let target = try resolve(request.path, account: request.account)
         switch request.method.uppercased() {
         case "PROPFIND": return try propfind(request, target)
@@ -197,9 +198,7 @@ extension SimService {
         case "BDELETE": return try batchDelete(request, target)
         case "MOVE": return try move(request, target)
         case "X-MS-ENUMATTS": return try enumerateAttachments(request, target)
-        case "MKCOL":
-            if case .folder = target { return .text(405, "the folder exists") }
-            return .text(403, "creating folders is not supported by this simulator")
+        case "POST": return try post(request, target)
         case "OPTIONS":
             return SimDAVAnswer(
                 200,
@@ -215,17 +214,25 @@ extension SimService {
         }
     }
 
-    /// The requested property names of a PROPFIND body; nil for `allprop` or no body.
-    func requestedProperties(_ body: Data) throws -> [String]? {
+    /// A requested property: the name as the client wrote it (the answer uses it) and the name
+    /// it is stored under.
+    typealias Requested = (raw: String, name: String)
+
+    /// The requested properties of a PROPFIND body; nil for `allprop` or no body.
+    func requestedProperties(_ body: Data) throws -> [Requested]? {
         guard !body.isEmpty else { return nil }
         let root = try parseDAVBody(body)
         guard root.child("allprop") == nil, let prop = root.child("prop") else { return nil }
-        return prop.children.map(Self.propertyName)
+        return prop.children.map(Self.requested)
     }
 
-    static func propertyName(_ element: XMLElement) -> String {
-        DAVPropertyName.canonical((element.namespace ?? "") + DAVPropertyName.decodeLocalName(element.name))
+    static func requested(_ element: XMLElement) -> Requested {
+        let raw = ((element.namespace ?? "") + DAVPropertyName.decodeLocalName(element.name))
+            .replacingOccurrences(of: "%7B", with: "{").replacingOccurrences(of: "%7D", with: "}")
+        return (raw, DAVPropertyName.canonical(raw))
     }
+
+    static func propertyName(_ element: XMLElement) -> String { requested(element).name }
 
     /// A request body parsed after repairing digit-leading names (DavMail sends `<g:32899>`).
     func parseDAVBody(_ body: Data) throws -> XMLElement {
@@ -243,7 +250,7 @@ extension SimService {
     /// Adds one response for a resource's properties: the requested ones (or all) as found, the
     /// rest as 404.
     func respond(
-        _ writer: inout SimDAVWriter, href: String, properties: [String: DAVValue], requested: [String]?
+        _ writer: inout SimDAVWriter, href: String, properties: [String: DAVValue], requested: [Requested]?
     ) {
         guard let requested else {
             writer.response(
@@ -252,8 +259,8 @@ extension SimService {
         }
         var found: [(name: String, alias: String?, value: DAVValue)] = []
         var missing: [(name: String, alias: String?)] = []
-        for name in requested {
-            if let value = properties[name] { found.append((name, nil, value)) } else { missing.append((name, nil)) }
+        for (raw, name) in requested {
+            if let value = properties[name] { found.append((raw, nil, value)) } else { missing.append((raw, nil)) }
         }
         writer.response(href: href, found: found, missing: missing)
     }
@@ -268,7 +275,7 @@ extension SimService {
             DAVNamespace.httpmail + "msgfolderroot": .string(rootURL(base, mailbox)),
             DAVNamespace.httpmail + "sendmsg": .string(rootURL(base, mailbox) + "##DavMailSubmissionURI##/"),
         ]
-        for key in mailbox.folders.keys {
+        for key in mailbox.folders.keys where !key.hasPrefix("sub:") {
             properties[DAVNamespace.httpmail + key] = .string(folderURL(base, mailbox, key))
         }
         return properties
@@ -339,7 +346,7 @@ extension SimService {
             throw SimDAVError(400, "BPROPFIND goes to a folder")
         }
         let root = try parseDAVBody(request.body)
-        let requested = root.child("prop").map { $0.children.map(Self.propertyName) }
+        let requested = root.child("prop").map { $0.children.map(Self.requested) }
         var writer = writer(request)
         for href in root.child("target")?.children("href").map(\.text) ?? [] {
             let name = itemName(href)
@@ -464,9 +471,9 @@ extension SimService {
             var missing: [(name: String, alias: String?)] = []
             for column in query.columns {
                 if let value = row.properties[column.property] {
-                    found.append((column.property, column.alias, value))
+                    found.append((column.raw, column.alias, value))
                 } else {
-                    missing.append((column.property, column.alias))
+                    missing.append((column.raw, column.alias))
                 }
             }
             writer.response(href: row.href, found: found, missing: missing)

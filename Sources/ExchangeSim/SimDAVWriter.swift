@@ -24,7 +24,14 @@ struct SimDAVWriter {
 
     mutating func prefix(_ namespace: String) -> String {
         if let known = prefixes[namespace] { return known }
-        let prefix = "e\(order.count)"
+        // Letters only, as Exchange assigns them (d, e, f …): DavMail's repair of digit-leading
+        // names also rewrites a digit at the start of what follows a prefix's letter.
+        let letters = Array("defghijklmnopqrstuvwxyz")
+        let index = order.count
+        let prefix =
+            index < letters.count
+            ? String(letters[index])
+            : "z" + String(letters[index % letters.count]) + String(letters[(index / letters.count) % letters.count])
         prefixes[namespace] = prefix
         order.append(namespace)
         return prefix

@@ -211,14 +211,22 @@ extension SimService {
     }
 
     func delete(_ request: SimDAVRequest, _ target: SimDAVTarget) throws -> SimDAVAnswer {
+        if case .folder(let mailbox, let key) = target {
+            // Folders a client made (MKCOL) can go; the well-known ones cannot.
+            guard key.hasPrefix("sub:") else { throw SimDAVError(403, "a well-known folder cannot be deleted") }
+            mailbox.folders[key] = nil
+            return SimDAVAnswer(200)
+        }
         guard case .item(let mailbox, let key, let name) = target else {
-            throw SimDAVError(403, "deleting folders is not supported by this simulator")
+            throw SimDAVError(403, "this resource cannot be deleted")
         }
         let existing = mailbox.folders[key]!.items[name.lowercased()]
         guard existing != nil else { throw SimDAVError(404, "no item \(name)") }
         try checkConditions(request, existing, name: name)
         remove(name, from: mailbox, key, account: request.account)
-        return SimDAVAnswer(204)
+        // 200, not the SDK's 204: DavMail, which works against the real servers, accepts only 200
+        // (and 404) for a DELETE.
+        return SimDAVAnswer(200)
     }
 
     func remove(_ name: String, from mailbox: SimDAVMailbox, _ key: String, account: String?) {
@@ -275,6 +283,58 @@ extension SimService {
         item.name = newName
         store(&item, in: toMailbox, toKey, account: request.account)
         return SimDAVAnswer(201, headers: [("Location", itemURL(request.base, toMailbox, toKey, newName))])
+    }
+
+    /// `MKCOL /exchange/<alias>/<name>`: a folder below the mailbox root, of the class its
+    /// property update names (DavMail's `davmailtemp` for its time-zone probe).
+    func makeFolder(_ request: SimDAVRequest) throws -> SimDAVAnswer {
+        let segments = request.path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+        guard segments.count == 3, segments[0].lowercased() == "exchange" else {
+            throw SimDAVError(403, "folders can only be made below a mailbox root here")
+        }
+        guard
+            case .mailbox(let mailbox) = try resolve(
+                "/exchange/\(DAVPath.encode(segments[1]))/", account: request.account)
+        else { throw SimDAVError(404, "no mailbox \(segments[1])") }
+        if mailbox.folder(segment: segments[2]) != nil { return .text(405, "the folder exists") }
+        var folderClass = "IPF.Note"
+        if !request.body.isEmpty {
+            let root = try parseDAVBody(request.body)
+            for property in root.child("set")?.child("prop")?.children ?? []
+            where Self.propertyName(property) == DAVProperty.folderClass {
+                folderClass = property.text
+            }
+        }
+        let key = "sub:" + segments[2].lowercased()
+        mailbox.folders[key] = SimDAVFolder(
+            key: key, segment: segments[2], folderClass: folderClass, modified: Date(),
+            replUID: SimDAVMailbox.newReplUID())
+        countDAVWrite(mailbox, key, request.account)
+        return SimDAVAnswer(201)
+    }
+
+    /// Outlook Web Access's form posts to a folder. Only Exchange 2003's `Cmd=saveappt` is served:
+    /// it saves an empty appointment in the server's zone and names it in `<span id="itemHREF">`,
+    /// which DavMail reads to learn the server's VTIMEZONE.
+    func post(_ request: SimDAVRequest, _ target: SimDAVTarget) throws -> SimDAVAnswer {
+        let form = String(decoding: request.body, as: UTF8.self) + "&" + (request.query ?? "")
+        guard case .folder(let mailbox, let key) = target, form.lowercased().contains("cmd=saveappt") else {
+            return .text(501, "only Outlook Web Access's Cmd=saveappt is served here")
+        }
+        let name = "\(UUID().uuidString.prefix(8)).EML"
+        var item = newItem(name: name, mailbox: mailbox, key: key)
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+        item.properties[DAVProperty.messageClass] = .string("IPM.Appointment")
+        item.properties[DAVProperty.subject] = .string("")
+        item.properties[DAVProperty.dtStart] = .date(start)
+        item.properties[DAVProperty.dtEnd] = .date(start.addingTimeInterval(1800))
+        item.properties[DAVProperty.timezoneID] = .string(davZone.identifier)
+        item.properties[DAVProperty.instanceType] = .int(0)
+        store(&item, in: mailbox, key, account: request.account)
+        let href = itemURL(request.base, mailbox, key, name)
+        return SimDAVAnswer(
+            200, headers: [("Content-Type", "text/html; charset=utf-8")],
+            body: Data("<html><body><span id=\"itemHREF\">\(href)</span></body></html>".utf8))
     }
 
     func enumerateAttachments(_ request: SimDAVRequest, _ target: SimDAVTarget) throws -> SimDAVAnswer {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import Synchronization
+import XML
 
 /// Outlook Web Access's forms-based login, as Exchange 2003 and 2007 (or an ISA/TMG form in front
 /// of them) present it to a client that has no session yet:
@@ -47,7 +48,16 @@ final class SimFormsLogin: Sendable {
         guard options.auth.isForms else { return nil }
         let path = uri.split(separator: "?", maxSplits: 1).first.map { String($0).lowercased() } ?? ""
         if path == logonPage.lowercased(), method == "GET" {
-            return Answer(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: Data(form.utf8))
+            // As OWA's page does, the form sends the user back to where the redirect came from.
+            var destination = ""
+            if let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first {
+                for pair in query.split(separator: "&") where pair.lowercased().hasPrefix("url=") {
+                    destination = String(pair.dropFirst(4)).removingPercentEncoding ?? ""
+                }
+            }
+            return Answer(
+                status: 200, headers: [("Content-Type", "text/html; charset=utf-8")],
+                body: Data(form(destination: destination).utf8))
         }
         if path == loginPath.lowercased() {
             guard method == "POST" else { return Answer(status: 405, headers: [("Allow", "POST")], body: Data()) }
@@ -69,7 +79,8 @@ final class SimFormsLogin: Sendable {
         // DOMAIN\user signs in the account named user.
         if let slash = user.lastIndex(of: "\\") { user = String(user[user.index(after: slash)...]) }
         let accepted = passwords[user].map { $0 == fields["password"] } ?? false
-        let destination = fields["destination"] ?? "/"
+        // An empty destination goes to the mailbox root (2003) or Outlook Web Access (2007).
+        let destination = fields["destination"].flatMap { $0.isEmpty ? nil : $0 } ?? (is2003 ? "/exchange/" : "/owa/")
         if !accepted && is2003 {
             let back =
                 logonPage
@@ -137,12 +148,12 @@ final class SimFormsLogin: Sendable {
     }
 
     /// The logon page (what a browser would fill in).
-    var form: String {
+    func form(destination: String) -> String {
         """
         <!DOCTYPE html>
         <html><head><title>Outlook Web Access</title></head><body>
         <form action="\(loginPath)" method="POST" name="logonForm">
-        <input type="hidden" name="destination" value="">
+        <input type="hidden" name="destination" value="\(XMLWriter.escape(destination, attribute: true))">
         <input type="hidden" name="flags" value="4">
         <label for="username">Domain\\user name:</label><input id="username" name="username" type="text">
         <label for="password">Password:</label><input id="password" name="password" type="password">

@@ -160,14 +160,28 @@ public enum DAVPropertyName {
         }
     }
 
+    /// Friendly names under `http://schemas.microsoft.com/mapi/` that Exchange maps to named
+    /// properties: the contact's e-mail addresses (PSETID_Address 0x8083, 0x8082, 0x8084 …).
+    static let mapiAliases: [String: String] = {
+        var aliases: [String: String] = [:]
+        for (index, base) in [(1, 0x8080), (2, 0x8090), (3, 0x80A0)] {
+            aliases["email\(index)emailaddress"] = DAVNamespace.addressSet + String(format: "0x%04x", base + 3)
+            aliases["email\(index)addrtype"] = DAVNamespace.addressSet + String(format: "0x%04x", base + 2)
+            aliases["email\(index)originaldisplayname"] = DAVNamespace.addressSet + String(format: "0x%04x", base + 4)
+        }
+        return aliases
+    }()
+
     /// The canonical form of a named MAPI property given by number (`0x8101`, `0x00008101`,
-    /// `33025`) as `0x8101`, so the forms clients send name one property; other names unchanged.
+    /// `33025`) as `0x8101`, or by a friendly alias (`…/mapi/email1emailaddress`), so the forms
+    /// clients send name one property; other names unchanged.
     public static func canonical(_ name: String) -> String {
         // Braces arrive percent-encoded when the namespace went through the XML repair.
         let name =
             name.contains("%7")
             ? name.replacingOccurrences(of: "%7B", with: "{").replacingOccurrences(of: "%7D", with: "}") : name
         let (namespace, local) = split(name)
+        if namespace == DAVNamespace.mapi, let named = mapiAliases[local.lowercased()] { return named }
         guard namespace.hasPrefix("http://schemas.microsoft.com/mapi/id/") else { return name }
         let lower = local.lowercased()
         var number: UInt32?

@@ -31,8 +31,12 @@ struct WebDAVCodec: Sendable {
         ("homeAddress", ["homeStreet", "homePostalCode", "homeCity", "homeState", "homeCountry"]),
         ("otherAddress", ["otherstreet", "otherpostalcode", "othercity", "otherstate", "othercountry"]),
     ].map { (field: String, names: [String]) in (field, names.map { DAVNamespace.contacts + $0 }) }
+    /// Written by their friendly names; answers name them as PSETID_Address's named properties.
     static func emailProperty(_ index: Int) -> String { DAVNamespace.mapi + "email\(index)emailaddress" }
     static func emailTypeProperty(_ index: Int) -> String { DAVNamespace.mapi + "email\(index)addrtype" }
+    static func emailDisplayProperty(_ index: Int) -> String {
+        DAVNamespace.mapi + "email\(index)originaldisplayname"
+    }
     /// PSETID_Address's e-mail addresses, as Outlook and DavMail set them.
     static let emailIDs = [0x8083, 0x8093, 0x80A3].map { DAVNamespace.addressSet + String(format: "0x%04x", $0) }
     static let birthday = DAVNamespace.contacts + "bday"
@@ -48,7 +52,7 @@ struct WebDAVCodec: Sendable {
         case .address:
             names += contactFields.map(\.property) + [salutation, birthday]
             names += phoneProperties.map(\.1) + addressProperties.flatMap(\.names)
-            names += (1...3).map(emailProperty) + emailIDs
+            names += emailIDs
         case .task:
             names += [
                 DAVProperty.textDescription, DAVProperty.taskStatus, DAVProperty.taskPercentComplete,
@@ -104,7 +108,8 @@ struct WebDAVCodec: Sendable {
         address.webPage = text(DAVNamespace.contacts + "businesshomepage")
         address.notes = p[DAVProperty.textDescription]?.string.flatMap { $0.isEmpty ? nil : $0 }
         for index in 1...3 {
-            if let email = text(Self.emailProperty(index)) ?? text(Self.emailIDs[index - 1]) {
+            if let email = text(DAVPropertyName.canonical(Self.emailProperty(index))) ?? text(Self.emailIDs[index - 1])
+            {
                 address.emails.append(email)
             }
         }
@@ -148,6 +153,8 @@ struct WebDAVCodec: Sendable {
             for index in 1...3 {
                 let email = index <= address.emails.count ? address.emails[index - 1] : nil
                 put(Self.emailProperty(index), email)
+                // Outlook, BlackBerry and DavMail show the address by its original display name.
+                put(Self.emailDisplayProperty(index), email)
                 if email != nil { set.append((Self.emailTypeProperty(index), .string("SMTP"))) }
             }
         }

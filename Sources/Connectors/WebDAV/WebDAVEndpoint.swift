@@ -133,10 +133,12 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
             next.listedAt = Date()
             if let count { next.outOfScope = max(0, count - listed.count) }
         }
-        for row in rows {
-            if let modified = row[DAVProperty.getLastModified]?.date, modified > (next.watermark ?? .distantPast) {
-                next.watermark = modified
-            }
+        // The watermark is on the server's clock: the newest item seen, or the folder's own last
+        // change (so an empty folder's first read still leaves one behind).
+        for modified in rows.compactMap({ $0[DAVProperty.getLastModified]?.date })
+            + [state?[DAVProperty.getLastModified]?.date].compactMap({ $0 })
+        where modified > (next.watermark ?? .distantPast) {
+            next.watermark = modified
         }
         var changes: [Change] = []
         var unchanged: Set<ItemID> = []
