@@ -26,6 +26,10 @@ export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 mailboxes=$("$bin/sync-bench" "$@" --print-mailboxes)
 args=(--port 0 --schemas "$schemas" --latency-ms "$latency" --account svc@example.test:bench --impersonation svc@example.test)
 for mailbox in $mailboxes; do args+=(--mailbox "$mailbox"); done
+# --protocol webdav profiles the exchange-webdav adapter: the simulator then serves WebDAV too.
+for ((i = 1; i <= $#; i++)); do
+  if [ "${!i}" = --protocol ]; then j=$((i + 1)); [ "${!j}" = webdav ] && args+=(--protocol both --delegate svc@example.test); fi
+done
 banner=$(mktemp)
 "$bin/exchange-sim" "${args[@]}" > "$banner" &
 sim=$!
@@ -49,7 +53,7 @@ fi
 echo
 echo "connector-host's own functions by share of samples including callees (top 40):"
 perf report -i .build/perf.data "${window[@]}" --children --sort sym -g none 2> /dev/null | grep -v '^#' \
-    | swift demangle --simplified | grep -E 'Connectors|ConnectorHost|ConnectorAPI|ODBC|XML|HTTP|EWS|GRDB' \
+    | swift demangle --simplified | grep -E 'Connectors|ConnectorHost|ConnectorAPI|ODBC|XML|HTTP|EWS|GRDB|WebDAV|ICalendar' \
     | grep -vE 'Seeder|partial apply|thunk' | head -40 | cut -c1-170 || true  # head ends the pipe early
 echo
 echo "all functions by their own samples (top 25):"

@@ -22,6 +22,7 @@ public struct DAVResponse: Sendable, Hashable {
         description: String? = nil
     ) {
         self.href = href
+        self.path = DAVPath.path(of: href)
         self.status = status
         self.properties = properties
         self.failed = failed
@@ -29,7 +30,7 @@ public struct DAVResponse: Sendable, Hashable {
     }
 
     /// The path of `href` (an absolute href loses its scheme and host), percent-decoded.
-    public var path: String { DAVPath.path(of: href) }
+    public let path: String
 
     public subscript(_ name: String) -> DAVValue? { properties[name] }
 }

@@ -133,7 +133,7 @@ public enum DAVPropertyName {
 
     /// The local name with `_xHHHH_` escapes turned back into their characters.
     public static func decodeLocalName(_ name: String) -> String {
-        guard name.contains("_x") else { return name }
+        guard name.utf8.contains(UInt8(ascii: "_")), name.contains("_x") else { return name }
         var result = ""
         var rest = Substring(name)
         while let range = rest.range(of: "_x") {
@@ -160,6 +160,8 @@ public enum DAVPropertyName {
         }
     }
 
+    static let mapiPrefix = Array("http://schemas.microsoft.com/mapi/".utf8)
+
     /// Friendly names under `http://schemas.microsoft.com/mapi/` that Exchange maps to named
     /// properties: the contact's e-mail addresses (PSETID_Address 0x8083, 0x8082, 0x8084 …).
     static let mapiAliases: [String: String] = {
@@ -176,9 +178,13 @@ public enum DAVPropertyName {
     /// `33025`) as `0x8101`, or by a friendly alias (`…/mapi/email1emailaddress`), so the forms
     /// clients send name one property; other names unchanged.
     public static func canonical(_ name: String) -> String {
+        // Most names are neither MAPI names nor repaired: answered without Foundation's searches
+        // (this runs for every property of every answer).
+        let hasPercent = name.utf8.contains(UInt8(ascii: "%"))
+        guard hasPercent || name.utf8.starts(with: mapiPrefix) else { return name }
         // Braces arrive percent-encoded when the namespace went through the XML repair.
         let name =
-            name.contains("%7")
+            hasPercent
             ? name.replacingOccurrences(of: "%7B", with: "{").replacingOccurrences(of: "%7D", with: "}") : name
         let (namespace, local) = split(name)
         if namespace == DAVNamespace.mapi, let named = mapiAliases[local.lowercased()] { return named }

@@ -1,5 +1,6 @@
 import ConnectorAPI
 import Foundation
+import Synchronization
 
 /// Builds the VTIMEZONE of a Foundation zone: yearly STANDARD and DAYLIGHT observances with an
 /// nth-weekday RRULE when the zone's changes in the covered years follow one, otherwise one
@@ -17,8 +18,23 @@ enum TimeZoneWriter {
         var onset: LocalDateTime { LocalDateTime(epochSeconds: instant + offsetFrom) }
     }
 
+    /// Components made before, by identifier, zone and years: every appointment of a sync names
+    /// the same few zones, and finding a zone's changes is the costly part of writing one.
+    private static let cache = Mutex<[String: ICalComponent]>([:])
+
     /// A VTIMEZONE with TZID `identifier` describing `zone` for wall-clock times in `years`.
     static func component(identifier: String, zone: TimeZone, years: ClosedRange<Int>) -> ICalComponent {
+        let key = "\(identifier)|\(zone.identifier)|\(years.lowerBound)|\(years.upperBound)"
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let component = make(identifier: identifier, zone: zone, years: years)
+        cache.withLock { cache in
+            if cache.count > 256 { cache.removeAll() }
+            cache[key] = component
+        }
+        return component
+    }
+
+    static func make(identifier: String, zone: TimeZone, years: ClosedRange<Int>) -> ICalComponent {
         var component = ICalComponent("VTIMEZONE")
         component.add(.text("TZID", identifier))
         let changes = transitions(of: zone, years: years)

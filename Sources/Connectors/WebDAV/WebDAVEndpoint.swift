@@ -339,19 +339,32 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
                 start()
             }
         }
-        // The new etags (and the items as stored) in one BPROPFIND per folder. Written items that
-        // cannot be read back keep an empty version, so the next run reads them again.
+        // The new etags in one BPROPFIND per folder and batch. Written items that cannot be read
+        // back keep an empty version, so the next run reads them again.
         var written: [(index: Int, id: ItemID)] = []
         for (index, result) in results.enumerated() {
             if case .success(let id, _, _)? = result, batch[index].isWrite { written.append((index, id)) }
         }
-        let stored = try await read(ids: written.map(\.id), attachments: false)
+        let etags = try await currentETags(written.map(\.id))
         for entry in written {
-            if let state = stored[entry.id] {
-                results[entry.index] = .success(id: entry.id, version: state.version, stored: state.record)
-            }
+            if let etag = etags[entry.id] { results[entry.index] = .success(id: entry.id, version: etag, stored: nil) }
         }
         return results.map { $0 ?? .failure(WriteError(.transient, "not written")) }
+    }
+
+    /// The etags of items by id (absent when gone).
+    func currentETags(_ ids: [ItemID]) async throws -> [ItemID: Version] {
+        var etags: [ItemID: Version] = [:]
+        for (parent, group) in Dictionary(grouping: ids, by: folderPath(of:)) {
+            for batch in group.chunked(into: maxBatchSize) {
+                let responses = try await client.batchPropfind(
+                    url(of: parent), hrefs: batch.map { url(of: $0) }, properties: [DAVProperty.getETag])
+                for response in responses where response.status == nil || response.status == 200 {
+                    if let etag = response[DAVProperty.getETag]?.string { etags[response.path] = etag }
+                }
+            }
+        }
+        return etags
     }
 
     /// One write.
