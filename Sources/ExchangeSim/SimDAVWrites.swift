@@ -106,6 +106,9 @@ extension SimService {
                 item.properties[change.name] = nil
             }
         }
+        // A change of what the MIME says (start, subject, rule …) leaves the item without its
+        // internet content, as an edit in Outlook does; GET then makes MIME from the properties.
+        if changes.contains(where: { SimDAVCalendar.promotedNames.contains($0.name) }) { item.mime = nil }
         store(&item, in: mailbox, key, account: request.account)
         writer.response(
             href: href, status: existing == nil ? 201 : nil,
@@ -152,6 +155,9 @@ extension SimService {
         }
         let mail = SimDAVMail.read(mime)
         item.properties.merge(mail.properties) { $1 }
+        if item.properties[DAVProperty.dateReceived] == nil {
+            item.properties[DAVProperty.dateReceived] = .date(Date())
+        }
         item.attachments = mail.attachments
         item.mime = mime
     }

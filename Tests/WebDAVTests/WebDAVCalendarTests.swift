@@ -159,4 +159,46 @@ struct WebDAVCalendarTests {
         #expect(start == Self.date("2027-05-04T08:00:00Z"))
         #expect(end == Self.date("2027-05-04T09:30:00Z"))
     }
+
+    @Test("an appointment changed in the mailbox through its properties (as Outlook does) reads back changed")
+    func changedInMailbox() async throws {
+        let subject = try await WebDAVSubject()
+        defer { Task { await subject.stop() } }
+        let start = Self.date("2027-06-01T08:00:00Z")
+        let endpoint = try await subject.endpoint(.calendar)
+        let results = try await endpoint.apply([
+            .create(
+                syncKey: SyncKey(rawValue: "moved-1"),
+                record: .calendar(
+                    CalendarEvent(
+                        subject: "Übergabe", timing: .timed(start: start, end: start + 3600, timeZone: "Europe/Berlin"))
+                ))
+        ])
+        guard case .success(let id, let version, _)? = results.first else {
+            Issue.record("not written: \(results)")
+            return
+        }
+        let base = subject.server.url.replacingOccurrences(of: "/EWS/Exchange.asmx", with: "")
+        let body = DAVBody.propertyUpdate(set: [
+            (DAVProperty.subject, .string("Übergabe verschoben")),
+            (DAVProperty.dtStart, .date(Self.date("2027-06-02T12:00:00Z"))),
+            (DAVProperty.dtEnd, .date(Self.date("2027-06-02T13:00:00Z"))),
+        ])
+        #expect(
+            try dav(
+                "PROPPATCH", base + DAVPath.encode(id), user: "jdoe:jdoe-pw",
+                body: String(decoding: body, as: UTF8.self)
+            )
+            .status == 207)
+        let changed = try await subject.endpoint(.calendar).read(ids: [id])
+        let state = try #require(changed[id])
+        #expect(state.version != version)
+        guard case .calendar(let event) = state.record else { throw ConformanceFailure(check: "kind", message: "") }
+        #expect(event.subject == "Übergabe verschoben")
+        #expect(
+            event.timing
+                == .timed(
+                    start: Self.date("2027-06-02T12:00:00Z"), end: Self.date("2027-06-02T13:00:00Z"),
+                    timeZone: "Europe/Berlin"))
+    }
 }

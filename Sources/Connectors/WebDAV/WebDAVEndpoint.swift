@@ -43,8 +43,11 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
     let fullListing: Duration
     var mail: WebDAVMailOptions?
 
-    /// Overlap of the modification-time window, for items written while the last run read.
-    static let overlap: TimeInterval = 300
+    /// Overlap of the modification-time window, for items written while the last run read. The
+    /// watermark is on the server's clock (the newest modification seen), so a minute covers
+    /// writes in flight; every item in the window is listed by etag (those unchanged cost bytes,
+    /// not fetches), so a longer overlap costs a long initial sync's last minutes again.
+    static let overlap: TimeInterval = 60
 
     func takeRetryStatistics() -> RetryStatistics { client.ledger.take() }
 
