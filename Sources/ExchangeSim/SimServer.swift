@@ -1,4 +1,5 @@
 import EWS
+import ExchangeWebDAV
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -98,6 +99,11 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     init(server: SimServer) { self.server = server }
 
+    /// `Thu, 03 Dec 2026 10:08:02 GMT`.
+    static func httpDate(_ date: Date) -> String {
+        DAVMIME.rfc5322Date(date).replacingOccurrences(of: "+0000", with: "GMT")
+    }
+
     /// A request that cannot be parsed ends the connection.
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 
@@ -159,18 +165,7 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             respond(context, head, status: .methodNotAllowed, headers: [("Allow", "POST")], body: Data())
             return
         }
-        if server.chance(options.dropRate) {
-            server.service.countFault("faultDropped")
-            context.close(promise: nil)
-            return
-        }
-        if server.chance(options.unavailableRate) {
-            server.service.countFault("faultUnavailable")
-            respond(
-                context, head, status: .serviceUnavailable, headers: [("Retry-After", "1")],
-                body: Data("Service Unavailable".utf8))
-            return
-        }
+        guard !injectedFault(context, head) else { return }
         guard let account = authenticate(context, head) else { return }
         guard server.enter(account) else {
             let fault = SimWriter.fault(
@@ -185,23 +180,47 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         let service = server.service
+        // Schema validation and the operation run off the event loop.
+        offLoop(context, head) {
+            let (status, response) = service.handle(body: body, account: account)
+            self.server.leave(account)
+            return (HTTPResponseStatus(statusCode: status), [("Content-Type", "text/xml; charset=utf-8")], response)
+        }
+    }
+
+    /// The switchable faults: a dropped connection or HTTP 503 (true when one was answered).
+    func injectedFault(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) -> Bool {
+        let options = server.service.options
+        if server.chance(options.dropRate) {
+            server.service.countFault("faultDropped")
+            context.close(promise: nil)
+            return true
+        }
+        if server.chance(options.unavailableRate) {
+            server.service.countFault("faultUnavailable")
+            respond(
+                context, head, status: .serviceUnavailable, headers: [("Retry-After", "1")],
+                body: Data("Service Unavailable".utf8))
+            return true
+        }
+        return false
+    }
+
+    /// Runs `work` off the event loop after the configured latency and answers with its result.
+    func offLoop(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead,
+        _ work: @escaping @Sendable () -> (HTTPResponseStatus, [(String, String)], Data)
+    ) {
         let loop = context.eventLoop
         let bound = NIOLoopBound(context, eventLoop: loop)
-        let delay = options.latency
-        // Schema validation and the operation run off the event loop.
+        let delay = server.service.options.latency
         DispatchQueue.global().async {
             if delay > .zero {
                 Thread.sleep(
                     forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
             }
-            let (status, response) = service.handle(body: body, account: account)
-            self.server.leave(account)
-            loop.execute {
-                self.respond(
-                    bound.value, head, status: HTTPResponseStatus(statusCode: status),
-                    headers: [("Content-Type", "text/xml; charset=utf-8")],
-                    body: response)
-            }
+            let (status, headers, body) = work()
+            loop.execute { self.respond(bound.value, head, status: status, headers: headers, body: body) }
         }
     }
 
@@ -209,18 +228,7 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     /// the event loop.
     func handleDAV(context: ChannelHandlerContext, head: HTTPRequestHead, body: Data) {
         let options = server.service.options
-        if server.chance(options.dropRate) {
-            server.service.countFault("faultDropped")
-            context.close(promise: nil)
-            return
-        }
-        if server.chance(options.unavailableRate) {
-            server.service.countFault("faultUnavailable")
-            respond(
-                context, head, status: .serviceUnavailable, headers: [("Retry-After", "1")],
-                body: Data("Service Unavailable".utf8))
-            return
-        }
+        guard !injectedFault(context, head) else { return }
         guard let account = authenticate(context, head, anyMethod: true) else { return }
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
@@ -232,20 +240,9 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             headers: headers, body: body, account: account,
             base: "http://" + (headers["host"] ?? "\(options.host):\(port)"))
         let service = server.service
-        let loop = context.eventLoop
-        let bound = NIOLoopBound(context, eventLoop: loop)
-        let delay = options.latency
-        DispatchQueue.global().async {
-            if delay > .zero {
-                Thread.sleep(
-                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-            }
+        offLoop(context, head) {
             let answer = service.handleDAV(request)
-            loop.execute {
-                self.respond(
-                    bound.value, head, status: SimFormsLogin.status(answer.status), headers: answer.headers,
-                    body: answer.body)
-            }
+            return (SimFormsLogin.status(answer.status), answer.headers, answer.body)
         }
     }
 
@@ -320,6 +317,8 @@ final class SimHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         var fields = HTTPHeaders(headers)
         fields.add(name: "Content-Length", value: "\(body.count)")
         fields.add(name: "Server", value: "exchange-sim")
+        // As IIS does: the server's clock, which WebDAV clients take as their watermark.
+        fields.add(name: "Date", value: Self.httpDate(Date()))
         let keepAlive = head.isKeepAlive
         fields.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(

@@ -170,10 +170,26 @@ struct WebDAVClient: Sendable {
     // MARK: Methods
 
     func propfind(_ url: String, depth: String = "0", properties: [String]) async throws -> [DAVResponse] {
+        try await propfindDated(url, depth: depth, properties: properties).responses
+    }
+
+    /// A PROPFIND and the server's clock when it answered (its `Date` header), when it gave one.
+    func propfindDated(_ url: String, depth: String = "0", properties: [String]) async throws -> (
+        responses: [DAVResponse], date: Date?
+    ) {
         let answer = try await send(
             "PROPFIND", url, headers: [("Depth", depth), ("Brief", "t")], body: DAVBody.propfind(properties),
             expect: [207])
-        return try multistatus(answer, method: "PROPFIND", url: url)
+        return (try multistatus(answer, method: "PROPFIND", url: url), answer.headers["date"].flatMap(Self.httpDate))
+    }
+
+    /// An HTTP date (`Thu, 03 Dec 2026 10:08:02 GMT`).
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
     }
 
     func batchPropfind(_ folder: String, hrefs: [String], properties: [String]) async throws -> [DAVResponse] {

@@ -88,15 +88,16 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
         let saved = CursorCoding.decode(WebDAVCursor.self, from: request.cursor)
         if let saved { await folder.prime(saved.folderURL) }
         var folderURL = try await folder.url()
-        let folderState: DAVResponse?
+        var dated: (responses: [DAVResponse], date: Date?)
         do {
-            folderState = try await client.propfind(folderURL, properties: Self.folderProperties).first
+            dated = try await client.propfindDated(folderURL, properties: Self.folderProperties)
         } catch let error as WebDAVError where error.status == 404 && saved != nil {
             // Renamed or re-created since: find it again.
             await folder.forget()
             folderURL = try await folder.url()
-            folderState = try await client.propfind(folderURL, properties: Self.folderProperties).first
+            dated = try await client.propfindDated(folderURL, properties: Self.folderProperties)
         }
+        let folderState = dated.responses.first
         let cursor = saved.flatMap { $0.folderURL == folderURL ? $0 : nil }
         let state = folderState
         let tag = state?[DAVProperty.contentTag]?.string ?? ""
@@ -136,12 +137,17 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
             next.listedAt = Date()
             if let count { next.outOfScope = max(0, count - listed.count) }
         }
-        // The watermark is on the server's clock: the newest item seen, or the folder's own last
-        // change (so an empty folder's first read still leaves one behind).
-        for modified in rows.compactMap({ $0[DAVProperty.getLastModified]?.date })
-            + [state?[DAVProperty.getLastModified]?.date].compactMap({ $0 })
-        where modified > (next.watermark ?? .distantPast) {
-            next.watermark = modified
+        // The watermark is on the server's clock: when it answered this run's first request (its
+        // Date header; everything changed before then is in this read), else the newest item seen
+        // or the folder's own last change (so an empty folder's first read still leaves one).
+        if let now = dated.date {
+            next.watermark = now
+        } else {
+            for modified in rows.compactMap({ $0[DAVProperty.getLastModified]?.date })
+                + [state?[DAVProperty.getLastModified]?.date].compactMap({ $0 })
+            where modified > (next.watermark ?? .distantPast) {
+                next.watermark = modified
+            }
         }
         var changes: [Change] = []
         var unchanged: Set<ItemID> = []
