@@ -21,7 +21,9 @@ final class SimFormsLogin: Sendable {
     let passwords: [String: String]
     /// Session token (the `cadata` cookie) → the account it signed in, nil for a refused login
     /// (2007), and when it expires.
-    let sessions = Mutex<[String: (account: String?, expires: Date)]>([:])
+    /// Sessions by their `cadata` token: the account (nil for a refused login), when the session
+    /// ends, and how many requests it still takes (nil: no limit).
+    let sessions = Mutex<[String: (account: String?, expires: Date, requests: Int?)]>([:])
 
     init(options: SimOptions) {
         self.options = options
@@ -91,7 +93,8 @@ final class SimFormsLogin: Sendable {
         let expires = Date().addingTimeInterval(
             Double(options.formsSessionLifetime.components.seconds)
                 + Double(options.formsSessionLifetime.components.attoseconds) / 1e18)
-        sessions.withLock { $0[token] = (accepted ? user : nil, expires) }
+        let requests = options.formsSessionRequests > 0 ? options.formsSessionRequests : nil
+        sessions.withLock { $0[token] = (accepted ? user : nil, expires, requests) }
         server.service.countFault(accepted ? "formsLogin" : "formsLoginRefused")
         let session =
             is2003
@@ -115,8 +118,17 @@ final class SimFormsLogin: Sendable {
             }
         }
         guard let token else { return .missing }
-        guard let session = sessions.withLock({ $0[token] }) else { return .invalid }
-        guard session.expires > Date() else { return .expired }
+        // Each request uses one of the session's requests, when they are counted.
+        let session = sessions.withLock { sessions -> (account: String?, expires: Date, requests: Int?)? in
+            guard var session = sessions[token] else { return nil }
+            if let left = session.requests {
+                session.requests = left - 1
+                sessions[token] = session
+            }
+            return session
+        }
+        guard let session else { return .invalid }
+        guard session.expires > Date(), (session.requests ?? 0) >= 0 else { return .expired }
         guard let account = session.account else { return .invalid }
         return .valid(account)
     }

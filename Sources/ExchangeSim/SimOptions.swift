@@ -45,6 +45,10 @@ public struct SimOptions: Sendable {
     public var statePath: URL?
     /// How long a forms-login session lasts; a request after that is answered `440 Login Timeout`.
     public var formsSessionLifetime: Duration = .seconds(24 * 3600)
+    /// How many requests a forms-login session takes before requests get `440 Login Timeout`
+    /// (0: no limit). Expiry by count does not depend on how fast a loaded machine runs, so tests
+    /// use it to have sessions end mid-run.
+    public var formsSessionRequests = 0
     /// Seed of the fault generator, for repeatable runs.
     public var seed: UInt64 = 42
     /// The protocols served: EWS (`/EWS/Exchange.asmx`, Exchange 2007 and later), WebDAV

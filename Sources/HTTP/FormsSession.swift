@@ -29,8 +29,6 @@ public final class FormsSession: Sendable {
         var generation = 0
         /// Whether a request ever went through with this session's cookies.
         var accepted = false
-        /// When the last login finished.
-        var loggedIn: ContinuousClock.Instant?
         var pending: Task<Void, Error>?
     }
 
@@ -70,12 +68,10 @@ public final class FormsSession: Sendable {
                 return head
             }
             // Refused again right after a login: the login is not accepted, unless this session's
-            // logins have let requests through before, or the refusal came long after the login
-            // (then the new session expired too, as on a slow machine with short sessions: one
-            // more login, no more).
-            let (accepted, loggedIn) = state.withLock { ($0.accepted, $0.loggedIn) }
-            let late = loggedIn.map { ContinuousClock.now - $0 > .seconds(1) } ?? false
-            if attempt == 3 || (attempt == 2 && !accepted && !late) { break }
+            // logins have let requests through before (then the new session expired too, as on a
+            // slow machine with short sessions: one more login, no more).
+            let accepted = state.withLock { $0.accepted }
+            if attempt == 3 || (attempt == 2 && !accepted) { break }
             try await renew(after: generation)
         }
         throw FormsLoginError.notAccepted(user: user, loginURL: loginURL)
@@ -122,7 +118,6 @@ public final class FormsSession: Sendable {
                         $0.cookies = cookies
                         $0.generation += 1
                         $0.pending = nil
-                        $0.loggedIn = ContinuousClock.now
                     }
                 } catch {
                     self.state.withLock { $0.pending = nil }

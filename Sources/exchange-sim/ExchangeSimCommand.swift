@@ -41,6 +41,11 @@ struct ExchangeSimCommand: AsyncParsableCommand {
     @Option(help: "Save the mailboxes to this file and load them from it.") var state: String?
     @Option(help: "Seed of the injected faults, so a run can be repeated.") var seed: UInt64?
     @Option(
+        name: .customLong("forms-session-requests"),
+        help: "Requests a forms-login session takes before 440 Login Timeout (0: no limit); expiry by count, for tests."
+    )
+    var formsSessionRequests = 0
+    @Option(
         name: .customLong("protocol"),
         help: "ews (/EWS/Exchange.asmx), webdav (/exchange/<alias>/, as Exchange 2003/2007) or both (as Exchange 2007)."
     )
@@ -88,6 +93,7 @@ struct ExchangeSimCommand: AsyncParsableCommand {
         case "both": options.protocols = [.ews, .webdav]
         default: throw ValidationError("--protocol is ews, webdav or both, not '\(protocolName)'")
         }
+        options.formsSessionRequests = formsSessionRequests
         options.davLanguage = davLanguage
         options.davQuotaExceeded = Set(davQuotaExceeded.map { $0.lowercased() })
         options.davDigitNames = !davEscapedNames
