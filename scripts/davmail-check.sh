@@ -69,7 +69,8 @@ davmail.logFilePath=$work/davmail.log
 log4j.rootLogger=WARN
 log4j.logger.davmail=DEBUG
 EOF
-davmail -server "$work/davmail.properties" > "$work/davmail.out" 2>&1 &
+# From the work folder: DavMail also writes a davmail.log into the folder it starts in.
+(cd "$work" && exec davmail -server "$work/davmail.properties") > "$work/davmail.out" 2>&1 &
 davmail=$!
 for _ in $(seq 1 120); do (echo > "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break; sleep 0.5; done
 (echo > "/dev/tcp/127.0.0.1/$port") 2> /dev/null || fail "DavMail did not open port $port"
