@@ -329,7 +329,13 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
     func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] {
         guard kind != .mail else {
             // The capabilities declare mail read-only; the host never plans such a write.
-            return batch.map { _ in .failure(WriteError(.permanent, "mail is read-only on Exchange over WebDAV")) }
+            return batch.map { _ in
+                .failure(
+                    WriteError(
+                        .permanent,
+                        "mailbox \(client.mailbox): mail is read-only on Exchange over WebDAV (the connector must flow from the mailbox)"
+                    ))
+            }
         }
         let folderURL = try await folder.url()
         var results = [WriteResult?](repeating: nil, count: batch.count)
@@ -358,7 +364,12 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
         for entry in written {
             if let etag = etags[entry.id] { results[entry.index] = .success(id: entry.id, version: etag, stored: nil) }
         }
-        return results.map { $0 ?? .failure(WriteError(.transient, "not written")) }
+        return results.map {
+            $0
+                ?? .failure(
+                    WriteError(
+                        .transient, "mailbox \(client.mailbox): the write was not sent (the batch stopped first)"))
+        }
     }
 
     /// The etags of items by id (absent when gone).
