@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """exchange-sim checked by an independent client: Python's exchangelib does what Outlook-side
-software does with mails and attachments, folders, contacts, a recurring series (as a calendar
-view too) and a task, and reads back what the simulator stored.
+software does with mails and attachments, folders, contacts, recurring series (as a calendar
+view too, with occurrences moved, renamed and deleted across a DST change) and a task, and reads
+back what the simulator stored.
 
 usage: exchangelib_check.py URL USER PASSWORD MAILBOX
 prints one line per check and exits 1 if any failed.
@@ -130,6 +131,70 @@ def main():
           [(o.subject, o.type) for o in after][1] == ("Jour fixe (verschoben)", "Exception"),
           [(o.subject, o.type) for o in after])
     check("a deleted occurrence leaves the view", len(after) == 4, len(after))
+    # Across the DST change (29 March 2026): a weekly series at 10:00 Berlin time. One occurrence moved
+    # by two hours (exchangelib sends StartTimeZone/EndTimeZone with it), one renamed, one deleted.
+    berlin = EWSTimeZone("Europe/Berlin")
+    spring = EWSDateTime(2026, 3, 16, 10, 0, tzinfo=berlin)
+    series = CalendarItem(folder=account.calendar, account=account, subject="Teamrunde", start=spring,
+                          end=spring + datetime.timedelta(hours=1),
+                          recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[1]), start=spring.date(),
+                                                number=5))
+    series.save()
+
+    def spring_view():
+        return [o for o in account.calendar.view(start=spring - datetime.timedelta(days=1),
+                                                  end=spring + datetime.timedelta(days=35))
+                if o.subject.startswith("Teamrunde")]
+
+    def local(o):
+        return o.start.astimezone(berlin).strftime("%Y-%m-%d %H:%M")
+
+    occurrences = spring_view()
+    check("the series is at 10:00 Berlin on both sides of the DST change",
+          [local(o) for o in occurrences] == ["2026-03-16 10:00", "2026-03-23 10:00", "2026-03-30 10:00",
+                                              "2026-04-06 10:00", "2026-04-13 10:00"],
+          [local(o) for o in occurrences])
+    renamed, moved, deleted = occurrences[1], occurrences[2], occurrences[3]
+    moved.start += datetime.timedelta(hours=2)
+    moved.end += datetime.timedelta(hours=2)
+    try:
+        moved.save(update_fields=["start", "end"])
+        check("an occurrence is moved (start, end and their time zones)", True)
+    except Exception as error:  # the simulator refusing it is a failed check, not a crash
+        check("an occurrence is moved (start, end and their time zones)", False, repr(error))
+    renamed.subject = "Teamrunde (Kunde)"
+    renamed.save(update_fields=["subject"])
+    deleted.delete()
+    after = spring_view()
+    check("the view has the series less the deleted occurrence", len(after) == 4, [local(o) for o in after])
+    by_original = {o.original_start.astimezone(berlin).strftime("%Y-%m-%d %H:%M") if o.original_start else local(o): o
+                   for o in after}
+    got = by_original.get("2026-03-30 10:00")
+    check("the moved occurrence is at its new time",
+          got is not None and (local(got), got.type) == ("2026-03-30 12:00", "Exception"),
+          got and (local(got), got.type))
+    got = by_original.get("2026-03-23 10:00")
+    check("the renamed occurrence is at its own time with its new subject",
+          got is not None and (local(got), got.subject, got.type) == ("2026-03-23 10:00", "Teamrunde (Kunde)",
+                                                                      "Exception"),
+          got and (local(got), got.subject, got.type))
+    check("the other occurrences keep 10:00 Berlin across the DST change",
+          [(local(o), o.type) for o in after if o.type == "Occurrence"] ==
+          [("2026-03-16 10:00", "Occurrence"), ("2026-04-13 10:00", "Occurrence")],
+          [(local(o), o.type) for o in after])
+    check("the deleted occurrence is gone from the view",
+          "2026-04-06 10:00" not in [local(o) for o in after], [local(o) for o in after])
+    if got is not None:
+        fetched = account.calendar.get(id=got.id)
+        check("GetItem of the renamed occurrence gives its own start and original start",
+              (local(fetched), fetched.original_start.astimezone(berlin).strftime("%Y-%m-%d %H:%M"),
+               fetched.subject) == ("2026-03-23 10:00", "2026-03-23 10:00", "Teamrunde (Kunde)"),
+              (fetched.start, fetched.original_start, fetched.subject))
+    master = account.calendar.get(id=series.id)
+    check("the master lists two modified and one deleted occurrence",
+          (len(master.modified_occurrences or []), len(master.deleted_occurrences or [])) == (2, 1),
+          (master.modified_occurrences, master.deleted_occurrences))
+
     task = Task(folder=account.tasks, account=account, subject="Rückruf", due_date=datetime.date(2026, 12, 3),
                 status="InProgress", percent_complete=Decimal(50))
     task.save()

@@ -220,13 +220,9 @@ extension SimService {
         return SimWriter.operation(
             "GetItem",
             perItem(ids, operation: "GetItem") { reference, _ in
-                if let (_, master, original) = try self.occurrence(reference, context) {
-                    let properties = self.occurrenceElement(master, original)
-                    return { w in
-                        w.element("m:Items") { w in
-                            w.element("t:CalendarItem") { w in for p in properties { SimWriter.write(p, &w) } }
-                        }
-                    }
+                if let (mailbox, master, original) = try self.occurrence(reference, context) {
+                    let occurrence = self.occurrenceItem(master, original)
+                    return { w in w.element("m:Items") { w in self.writeItem(occurrence, mailbox, shape: shape, &w) } }
                 }
                 let (mailbox, item) = try self.item(reference.attributes["Id"], context)
                 return { w in w.element("m:Items") { w in self.writeItem(item, mailbox, shape: shape, &w) } }

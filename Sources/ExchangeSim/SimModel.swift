@@ -85,6 +85,8 @@ struct SimOccurrence: Sendable {
     var originalStart: Date
     /// Its own properties (Start, End, Subject, Location, Body …), in schema order.
     var properties: [XMLElement]
+    /// Keys (``PropertyPath/key``) of the series' properties deleted on this occurrence.
+    var deleted: Set<String> = []
 }
 
 /// A simulated mailbox: folders, items and per-folder change logs.

@@ -61,49 +61,50 @@ extension SimService {
         return (mailbox, master, original)
     }
 
-    /// The occurrence as a CalendarItem element (for GetItem).
-    func occurrenceElement(_ master: SimItem, _ original: Date) -> [XMLElement] {
+    /// Properties only a series master has; its occurrences never show them.
+    static let seriesOnly: Set<String> = [
+        "Recurrence", "ModifiedOccurrences", "DeletedOccurrences", "FirstOccurrence", "LastOccurrence",
+    ]
+    /// What belongs to the whole series, so UpdateItem refuses it on an occurrence
+    /// (ErrorInvalidPropertyForOperation): the pattern and the series' UID (exchangelib leaves both
+    /// out when it saves an occurrence, since Exchange refuses them there).
+    static let seriesFields: Set<String> = ["Recurrence", "UID"]
+    /// Calendar properties Exchange computes, read-only: refused on an occurrence (ErrorInvalidPropertySet).
+    static let computedCalendarFields: Set<String> = [
+        "IsRecurring", "CalendarItemType", "OriginalStart", "FirstOccurrence", "LastOccurrence",
+        "ModifiedOccurrences", "DeletedOccurrences",
+    ]
+
+    /// The key of a stored property as an update path names it (an extended property by its URI).
+    static func propertyKey(_ property: XMLElement) -> String {
+        PropertyPath.paths(of: [property]).first?.key ?? property.name
+    }
+
+    /// An occurrence as GetItem and a CalendarView show it: the master's properties (without what
+    /// only a series has) at the occurrence's own times (its original start unless it was moved),
+    /// with the exception's changes and deletions, its own id, OriginalStart and type.
+    func occurrenceItem(_ master: SimItem, _ original: Date) -> SimItem {
         func element(_ name: String, _ text: String) -> XMLElement {
             XMLElement(name: name, namespace: EWSNamespace.types, text: text)
         }
-        var properties = master.properties.filter {
-            ["Subject", "Body", "Location", "Start", "End", "IsAllDayEvent", "StartTimeZone", "EndTimeZone"].contains(
-                $0.name)
-        }
         let exception = master.exceptions[original]
-        let id = exception?.id ?? SimIDs.occurrence(master: master.id, original: original)
+        let deleted = exception?.deleted ?? []
+        var properties = master.properties.filter {
+            !Self.seriesOnly.contains($0.name) && $0.name != "Start" && $0.name != "End"
+                && !deleted.contains(Self.propertyKey($0))
+        }
+        properties.append(element("Start", EWSDate.format(original)))
+        properties.append(element("End", EWSDate.format(original.addingTimeInterval(duration(master)))))
         for changed in exception?.properties ?? [] {
-            properties.removeAll { $0.name == changed.name }
+            let key = Self.propertyKey(changed)
+            properties.removeAll { Self.propertyKey($0) == key }
             properties.append(changed)
         }
-        if exception == nil {
-            properties.removeAll { $0.name == "Start" || $0.name == "End" }
-            properties.append(element("Start", EWSDate.format(original)))
-            properties.append(element("End", EWSDate.format(original.addingTimeInterval(duration(master)))))
-        }
-        properties.append(
-            XMLElement(
-                name: "ItemId", namespace: EWSNamespace.types, attributes: ["Id": id, "ChangeKey": master.changeKey]))
         properties.append(element("OriginalStart", EWSDate.format(original)))
-        properties.append(element("CalendarItemType", exception == nil ? "Occurrence" : "Exception"))
-        return catalog.sorted(properties, ofItem: "CalendarItem")
-    }
-
-    /// An occurrence as a CalendarView lists it: the master's properties (without its recurrence)
-    /// with the occurrence's own id, times and changes.
-    func occurrenceItem(_ master: SimItem, _ original: Date) -> SimItem {
-        let own = occurrenceElement(master, original)
-        let seriesOnly: Set<String> = [
-            "Recurrence", "ModifiedOccurrences", "DeletedOccurrences", "FirstOccurrence", "LastOccurrence",
-        ]
-        let overridden = Set(own.map(\.name))
         var occurrence = master
-        occurrence.id = own.first { $0.name == "ItemId" }?.attributes["Id"] ?? master.id
-        occurrence.occurrenceType = own.first { $0.name == "CalendarItemType" }?.text ?? "Occurrence"
-        occurrence.properties = catalog.sorted(
-            master.properties.filter { !seriesOnly.contains($0.name) && !overridden.contains($0.name) }
-                + own.filter { $0.name != "ItemId" && $0.name != "CalendarItemType" },
-            ofItem: "CalendarItem")
+        occurrence.id = exception?.id ?? SimIDs.occurrence(master: master.id, original: original)
+        occurrence.occurrenceType = exception == nil ? "Occurrence" : "Exception"
+        occurrence.properties = catalog.sorted(properties, ofItem: "CalendarItem")
         occurrence.exceptions = [:]
         occurrence.deletedOccurrences = []
         return occurrence
@@ -207,6 +208,10 @@ extension SimService {
     }
 
     /// Applies an ItemChange to one occurrence: it becomes (or stays) an exception of the master.
+    /// As on Exchange 2010, an occurrence takes what an item takes (Subject, Body, Start, End,
+    /// StartTimeZone, EndTimeZone or 2007's MeetingTimeZone, Location, reminders, free/busy,
+    /// Categories, extended properties …) except the series' pattern and UID; a changed Start or
+    /// End is kept in UTC, as Exchange returns it.
     func updateOccurrence(_ mailbox: SimMailbox, _ master: SimItem, _ original: Date, _ updates: [XMLElement]) throws
         -> String
     {
@@ -215,31 +220,46 @@ extension SimService {
             master.exceptions[original]
             ?? SimOccurrence(
                 id: SimIDs.occurrence(master: master.id, original: original), originalStart: original, properties: [])
-        let allowed: Set<String> = [
-            "Start", "End", "Subject", "Location", "Body", "ReminderMinutesBeforeStart", "ReminderIsSet",
-            "LegacyFreeBusyStatus",
-        ]
         for update in updates {
-            guard let path = update.children.first.flatMap(PropertyPath.init), case .field(let name) = path,
-                allowed.contains(name)
-            else {
-                throw SimItemError(
-                    code: "ErrorInvalidPropertyForOperation",
-                    message: "This property can't be changed on an occurrence.")
+            guard let pathElement = update.children.first, let path = PropertyPath(pathElement) else {
+                throw SimItemError(code: "ErrorInvalidPropertyRequest", message: "The property path is not valid.")
+            }
+            if case .field(let name) = path {
+                let uri = pathElement.attributes["FieldURI"]
+                if Self.seriesFields.contains(name) {
+                    throw SimItemError(
+                        code: "ErrorInvalidPropertyForOperation",
+                        message: "This property can't be changed on an occurrence.", fieldURI: uri)
+                }
+                if Self.computedFields.contains(name) || Self.computedCalendarFields.contains(name) {
+                    throw SimItemError(
+                        code: "ErrorInvalidPropertySet", message: "Set action is invalid for property.", fieldURI: uri)
+                }
             }
             switch update.name {
-            case "SetItemField":
-                guard let value = update.children.dropFirst().first?.children.first else {
+            case "SetItemField", "AppendToItemField":
+                guard let payload = update.children.dropFirst().first, payload.children.count == 1,
+                    let given = payload.children.first
+                else {
                     throw SimItemError(
                         code: "ErrorIncorrectUpdatePropertyCount",
                         message:
                             "An object within a change description must contain one and only one property to modify.")
                 }
-                path.set(
-                    catalog.canonicalBooleans([value])[0], in: &exception.properties, catalog: catalog,
-                    itemElement: "CalendarItem")
+                var value = catalog.canonicalBooleans([given])[0]
+                if value.name == "Start" || value.name == "End", let date = EWSDate.parse(value.text) {
+                    value.text = EWSDate.format(date)
+                }
+                if update.name == "AppendToItemField",
+                    let existing = path.extract(from: occurrenceItem(master, original).properties)
+                {
+                    value.text = existing.text + value.text
+                }
+                path.set(value, in: &exception.properties, catalog: catalog, itemElement: "CalendarItem")
+                exception.deleted.remove(path.key)
             case "DeleteItemField":
                 path.delete(from: &exception.properties)
+                exception.deleted.insert(path.key)
             default:
                 throw SimItemError(code: "ErrorInvalidRequest", message: "Unknown change \(update.name).")
             }

@@ -27,6 +27,7 @@ extension SimService {
         var id: String
         var originalStart: Date
         var xml: String
+        var deleted: [String]?
     }
 
     struct StoredMailbox: Codable {
@@ -56,7 +57,7 @@ extension SimService {
                                 id: exception.id, originalStart: exception.originalStart,
                                 xml: XMLElement(
                                     name: "CalendarItem", namespace: EWSNamespace.types, children: exception.properties
-                                ).xml)
+                                ).xml, deleted: exception.deleted.isEmpty ? nil : exception.deleted.sorted())
                         }, deletedOccurrences: item.deletedOccurrences,
                         attachments: item.attachments.isEmpty ? nil : item.attachments, isDraft: item.isDraft,
                         sent: item.sent, received: item.received)
@@ -85,7 +86,8 @@ extension SimService {
                 for stored in item.exceptions ?? [] {
                     let properties = try XMLStreamParser.parse(stored.xml).children
                     mailbox.items[item.id]?.exceptions[stored.originalStart] = SimOccurrence(
-                        id: stored.id, originalStart: stored.originalStart, properties: properties)
+                        id: stored.id, originalStart: stored.originalStart, properties: properties,
+                        deleted: Set(stored.deleted ?? []))
                     occurrenceIndex[stored.id] = item.id
                 }
                 mailbox.items[item.id]?.deletedOccurrences = item.deletedOccurrences ?? []

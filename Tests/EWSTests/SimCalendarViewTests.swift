@@ -128,4 +128,208 @@ struct SimCalendarViewTests {
             """)
         #expect(gone.first?.string("ResponseCode") == "ErrorCalendarOccurrenceIsDeletedFromRecurrence")
     }
+
+    /// A weekly series on Mondays at 10:00 Berlin time from 16 March 2026, 4 occurrences across the
+    /// DST change of 29 March (09:00Z twice, then 08:00Z twice); answers the series' id.
+    func springSeries(_ sim: SimSOAP) throws -> String {
+        let series = try sim.call(
+            """
+            <m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>\
+            <t:DistinguishedFolderId Id="calendar"/></m:SavedItemFolderId><m:Items><t:CalendarItem>\
+            <t:Subject>Teamrunde</t:Subject><t:Start>2026-03-16T10:00:00+01:00</t:Start>\
+            <t:End>2026-03-16T11:00:00+01:00</t:End><t:Location>Büro</t:Location><t:Recurrence>\
+            <t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Monday</t:DaysOfWeek></t:WeeklyRecurrence>\
+            <t:NumberedRecurrence><t:StartDate>2026-03-16</t:StartDate><t:NumberOfOccurrences>4\
+            </t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>\
+            <t:StartTimeZone Id="W. Europe Standard Time"/><t:EndTimeZone Id="W. Europe Standard Time"/>\
+            </t:CalendarItem></m:Items></m:CreateItem>
+            """)
+        #expect(series.first?.string("ResponseCode") == "NoError")
+        return try #require(series.first?.path("Items", "CalendarItem", "ItemId")?.attributes["Id"])
+    }
+
+    /// UpdateItem of one occurrence with `updates` (SetItemField/DeleteItemField elements); the
+    /// response message.
+    func updateOccurrence(_ sim: SimSOAP, _ target: String, _ updates: String) throws -> XMLElement? {
+        try sim.call(
+            """
+            <m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone">\
+            <m:ItemChanges><t:ItemChange>\(target)<t:Updates>\(updates)</t:Updates></t:ItemChange></m:ItemChanges>\
+            </m:UpdateItem>
+            """
+        ).first
+    }
+
+    func set(_ uri: String, _ value: String) -> String {
+        "<t:SetItemField><t:FieldURI FieldURI=\"\(uri)\"/><t:CalendarItem>\(value)</t:CalendarItem></t:SetItemField>"
+    }
+
+    @Test("an occurrence moved with StartTimeZone and EndTimeZone (as exchangelib sends them) is an exception there")
+    func movedOccurrence() throws {
+        let sim = try SimSOAP()
+        let master = try springSeries(sim)
+        let range = ("2026-03-16T00:00:00Z", "2026-04-13T00:00:00Z")
+        let before = try view(sim, range.0, range.1).items
+        #expect(
+            before.map { $0.string("Start") } == [
+                "2026-03-16T09:00:00Z", "2026-03-23T09:00:00Z", "2026-03-30T08:00:00Z", "2026-04-06T08:00:00Z",
+            ], "10:00 in Berlin on both sides of the DST change")
+        let id = try #require(before[2].child("ItemId")?.attributes["Id"])
+        // exchangelib's save(update_fields=["start", "end"]): local times and both time zones.
+        let moved = try updateOccurrence(
+            sim, "<t:ItemId Id=\"\(id)\"/>",
+            set("calendar:Start", "<t:Start>2026-03-30T12:00:00+02:00</t:Start>")
+                + set("calendar:StartTimeZone", #"<t:StartTimeZone Id="W. Europe Standard Time"/>"#)
+                + set("calendar:End", "<t:End>2026-03-30T13:00:00+02:00</t:End>")
+                + set("calendar:EndTimeZone", #"<t:EndTimeZone Id="W. Europe Standard Time"/>"#))
+        #expect(moved?.string("ResponseCode") == "NoError")
+        #expect(moved?.path("Items", "CalendarItem", "ItemId")?.attributes["Id"] == id)
+        let after = try view(sim, range.0, range.1).items
+        #expect(after.count == 4)
+        #expect(after.map { $0.string("CalendarItemType") } == ["Occurrence", "Occurrence", "Exception", "Occurrence"])
+        #expect(after[2].string("Start") == "2026-03-30T10:00:00Z")
+        #expect(after[2].string("End") == "2026-03-30T11:00:00Z")
+        #expect(after[2].child("ItemId")?.attributes["Id"] == id)
+        let exception = try #require(try sim.get(id))
+        #expect(exception.string("Start") == "2026-03-30T10:00:00Z")
+        #expect(exception.string("End") == "2026-03-30T11:00:00Z")
+        #expect(exception.string("OriginalStart") == "2026-03-30T08:00:00Z")
+        #expect(exception.string("CalendarItemType") == "Exception")
+        #expect(exception.string("Location") == "Büro", "the rest is the series'")
+        let modified = try #require(try sim.get(master)?.child("ModifiedOccurrences")?.children.first)
+        #expect(modified.string("Start") == "2026-03-30T10:00:00Z")
+        #expect(modified.string("OriginalStart") == "2026-03-30T08:00:00Z")
+        // Exchange 2007's MeetingTimeZone, by OccurrenceItemId, with the other properties an
+        // occurrence takes: reminder, free/busy, categories, importance, sensitivity, an extended property.
+        let changed = try updateOccurrence(
+            sim, "<t:OccurrenceItemId RecurringMasterId=\"\(master)\" InstanceIndex=\"4\"/>",
+            set(
+                "calendar:MeetingTimeZone",
+                #"<t:MeetingTimeZone TimeZoneName="W. Europe Standard Time"><t:BaseOffset>-PT1H</t:BaseOffset>"#
+                    + "</t:MeetingTimeZone>")
+                + set("calendar:Start", "<t:Start>2026-04-06T09:00:00Z</t:Start>")
+                + set("calendar:End", "<t:End>2026-04-06T10:00:00Z</t:End>")
+                + set("item:ReminderIsSet", "<t:ReminderIsSet>true</t:ReminderIsSet>")
+                + set(
+                    "item:ReminderMinutesBeforeStart", "<t:ReminderMinutesBeforeStart>30</t:ReminderMinutesBeforeStart>"
+                )
+                + set("calendar:LegacyFreeBusyStatus", "<t:LegacyFreeBusyStatus>Tentative</t:LegacyFreeBusyStatus>")
+                + set("item:Categories", "<t:Categories><t:String>Kunde</t:String></t:Categories>")
+                + set("item:Importance", "<t:Importance>High</t:Importance>")
+                + set("item:Sensitivity", "<t:Sensitivity>Private</t:Sensitivity>")
+                + set("calendar:IsAllDayEvent", "<t:IsAllDayEvent>false</t:IsAllDayEvent>")
+                    + """
+                    <t:SetItemField><t:ExtendedFieldURI PropertyTag="0x3FDE" PropertyType="Integer"/><t:CalendarItem>\
+                    \(extended("0x3FDE", "Integer", "65001"))</t:CalendarItem></t:SetItemField>
+                    """
+                + #"<t:DeleteItemField><t:FieldURI FieldURI="calendar:Location"/></t:DeleteItemField>"#)
+        #expect(changed?.string("ResponseCode") == "NoError")
+        let fourthID = try #require(after[3].child("ItemId")?.attributes["Id"])
+        let fourth = try #require(
+            try sim.get(
+                fourthID,
+                additional: #"<t:ExtendedFieldURI PropertyTag="0x3FDE" PropertyType="Integer"/>"#))
+        #expect(fourth.string("Start") == "2026-04-06T09:00:00Z")
+        #expect(fourth.string("ReminderMinutesBeforeStart") == "30")
+        #expect(fourth.string("LegacyFreeBusyStatus") == "Tentative")
+        #expect(fourth.child("Categories")?.children.map(\.text) == ["Kunde"])
+        #expect(fourth.string("Importance") == "High")
+        #expect(fourth.string("Sensitivity") == "Private")
+        #expect(fourth.child("Location") == nil, "deleted on the occurrence only")
+        #expect(fourth.child("ExtendedProperty")?.string("Value") == "65001")
+        #expect(try sim.get(master)?.string("Location") == "Büro")
+        #expect(try sim.get(master)?.child("ModifiedOccurrences")?.children.count == 2)
+    }
+
+    @Test("an occurrence whose subject alone changed stays at its own start, in the view and in GetItem")
+    func renamedOccurrence() throws {
+        let sim = try SimSOAP()
+        let master = try springSeries(sim)
+        let range = ("2026-03-16T00:00:00Z", "2026-04-13T00:00:00Z")
+        let ids = try view(sim, range.0, range.1).items.compactMap { $0.child("ItemId")?.attributes["Id"] }
+        #expect(ids.count == 4)
+        let renamed = try updateOccurrence(
+            sim, "<t:ItemId Id=\"\(ids[1])\"/>", set("item:Subject", "<t:Subject>Teamrunde (Kunde)</t:Subject>"))
+        #expect(renamed?.string("ResponseCode") == "NoError")
+        let after = try view(sim, range.0, range.1).items
+        #expect(
+            after.map { $0.string("Start") } == [
+                "2026-03-16T09:00:00Z", "2026-03-23T09:00:00Z", "2026-03-30T08:00:00Z", "2026-04-06T08:00:00Z",
+            ])
+        #expect(after.map { $0.string("Subject") } == ["Teamrunde", "Teamrunde (Kunde)", "Teamrunde", "Teamrunde"])
+        #expect(after[1].string("CalendarItemType") == "Exception")
+        #expect(after[1].string("End") == "2026-03-23T10:00:00Z")
+        #expect(after[1].child("ItemId")?.attributes["Id"] == ids[1])
+        let exception = try #require(try sim.get(ids[1]))
+        #expect(exception.string("Subject") == "Teamrunde (Kunde)")
+        #expect(exception.string("Start") == "2026-03-23T09:00:00Z")
+        #expect(exception.string("End") == "2026-03-23T10:00:00Z")
+        #expect(exception.string("OriginalStart") == "2026-03-23T09:00:00Z")
+        #expect(exception.child("Recurrence") == nil)
+        let modified = try #require(try sim.get(master)?.child("ModifiedOccurrences")?.children.first)
+        #expect(modified.string("Start") == "2026-03-23T09:00:00Z")
+        #expect(modified.string("End") == "2026-03-23T10:00:00Z")
+        // GetItem takes the shape: IdOnly plus the subject.
+        let shaped = try sim.call(
+            """
+            <m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>\
+            <t:FieldURI FieldURI="item:Subject"/></t:AdditionalProperties></m:ItemShape><m:ItemIds>\
+            <t:ItemId Id="\(ids[1])"/></m:ItemIds></m:GetItem>
+            """
+        ).first?.child("Items")?.children.first
+        #expect(shaped?.children.map(\.name) == ["ItemId", "Subject"])
+    }
+
+    @Test("what belongs to the series is refused on an occurrence: its pattern, its UID, computed properties")
+    func seriesPropertiesRefused() throws {
+        let sim = try SimSOAP()
+        let master = try springSeries(sim)
+        let target = "<t:OccurrenceItemId RecurringMasterId=\"\(master)\" InstanceIndex=\"2\"/>"
+        let recurrence = try updateOccurrence(
+            sim, target,
+            set(
+                "calendar:Recurrence",
+                """
+                <t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence>\
+                <t:NumberedRecurrence><t:StartDate>2026-03-23</t:StartDate><t:NumberOfOccurrences>2\
+                </t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>
+                """))
+        #expect(recurrence?.string("ResponseCode") == "ErrorInvalidPropertyForOperation")
+        #expect(recurrence?.path("MessageXml", "FieldURI")?.attributes["FieldURI"] == "calendar:Recurrence")
+        let uid = try updateOccurrence(sim, target, set("calendar:UID", "<t:UID>neu</t:UID>"))
+        #expect(uid?.string("ResponseCode") == "ErrorInvalidPropertyForOperation")
+        let recurring = try updateOccurrence(
+            sim, target,
+            set("item:Subject", "<t:Subject>nie gespeichert</t:Subject>")
+                + set("calendar:IsRecurring", "<t:IsRecurring>false</t:IsRecurring>"))
+        #expect(recurring?.string("ResponseCode") == "ErrorInvalidPropertySet")
+        // Nothing of the refused changes was kept.
+        let stored = try #require(try sim.get(master))
+        #expect(stored.child("ModifiedOccurrences") == nil)
+        #expect(stored.path("Recurrence", "WeeklyRecurrence") != nil)
+        #expect(
+            try view(sim, "2026-03-16T00:00:00Z", "2026-04-13T00:00:00Z").items.allSatisfy {
+                $0.string("Subject") == "Teamrunde" && $0.string("CalendarItemType") == "Occurrence"
+            })
+    }
+
+    @Test("an exception's changes and deletions survive a restart from the state file")
+    func exceptionPersistence() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let sim = try SimSOAP(statePath: state)
+        let master = try springSeries(sim)
+        let changed = try updateOccurrence(
+            sim, "<t:OccurrenceItemId RecurringMasterId=\"\(master)\" InstanceIndex=\"3\"/>",
+            set("item:Subject", "<t:Subject>Teamrunde (Kunde)</t:Subject>")
+                + #"<t:DeleteItemField><t:FieldURI FieldURI="calendar:Location"/></t:DeleteItemField>"#)
+        #expect(changed?.string("ResponseCode") == "NoError")
+        let id = try #require(changed?.path("Items", "CalendarItem", "ItemId")?.attributes["Id"])
+        let reloaded = try SimSOAP(statePath: state)
+        let exception = try #require(try reloaded.get(id))
+        #expect(exception.string("Subject") == "Teamrunde (Kunde)")
+        #expect(exception.string("Start") == "2026-03-30T08:00:00Z")
+        #expect(exception.child("Location") == nil)
+        #expect(try reloaded.get(master)?.string("Location") == "Büro")
+    }
 }
