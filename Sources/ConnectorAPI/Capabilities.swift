@@ -25,11 +25,17 @@ public struct Capabilities: Sendable, Hashable {
     /// Kinds the adapter only reads: nothing is created, changed or deleted in them (the legacy
     /// Exchange profile's mail). A connector of such a kind can only flow away from this side.
     public var readOnlyKinds: Set<DataKind>
+    /// Fields per kind this side only keeps for the other side: it stores them but its users cannot
+    /// see or edit them (FlowFact's connector table). An empty or default value there (no middle
+    /// name, not private, 0 % done) means "not known here" (a record from before the side kept the
+    /// field, or made on this side), never "cleared", so an update from this side leaves such a
+    /// field out instead of clearing it on the other side.
+    public var keptFields: [DataKind: Set<String>]
 
     public init(
         kinds: Set<DataKind>, canRead: Bool = true, canWrite: Bool = true, canDelete: Bool = true,
         mailStateChanges: Set<MailStateChange> = Set(MailStateChange.allCases), fields: [DataKind: Set<String>] = [:],
-        readOnlyKinds: Set<DataKind> = []
+        readOnlyKinds: Set<DataKind> = [], keptFields: [DataKind: Set<String>] = [:]
     ) {
         self.kinds = kinds
         self.canRead = canRead
@@ -38,6 +44,20 @@ public struct Capabilities: Sendable, Hashable {
         self.mailStateChanges = mailStateChanges
         self.fields = fields
         self.readOnlyKinds = readOnlyKinds
+        self.keptFields = keptFields
+    }
+
+    /// The fields of `fields` an update from this side writes for `record`: all of them, less the
+    /// kept fields that are empty or at their default in the record (unknown here, so the other
+    /// side's value stays).
+    public func fieldsToWrite(_ fields: Set<String>, of record: Record) -> Set<String> {
+        guard let kept = keptFields[record.kind], !kept.isDisjoint(with: fields) else { return fields }
+        let values = RecordFields.map(record)
+        let defaults = RecordFields.defaults(for: record.kind)
+        return fields.filter { name in
+            guard kept.contains(name), let value = values[name], !value.isEmpty else { return !kept.contains(name) }
+            return value != defaults[name]
+        }
     }
 
     /// The capabilities a connector of `kind` has: without writing or deleting when the kind is

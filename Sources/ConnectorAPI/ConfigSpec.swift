@@ -28,7 +28,7 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
     case oneOf([String])
     case list(SettingType)
     /// A mapping from the given keys (any subset) to values of one type; `defaults` documents
-    /// the value each key has when it is not given.
+    /// the value each key has when it is not given. No keys: any key is allowed.
     case mapping(keys: [String], value: SettingType, defaults: [String: String])
 
     public var description: String {
@@ -43,7 +43,8 @@ public indirect enum SettingType: Sendable, Hashable, CustomStringConvertible {
         case .timeZone: "time zone (IANA name)"
         case .oneOf(let values): "one of " + values.joined(separator: ", ")
         case .list(let element): "list of \(element)"
-        case .mapping(let keys, let value, _): "mapping of \(keys.count) keys to \(value)"
+        case .mapping(let keys, let value, _):
+            keys.isEmpty ? "mapping of names to \(value)" : "mapping of \(keys.count) keys to \(value)"
         }
     }
 }

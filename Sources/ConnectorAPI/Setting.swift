@@ -151,6 +151,15 @@ extension Setting where Value == [String: String] {
     }
 }
 
+extension Setting where Value == [String: String] {
+    /// A mapping of free names to strings (e.g. Outlook category → Merkmal); empty by default.
+    public static func names(_ name: String, doc: String) -> Setting<[String: String]> {
+        Setting(spec: SettingSpec(name, .mapping(keys: [], value: .string, defaults: [:]), doc: doc)) {
+            $0.mapping(name)
+        }
+    }
+}
+
 extension SettingValue {
     /// A duration as settings write it: a number and `ms`, `s`, `m`, `h` or `d` (`90s`, `30d`).
     public static func duration(parsing text: String) -> Duration? {

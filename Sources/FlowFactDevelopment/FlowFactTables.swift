@@ -124,6 +124,7 @@ public enum FlowFactTables {
             result.append("CREATE TABLE \(try quote(schema.table(table))) (\n  \(lines.joined(separator: ",\n  "))\n)")
         }
         result.append(contentsOf: try FlowFactDDL.syncKeyTable(for: dialect, schema: schema, quote: quote))
+        result.append(contentsOf: try FlowFactDDL.keptFieldsTable(for: dialect, schema: schema, quote: quote))
         for (index, (table, keys)) in indexes.enumerated() {
             let columns = try keys.compactMap { schema.column("\(table).\($0)") }.map(quote)
             result.append(

@@ -57,7 +57,23 @@ enum Samples {
                         businessAddress: PostalAddress(
                             street: "Friedrichstraße 10", postalCode: "10117", city: "Berlin", country: "Deutschland"),
                         birthday: LocalDate(year: 1975, month: 4, day: 12), webPage: "https://muster.example",
-                        notes: "Sucht 3 Zimmer\nmit Balkon."))
+                        notes: "Sucht 3 Zimmer\nmit Balkon.")),
+                // The fields FlowFact has no column for: middle name, home and other address, a
+                // state, phone kinds without a column, categories.
+                .address(
+                    Address(
+                        title: "Dr.", givenName: "Änne", middleName: "Luise", familyName: "Weiß-Großmann",
+                        emails: ["aenne@weiss.example", "a.weiss@privat.example", "aenne@verein.example"],
+                        phones: [
+                            .business: "+49 221 100", .home: "+49 221 200", .mobile: "+49 170 300",
+                            .businessFax: "+49 221 101", .pager: "+49 221 400", .other: "+49 221 500",
+                        ],
+                        businessAddress: PostalAddress(
+                            street: "Hohe Straße 1", postalCode: "50667", city: "Köln", state: "NRW",
+                            country: "Deutschland"),
+                        homeAddress: PostalAddress(street: "Ringstraße 9", postalCode: "50674", city: "Köln"),
+                        otherAddress: PostalAddress(street: "Strandweg 2", postalCode: "18225", city: "Kühlungsborn"),
+                        categories: ["VIP", "Privat"])),
             ]
         case .calendar:
             return [
@@ -69,6 +85,15 @@ enum Samples {
                             start: soon(days: 4, hour: 14, minute: 30), end: soon(days: 4, hour: 15, minute: 15),
                             timeZone: "Europe/Berlin"),
                         reminderMinutes: 30)),
+                // In another zone than the service's, private, out of office, with categories.
+                .calendar(
+                    CalendarEvent(
+                        subject: "Call mit New York",
+                        timing: .timed(
+                            start: soon(days: 5, hour: 16), end: soon(days: 5, hour: 17),
+                            timeZone: "America/New_York"),
+                        reminderMinutes: 60, busyStatus: .outOfOffice, isPrivate: true,
+                        categories: ["Kunde", "VIP"])),
                 .calendar(
                     CalendarEvent(
                         subject: "Betriebsausflug",
@@ -79,8 +104,8 @@ enum Samples {
                 .task(
                     TaskItem(
                         subject: "Exposé prüfen", body: "Grundriss fehlt.", startDate: local(days: 1),
-                        dueDate: local(days: 6), status: .inProgress, importance: .high,
-                        reminderAt: soon(days: 6, hour: 8))),
+                        dueDate: local(days: 6), status: .inProgress, percentComplete: 40, importance: .high,
+                        reminderAt: soon(days: 5, hour: 8), categories: ["Objekt"])),
                 .task(
                     TaskItem(
                         subject: "Unterlagen geschickt", dueDate: local(days: 2), status: .completed,

@@ -255,3 +255,47 @@ struct PlannerTableTests {
             unmapped(planner, source: [ItemState(id: "S1", version: "1", record: broken)], target: []) == "skip source")
     }
 }
+
+@Suite("Planner: fields a side only keeps")
+struct PlannerKeptFieldsTests {
+    @Test("an update from a side that only keeps a field leaves it out while it is empty or at its default")
+    func keptFieldsUnknownWhenEmpty() throws {
+        var source = Capabilities(kinds: Set(DataKind.allCases))
+        source.keptFields = [.address: ["middleName", "homeAddress"], .calendar: ["isPrivate", "busyStatus"]]
+        let target = Capabilities(kinds: Set(DataKind.allCases))
+        let planner = Planner(
+            definition: ConnectorDefinition(name: "c", kind: .address), user: "MM", sourceCaps: source,
+            targetCaps: target)
+        let mapping = Mapping(
+            sourceID: "S1", targetID: "T1", sourceVersion: "s1", targetVersion: "t1", sourceHash: "x", targetHash: "y",
+            syncKey: SyncKey(rawValue: "k"))
+        func fields(_ record: Record) -> Set<String> {
+            let plan = planner.plan(
+                mappings: [mapping], source: [.upsert(ItemState(id: "S1", version: "s2", record: record))], target: [],
+                openConflicts: [])
+            for case .update(.target, _, _, _, let fields, _) in plan.actions { return fields }
+            return []
+        }
+        let unknown = fields(.address(Address(givenName: "Anna", familyName: "Schäfer")))
+        #expect(unknown.contains("givenName") && unknown.contains("familyName"))
+        #expect(!unknown.contains("middleName") && !unknown.contains("homeAddress"))
+        let known = fields(.address(Address(givenName: "Anna", middleName: "Luise", familyName: "Schäfer")))
+        #expect(known.contains("middleName") && !known.contains("homeAddress"))
+
+        #expect(
+            source.fieldsToWrite(["subject", "isPrivate", "busyStatus"], of: Self.event(private: false, .busy)) == [
+                "subject"
+            ])
+        #expect(
+            source.fieldsToWrite(["subject", "isPrivate", "busyStatus"], of: Self.event(private: true, .outOfOffice))
+                == ["subject", "isPrivate", "busyStatus"])
+    }
+
+    static func event(private isPrivate: Bool, _ busy: BusyStatus) -> Record {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        return .calendar(
+            CalendarEvent(
+                subject: "Termin", timing: .timed(start: start, end: start + 3600, timeZone: "Europe/Berlin"),
+                busyStatus: busy, isPrivate: isPrivate))
+    }
+}

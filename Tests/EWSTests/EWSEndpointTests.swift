@@ -5,6 +5,7 @@ import ExchangeSim
 import Foundation
 import TestSupport
 import Testing
+import XML
 
 @testable import EWSConnector
 
@@ -370,5 +371,56 @@ struct EWSSubfolderTests {
             #expect(text.contains("mm@example.test"), "\(text)")
         }
         #expect(!sim.transport.operations.contains("CreateFolder"))
+    }
+}
+
+@Suite("EWS contacts: the title and the display name")
+struct EWSContactNameTests {
+    @Test("a contact written by a client that sets only the display name reads its title from it")
+    func titleFromDisplayName() throws {
+        let xml = """
+            <t:Contact xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">\
+            <t:ItemId Id="c1" ChangeKey="k1"/><t:DisplayName>Dr. Änne Luise Weiß-Großmann</t:DisplayName>\
+            <t:GivenName>Änne</t:GivenName><t:MiddleName>Luise</t:MiddleName><t:Surname>Weiß-Großmann</t:Surname>\
+            </t:Contact>
+            """
+        let codec = EWSRecordCodec(zone: TimeZone(identifier: "Europe/Berlin")!)
+        let item = try codec.decode(XMLStreamParser.parse(xml), kind: .address)
+        guard case .address(let contact) = item.record else {
+            Issue.record("not a contact")
+            return
+        }
+        #expect(contact.title == "Dr.")
+        #expect(contact.middleName == "Luise")
+        #expect(
+            EWSRecordCodec.title(inDisplayName: "Änne Weiß", given: "Änne", middle: nil, family: "Weiß") == nil)
+        #expect(
+            EWSRecordCodec.title(inDisplayName: "Weiß, Änne", given: "Änne", middle: nil, family: "Weiß") == nil)
+    }
+
+    @Test("the display name written holds the title and all three names")
+    func displayNameWritten() async throws {
+        let sim = try SimFixture()
+        let endpoint = sim.endpoint(.address)
+        let contact = Address(title: "Dr.", givenName: "Änne", middleName: "Luise", familyName: "Weiß-Großmann")
+        let created = try await endpoint.apply([.create(syncKey: SyncKey(rawValue: "dn-1"), record: .address(contact))])
+        guard case .success(let id, _, _)? = created.first else {
+            Issue.record("create failed: \(created)")
+            return
+        }
+        #expect(EWSRecordCodec.displayName(contact) == "Dr. Änne Luise Weiß-Großmann")
+        let request = """
+            <soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" \
+            xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" \
+            xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Header>\
+            <t:RequestServerVersion Version="Exchange2010_SP2"/><t:ExchangeImpersonation><t:ConnectingSID>\
+            <t:PrimarySmtpAddress>mm@example.test</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>\
+            </soap:Header><soap:Body><m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>\
+            <t:AdditionalProperties><t:FieldURI FieldURI="contacts:DisplayName"/></t:AdditionalProperties>\
+            </m:ItemShape><m:ItemIds><t:ItemId Id="\(id)"/></m:ItemIds></m:GetItem></soap:Body></soap:Envelope>
+            """
+        let (_, body) = sim.service.handle(body: Data(request.utf8), account: "svc@example.test")
+        let answer = String(decoding: body, as: UTF8.self)
+        #expect(answer.contains("<t:DisplayName>Dr. Änne Luise Weiß-Großmann</t:DisplayName>"), "\(answer)")
     }
 }

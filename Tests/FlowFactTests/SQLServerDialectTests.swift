@@ -85,6 +85,7 @@ struct SQLServerDialectTests {
               - { name: tasks, kind: task, source: flowfact, target: \(h.exchange) }
               - { name: mail, kind: mail, source: flowfact, target: \(h.exchange), source_options: { mail: both } }
             """
+        h.adapterSettings = "categories: { VIP: Kunde }"
         var outcome = Outcome()
         func record(_ reports: [RunReport]) {
             for report in reports.sorted(by: { $0.job.connector < $1.job.connector }) {
@@ -127,6 +128,10 @@ struct SQLServerDialectTests {
         contacts.update(contact.id) {
             if case .address(var a) = $0 {
                 a.notes = "Rückruf erbeten – ☎"
+                // What FlowFact has no column for goes to the connector table; VIP is a Merkmal.
+                a.middleName = "Luise"
+                a.homeAddress = PostalAddress(street: "Ringstraße 9", postalCode: "50674", city: "Köln")
+                a.categories = ["VIP", "Privat"]
                 $0 = .address(a)
             }
         }
@@ -182,6 +187,7 @@ struct SQLServerDialectTests {
         let written = h.stamp(now.addingTimeInterval(-1)).timestamp!
         for table in [
             "AD", "ADMKM", "AKT", "AKTMKM", "BLOB", "DELLOG", "MKM", "BEN", "Aktivitätenarten", "CONNECTOR_SYNCKEY",
+            "CONNECTOR_FIELDS",
         ] {
             let rows = try h.db.rows("SELECT * FROM \"\(table)\"")
             outcome.tables[table] = rows.map { row in
@@ -240,6 +246,11 @@ struct SQLServerDialectTests {
             ("Merkmal links", "INSERT INTO [AKTMKM]"),
             ("sync keys stamped", "INSERT INTO [CONNECTOR_SYNCKEY]"),
             ("sync keys found", "FROM [CONNECTOR_SYNCKEY]"),
+            ("the kept-fields table's DDL", "CREATE TABLE [CONNECTOR_FIELDS]"),
+            ("kept fields read", "LEFT JOIN [CONNECTOR_FIELDS]"),
+            ("kept fields written", "INSERT INTO [CONNECTOR_FIELDS]"),
+            ("mapped categories read", "SELECT MAX(c.[AKTIV])"),
+            ("mapped categories linked", "INSERT INTO [ADMKM]"),
         ] {
             #expect(statements.contains { $0.contains(marker) }, "\(what): no statement with \(marker)")
         }

@@ -97,9 +97,10 @@ extension YAMLReader {
             }
         case .mapping(let keys, let valueType, _):
             mapping(node, what).map { pairs in
-                checkKeys(pairs, allowed: keys, what)
+                // No keys declared: any key (a free mapping such as category → Merkmal).
+                if !keys.isEmpty { checkKeys(pairs, allowed: keys, what) }
                 var entries: [String: SettingValue] = [:]
-                for pair in pairs where keys.contains(pair.key) {
+                for pair in pairs where keys.isEmpty || keys.contains(pair.key) {
                     if let value = value(pair.value, type: valueType, "\(what): \(pair.key)") {
                         entries[pair.key] = value
                     }

@@ -212,10 +212,10 @@ struct Planner {
             return
         }
         let expected = current?.version ?? mapping.version(on: side)
+        let originCaps = side == .target ? sourceCaps : targetCaps
+        let fields = originCaps.fieldsToWrite(fields(onto: side), of: origin.record)
         plan.actions.append(
-            .update(
-                on: side, id: id, expectedVersion: expected, origin: origin, fields: fields(onto: side),
-                mapping: mapping))
+            .update(on: side, id: id, expectedVersion: expected, origin: origin, fields: fields, mapping: mapping))
     }
 
     func resolveConflict(_ mapping: Mapping, source: ItemState, target: ItemState, _ plan: inout SyncPlan) {

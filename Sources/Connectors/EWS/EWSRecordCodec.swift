@@ -72,7 +72,8 @@ struct EWSRecordCodec: Sendable {
         switch kind {
         case .address:
             return item + [
-                "contacts:GivenName", "contacts:MiddleName", "contacts:Surname", "contacts:CompanyName",
+                "contacts:DisplayName", "contacts:GivenName", "contacts:MiddleName", "contacts:Surname",
+                "contacts:CompanyName",
                 "contacts:Department",
                 "contacts:JobTitle", "contacts:EmailAddresses", "contacts:PhoneNumbers", "contacts:PhysicalAddresses",
                 "contacts:Birthday", "contacts:BusinessHomePage",
@@ -143,6 +144,22 @@ struct EWSRecordCodec: Sendable {
         w.element("t:Categories") { w in for category in categories { w.element("t:String", category) } }
     }
 
+    /// The name Outlook shows: "Dr. Änne Luise Weiß-Großmann", or the company.
+    static func displayName(_ a: Address) -> String? {
+        let parts = [a.title, a.givenName, a.middleName, a.familyName].compactMap { $0 }.filter { !$0.isEmpty }
+        return parts.isEmpty ? a.company : parts.joined(separator: " ")
+    }
+
+    /// The title in front of the names in a display name, for contacts that have no
+    /// PidTagDisplayNamePrefix (written by clients that set only the display name).
+    static func title(inDisplayName displayName: String?, given: String?, middle: String?, family: String?) -> String? {
+        guard let displayName else { return nil }
+        let names = [given, middle, family].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        guard !names.isEmpty, displayName.hasSuffix(" " + names) else { return nil }
+        let prefix = displayName.dropLast(names.count + 1).trimmingCharacters(in: .whitespaces)
+        return prefix.isEmpty ? nil : prefix
+    }
+
     static func fileAs(_ a: Address) -> String? {
         if let family = a.familyName {
             return [family, a.givenName].compactMap { $0 }.joined(separator: ", ")
@@ -158,7 +175,7 @@ struct EWSRecordCodec: Sendable {
             if let value = a.salutation { Self.salutation.write(value, &w) }
             if let value = a.title { Self.title.write(value, &w) }
             w.element("t:FileAs", ifPresent: Self.fileAs(a))
-            w.element("t:DisplayName", ifPresent: a.displayName)
+            w.element("t:DisplayName", ifPresent: Self.displayName(a))
             w.element("t:GivenName", ifPresent: a.givenName)
             w.element("t:MiddleName", ifPresent: a.middleName)
             w.element("t:CompanyName", ifPresent: a.company)

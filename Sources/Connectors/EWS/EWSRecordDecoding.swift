@@ -70,11 +70,16 @@ extension EWSRecordCodec {
             let emails = (item.child("EmailAddresses")?.children("Entry") ?? [])
                 .sorted { ($0.attributes["Key"] ?? "") < ($1.attributes["Key"] ?? "") }.compactMap { nonEmpty($0.text) }
             let birthday = item.string("Birthday").flatMap(EWSDate.parseDate).map(Self.local)
+            let given = nonEmpty(item.string("GivenName"))
+            let middle = nonEmpty(item.string("MiddleName"))
+            let family = nonEmpty(item.string("Surname"))
+            let title =
+                extended(item, Self.title)
+                ?? Self.title(inDisplayName: item.string("DisplayName"), given: given, middle: middle, family: family)
             record = .address(
                 Address(
-                    salutation: extended(item, Self.salutation), title: extended(item, Self.title),
-                    givenName: nonEmpty(item.string("GivenName")),
-                    middleName: nonEmpty(item.string("MiddleName")), familyName: nonEmpty(item.string("Surname")),
+                    salutation: extended(item, Self.salutation), title: title, givenName: given,
+                    middleName: middle, familyName: family,
                     company: nonEmpty(item.string("CompanyName")), department: nonEmpty(item.string("Department")),
                     jobTitle: nonEmpty(item.string("JobTitle")), emails: emails, phones: phones,
                     businessAddress: addresses["Business"],

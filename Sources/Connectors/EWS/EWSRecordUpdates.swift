@@ -128,7 +128,11 @@ extension EWSRecordCodec {
             }
             if !fields.isDisjoint(with: ["givenName", "familyName", "company"]) {
                 text("contacts:FileAs", "FileAs", Self.fileAs(a))
-                text("contacts:DisplayName", "DisplayName", a.displayName)
+            }
+            // The display name is made of the title and all three names: set only when the update
+            // knows them all (a side that does not know the middle name leaves Outlook's as it is).
+            if fields.isSuperset(of: ["title", "givenName", "middleName", "familyName"]) {
+                text("contacts:DisplayName", "DisplayName", Self.displayName(a))
             }
         case .calendar(let e):
             for field in sorted {

@@ -30,14 +30,27 @@ public final class FlowFactAdapter: Adapter {
         endpointOptions: ConfigSpec(declaredIn: optionsDeclared),
         capabilities: { settings in
             let readOnly = settings[settingsDeclared.readOnly]
+            let holding = holding(settings)
             return Capabilities(
                 kinds: Set(DataKind.allCases), canWrite: !readOnly, canDelete: !readOnly,
                 mailStateChanges: Set(MailStateChange.allCases),
-                fields: FlowFactRecords.fields)
+                fields: Dictionary(uniqueKeysWithValues: DataKind.allCases.map { ($0, holding.held($0)) }),
+                keptFields: Dictionary(uniqueKeysWithValues: DataKind.allCases.map { ($0, holding.kept($0)) }))
         },
         make: { settings, context in try FlowFactAdapter(settings: settings, context: context) })
 
     let database: FlowFactDatabase
+
+    /// Which fields an instance holds, from its settings.
+    static func holding(_ settings: Settings) -> FlowFactRecords.Holding {
+        let schema = FlowFactSchema(
+            tables: settings[settingsDeclared.tables], columns: settings[settingsDeclared.columns])
+        return FlowFactRecords.Holding(
+            middleNameColumn: schema.column("addresses.middle_name") != nil,
+            privateColumn: schema.column("activities.private") != nil,
+            categoriesMapped: !settings[settingsDeclared.categories].isEmpty,
+            keepOtherFields: settings[settingsDeclared.keepOtherFields])
+    }
 
     init(settings: Settings, context: AdapterContext) throws {
         let declared = Self.settingsDeclared
@@ -72,7 +85,8 @@ public final class FlowFactAdapter: Adapter {
             unknownSender: UnknownSenderPolicy(rawValue: settings[declared.unknownSender]) ?? .importUnlinked,
             deletedMailMerkmal: settings[declared.mailDeletedMerkmal],
             attachmentFiles: files,
-            spool: SpoolDirectory(adapter: "flowfact", instance: context.instanceName))
+            spool: SpoolDirectory(adapter: "flowfact", instance: context.instanceName),
+            holding: Self.holding(settings), categoryMerkmale: settings[declared.categories])
         database = FlowFactDatabase(connectionString: connection, options: options, log: context.log)
     }
 

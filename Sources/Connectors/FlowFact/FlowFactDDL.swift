@@ -71,4 +71,23 @@ public enum FlowFactDDL {
             "CREATE INDEX \(try quote("IX_CONNECTOR_SYNCKEY")) ON \(try quote(schema.table("sync_keys"))) (\(try c("key")))",
         ]
     }
+
+    /// The adapter's table of the fields FlowFact has no column for (a contact's home address, an
+    /// appointment's time zone, …): one row per record, the fields as JSON, so what the mailbox
+    /// holds is not lost on its way through FlowFact.
+    public static func keptFieldsTable(
+        for dialect: SQLDialect, schema: FlowFactSchema, quote: (String) throws -> String
+    )
+        throws -> [String]
+    {
+        func c(_ key: String) throws -> String { try quote(schema.column("kept_fields.\(key)")!) }
+        return [
+            """
+            CREATE TABLE \(try quote(schema.table("kept_fields"))) (
+              \(try c("table")) \(sqlType(.varchar(30), dialect)) NOT NULL, \(try c("record")) CHAR(36) NOT NULL,
+              \(try c("values")) \(sqlType(.text, dialect)) NOT NULL, \(try c("changed")) \(sqlType(.timestamp, dialect)) NOT NULL,
+              PRIMARY KEY (\(try c("table")), \(try c("record"))))
+            """
+        ]
+    }
 }

@@ -22,6 +22,10 @@ struct FlowFactOptions: Sendable {
     var attachmentFiles = false
     /// Where attachment contents wait as files until the other side has stored them.
     var spool = SpoolDirectory(adapter: "flowfact", instance: "default")
+    /// Which fields the instance holds and where (optional columns, the connector table).
+    var holding = FlowFactRecords.Holding()
+    /// Outlook category → Merkmal name (`categories:`).
+    var categoryMerkmale: [String: String] = [:]
 }
 
 /// Sizes of a read's pages: rows in the first (keyset) page, ids listed at a time past it, rows read
@@ -55,6 +59,8 @@ struct FlowFactScope: Sendable {
     /// Every mail type id (received and sent), whichever this scope selects: a message is one
     /// activity, whichever connector meets it first.
     var allMailTypeIDs: [String] = []
+    /// Outlook categories mapped to Merkmale, with the Merkmal's id, in a fixed order (not for mail).
+    var categoryLinks: [(category: String, merkmalID: String)] = []
 
     var isAddress: Bool { kind == .address }
     var table: String { isAddress ? "addresses" : "activities" }
@@ -249,6 +255,18 @@ actor FlowFactDatabase {
             }
         }
         tables.append("sync_keys")
+        if options.holding.keepOtherFields {
+            if (try? db.rows("SELECT 1 FROM \(try names.table("kept_fields")) WHERE 1 = 0")) == nil {
+                log(
+                    .notice,
+                    "creating the adapter's table of kept fields \(schema.table("kept_fields")) in the FlowFact database"
+                )
+                for statement in try FlowFactDDL.keptFieldsTable(for: dialect, schema: schema, quote: db.quote) {
+                    try db.execute(statement)
+                }
+            }
+            tables.append("kept_fields")
+        }
         for table in tables {
             // Columns are qualified with an alias: SQLite reads an unknown "NAME" as a string literal.
             let keys = FlowFactSchema.columnKeys(of: table)
@@ -369,6 +387,22 @@ actor FlowFactDatabase {
                 if kind == .mail { folders[id] = options.mailOutTypeNames.contains(name) ? .sentItems : .inbox }
             }
         }
+        var categoryLinks: [(category: String, merkmalID: String)] = []
+        if kind != .mail {
+            for (category, merkmal) in options.categoryMerkmale.sorted(by: { $0.key < $1.key }) {
+                let rows = try db.rows(
+                    "SELECT \(try n.required("merkmale.id")) FROM \(try n.table("merkmale")) WHERE \(try n.required("merkmale.name")) = ?",
+                    [.text(merkmal)])
+                guard let id = rows.first?[0].string?.trimmed else {
+                    throw FlowFactError.mapping(
+                        key: "categories.\(category)",
+                        message:
+                            "Merkmal '\(merkmal)' (for the Outlook category '\(category)') does not exist in the Merkmal table"
+                    )
+                }
+                categoryLinks.append((category, id))
+            }
+        }
         let allMail = kind == .mail ? typeIDs : []
         if kind == .mail {
             // The selection: received mails, sent mails, or both.
@@ -384,8 +418,16 @@ actor FlowFactDatabase {
         return FlowFactScope(
             kind: kind, userID: userID, userShortName: userRow[2].string ?? user, userMerkmalID: userMerkmalID,
             merkmalIDs: merkmalIDs, matchAll: matchAll, typeIDs: typeIDs, mailFolders: folders,
-            allMailTypeIDs: allMail)
+            allMailTypeIDs: allMail, categoryLinks: categoryLinks)
     }
+
+    /// The record conversion of a scope.
+    func records(_ scope: FlowFactScope) -> FlowFactRecords {
+        FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders, holding: options.holding)
+    }
+
+    /// Whether reads of a scope join the connector table of kept fields.
+    func keepsFields(_ scope: FlowFactScope) -> Bool { options.holding.keepOtherFields && scope.kind != .mail }
 
     // MARK: SQL building
 
@@ -517,15 +559,35 @@ actor FlowFactDatabase {
                     """)
             }
         }
+        var fromParameters: [ODBCValue] = [.text(schema.table(scope.table))]
+        var keptJoin = ""
+        if keepsFields(scope) {
+            columns.append(try n.required("kept_fields.values", "x"))
+            keptJoin = """
+                 LEFT JOIN \(try n.table("kept_fields")) x ON \(try n.required("kept_fields.table", "x")) = ? \
+                AND \(try n.required("kept_fields.record", "x")) = \(try n.required("\(scope.table).id", "a"))
+                """
+            fromParameters.append(.text(schema.table(scope.table)))
+        }
+        for link in scope.categoryLinks {
+            // Whether the Merkmal of a mapped category is linked (and active).
+            columns.append(
+                """
+                (SELECT MAX(\(try n.required("\(scope.linkTable).active", "c"))) FROM \(try n.table(scope.linkTable)) c \
+                WHERE \(try n.required("\(scope.linkTable).record", "c")) = \(try n.required("\(scope.table).id", "a")) \
+                AND \(try n.required("\(scope.linkTable).merkmal", "c")) = ?)
+                """)
+            parameters.append(.text(link.merkmalID))
+        }
         if let extra {
             columns += extra.sql
             parameters += extra.parameters
         }
         let from = """
             \(try n.table(scope.table)) a LEFT JOIN \(try n.table("sync_keys")) k ON \(try n.required("sync_keys.table", "k")) = ? \
-            AND \(try n.required("sync_keys.record", "k")) = \(try n.required("\(scope.table).id", "a"))
+            AND \(try n.required("sync_keys.record", "k")) = \(try n.required("\(scope.table).id", "a"))\(keptJoin)
             """
-        return (columns.joined(separator: ", "), from, parameters, [.text(schema.table(scope.table))])
+        return (columns.joined(separator: ", "), from, parameters, fromParameters)
     }
 
     func unreadExpression(_ scope: FlowFactScope, _ n: SQLNames, parameters: inout [ODBCValue]) throws -> String {
@@ -569,7 +631,7 @@ actor FlowFactDatabase {
             return prefix + head + parameters + [.text(lastID)] + scopeParameters + suffix
         }
         let keys = readKeys(scope)
-        let records = FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders)
+        let records = records(scope)
         let pages = FlowFactReadPages.current
         var pending: [(ItemState, ODBCTimestamp?)] = []
         var lastID = ""
@@ -639,6 +701,10 @@ actor FlowFactDatabase {
     ) throws {
         let positions = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         let answers = scope.kind == .mail && schema.column("activities.parent") != nil
+        let keptAt = keepsFields(scope) ? keys.count + 1 : nil
+        let linksAt = keys.count + 1 + (keptAt == nil ? 0 : 1)
+        let mapped = Set(scope.categoryLinks.map(\.category))
+        let table = schema.table(scope.table)
         try db.query(sql, parameters) { row in
             let values = FlowFactRecords.Row(positions: positions, values: row.values)
             let rawID = values["id"]?.string ?? ""
@@ -647,7 +713,7 @@ actor FlowFactDatabase {
             let changed = values["changed"]?.timestamp
             let syncKey = row[keys.count].string.map(SyncKey.init(rawValue:))
             let unread = scope.kind == .mail ? row[keys.count + 1].integer == 1 : false
-            let record: Record
+            var record: Record
             do {
                 switch scope.kind {
                 case .address: record = .address(records.address(values))
@@ -657,6 +723,20 @@ actor FlowFactDatabase {
                 case .mail:
                     let answered = answers ? row[keys.count + 2].string?.trimmed.nonEmpty : nil
                     record = .mail(records.mail(values, unread: unread, answering: answered, attachments: []))
+                }
+                if scope.kind != .mail {
+                    let kept = try keptAt.flatMap { try KeptFields.parse(row[$0].string, table: table, id: id) }
+                    let linked = scope.categoryLinks.enumerated().compactMap { index, link in
+                        row[linksAt + index].integer == 1 ? link.category : nil
+                    }
+                    do {
+                        record = try records.overlay(record, kept: kept, linked: linked, mapped: mapped)
+                    } catch let error as FlowFactError {
+                        throw error
+                    } catch {
+                        throw FlowFactError.invalidData(
+                            table: table, id: id, message: "its kept fields do not fit the record: \(error)")
+                    }
                 }
             } catch let error as FlowFactError {
                 // One bad record is skipped and reported; it does not stop the others.

@@ -17,7 +17,16 @@ struct FlowFactRecords {
         subscript(key: String) -> ODBCValue? { positions[key].map { values[$0] } }
     }
 
-    /// Fields each kind holds in FlowFact; the others are not synced to or from it.
+    /// Which fields the instance holds, and where.
+    var holding = Holding()
+
+    var middleNameColumn: Bool { holding.middleNameColumn }
+    var privateColumn: Bool { holding.privateColumn }
+    /// Without its own column, a middle name that FlowFact keeps shows in the first-name column,
+    /// after the given name.
+    var middleNameInGivenName: Bool { !holding.middleNameColumn && holding.keepOtherFields }
+
+    /// Fields each kind holds in FlowFact's own columns (and Merkmale), visible to its users.
     static let fields: [DataKind: Set<String>] = [
         .address: [
             "salutation", "title", "givenName", "familyName", "company", "department", "jobTitle", "emails", "phones",
@@ -35,11 +44,48 @@ struct FlowFactRecords {
         ],
     ]
 
+    /// Fields of appointments that never travel through FlowFact: a meeting's organizer and
+    /// attendees stay in the mailbox (copying them would send invitations from another mailbox).
+    static let neverHeld: [DataKind: Set<String>] = [.calendar: ["organizer", "attendees"]]
+
+    /// What an instance holds and how: the visible fields (columns, and categories as Merkmale when
+    /// mapped), and with the connector table every other field of the record, kept for the mailbox.
+    struct Holding: Sendable, Hashable {
+        var middleNameColumn = false
+        var privateColumn = false
+        var categoriesMapped = false
+        var keepOtherFields = true
+
+        /// The fields FlowFact's users see and edit.
+        func visible(_ kind: DataKind) -> Set<String> {
+            var result = FlowFactRecords.fields[kind] ?? []
+            if kind == .address, middleNameColumn { result.insert("middleName") }
+            if kind == .calendar, privateColumn { result.insert("isPrivate") }
+            if kind != .mail, categoriesMapped { result.insert("categories") }
+            return result
+        }
+
+        /// Every field the instance holds for a kind.
+        func held(_ kind: DataKind) -> Set<String> {
+            guard keepOtherFields, kind != .mail else { return visible(kind) }
+            return Set(RecordFields.names(for: kind)).subtracting(FlowFactRecords.neverHeld[kind] ?? [])
+        }
+
+        /// The fields only the connector table keeps (see ``Capabilities/keptFields``). The middle
+        /// name without its column shows in the first-name column, but is kept: a record from before the
+        /// table does not know it.
+        func kept(_ kind: DataKind) -> Set<String> {
+            var result = held(kind).subtracting(visible(kind))
+            if kind == .address, !middleNameColumn, keepOtherFields { result.insert("middleName") }
+            return result
+        }
+    }
+
     /// Record field → the activity/address column keys (without table prefix) that hold it.
     static let columnsOfField: [DataKind: [String: [String]]] = [
         .address: [
             "salutation": ["salutation"], "title": ["title"], "givenName": ["given_name"],
-            "familyName": ["family_name"],
+            "middleName": ["middle_name", "given_name"], "familyName": ["family_name"],
             "company": ["company"], "department": ["department"], "jobTitle": ["job_title"],
             "emails": ["email", "email2", "email3"],
             "phones": [
@@ -52,7 +98,7 @@ struct FlowFactRecords {
         ],
         .calendar: [
             "subject": ["subject"], "location": ["location"], "body": ["text"], "timing": ["date", "end", "all_day"],
-            "reminderMinutes": ["follow_up"], "recurrence": ["recurrence"],
+            "reminderMinutes": ["follow_up"], "recurrence": ["recurrence"], "isPrivate": ["private"],
         ],
         .task: [
             "subject": ["subject"], "body": ["text"], "startDate": ["date"], "dueDate": ["follow_up"],
@@ -96,7 +142,8 @@ struct FlowFactRecords {
             country: text(row, "country"))
         return Address(
             salutation: text(row, "salutation"), title: text(row, "title"), givenName: text(row, "given_name"),
-            familyName: text(row, "family_name"), company: text(row, "company"), department: text(row, "department"),
+            middleName: middleNameColumn ? text(row, "middle_name") : nil, familyName: text(row, "family_name"),
+            company: text(row, "company"), department: text(row, "department"),
             jobTitle: text(row, "job_title"), emails: ["email", "email2", "email3"].compactMap { text(row, $0) },
             phones: phones,
             businessAddress: postal == PostalAddress() ? nil : postal, birthday: localDate(row, "birthday"),
@@ -133,7 +180,8 @@ struct FlowFactRecords {
         return CalendarEvent(
             subject: text(row, "subject") ?? "", location: text(row, "location"),
             body: row["text"]?.string.flatMap { $0.isEmpty ? nil : $0 },
-            timing: timing, reminderMinutes: reminder, recurrence: try recurrence(row, table: table, id: id))
+            timing: timing, reminderMinutes: reminder, isPrivate: privateColumn && row["private"]?.integer == 1,
+            recurrence: try recurrence(row, table: table, id: id))
     }
 
     func task(_ row: Row, table: String, id: String) throws -> TaskItem {
@@ -190,7 +238,9 @@ struct FlowFactRecords {
     /// Column values (by column key without table prefix) of an address.
     func columns(_ a: Address) -> [String: ODBCValue] {
         var result: [String: ODBCValue] = [
-            "salutation": value(a.salutation), "title": value(a.title), "given_name": value(a.givenName),
+            "salutation": value(a.salutation), "title": value(a.title),
+            "given_name": value(middleNameInGivenName ? Self.joined(a.givenName, a.middleName) : a.givenName),
+            "middle_name": value(a.middleName),
             "family_name": value(a.familyName), "company": value(a.company), "department": value(a.department),
             "job_title": value(a.jobTitle), "street": value(a.businessAddress?.street),
             "postal_code": value(a.businessAddress?.postalCode), "city": value(a.businessAddress?.city),
@@ -214,7 +264,7 @@ struct FlowFactRecords {
     func columns(_ e: CalendarEvent) -> [String: ODBCValue] {
         var result: [String: ODBCValue] = [
             "subject": value(e.subject), "location": value(e.location), "text": value(e.body),
-            "recurrence": recurrenceValue(e.recurrence),
+            "recurrence": recurrenceValue(e.recurrence), "private": .integer(e.isPrivate ? 1 : 0),
         ]
         let start: Date
         switch e.timing {
@@ -260,6 +310,12 @@ struct FlowFactRecords {
     }
 
     // MARK: Helpers
+
+    /// "Given Middle", or whichever is there.
+    static func joined(_ given: String?, _ middle: String?) -> String? {
+        let parts = [given, middle].compactMap { $0 }.filter { !$0.isEmpty }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
 
     static func day(after date: LocalDate) -> LocalDate { shift(date, by: 1) }
     static func day(before date: LocalDate) -> LocalDate { shift(date, by: -1) }

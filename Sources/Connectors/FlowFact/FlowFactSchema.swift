@@ -10,13 +10,14 @@ public struct FlowFactSchema: Sendable, Hashable {
     public static let defaultTables: KeyValuePairs<String, String> = [
         "addresses": "AD", "address_merkmale": "ADMKM", "activities": "AKT", "activity_merkmale": "AKTMKM",
         "activity_types": "Aktivitätenarten", "users": "BEN", "merkmale": "MKM", "attachments": "BLOB",
-        "deletions": "DELLOG", "sync_keys": "CONNECTOR_SYNCKEY",
+        "deletions": "DELLOG", "sync_keys": "CONNECTOR_SYNCKEY", "kept_fields": "CONNECTOR_FIELDS",
     ]
 
     /// Logical column key (`<table key>.<column>`) → default column name.
     public static let defaultColumns: KeyValuePairs<String, String> = [
         "addresses.id": "ID", "addresses.salutation": "ANREDE", "addresses.title": "TITEL",
-        "addresses.given_name": "VORNAME", "addresses.family_name": "NAME", "addresses.company": "FIRMA",
+        "addresses.given_name": "VORNAME", "addresses.middle_name": "", "addresses.family_name": "NAME",
+        "addresses.company": "FIRMA",
         "addresses.department": "ABTEILUNG", "addresses.job_title": "POSITION", "addresses.street": "STRASSE",
         "addresses.postal_code": "PLZ", "addresses.city": "ORT", "addresses.country": "LAND",
         "addresses.phone_business": "TEL_GESCH", "addresses.phone_business2": "TEL_GESCH2",
@@ -37,7 +38,8 @@ public struct FlowFactSchema: Sendable, Hashable {
         "activities.address": "AD_ID", "activities.parent": "VORGANG_ID", "activities.owner": "BESITZER_ID",
         "activities.mail_from": "MAIL_VON", "activities.mail_to": "MAIL_AN", "activities.mail_cc": "MAIL_CC",
         "activities.mail_bcc": "MAIL_BCC", "activities.message_id": "MAIL_MSGID", "activities.mail_date": "MAIL_DATUM",
-        "activities.recurrence": "PERIODE", "activities.created": "ERFDATUM", "activities.created_by": "ERFBEN",
+        "activities.recurrence": "PERIODE", "activities.private": "", "activities.created": "ERFDATUM",
+        "activities.created_by": "ERFBEN",
         "activities.changed": "AENDDATUM", "activities.changed_by": "AENDBEN",
         "activity_merkmale.record": "AKT_ID", "activity_merkmale.merkmal": "MKM_ID",
         "activity_merkmale.active": "AKTIV",
@@ -55,13 +57,15 @@ public struct FlowFactSchema: Sendable, Hashable {
         "deletions.deleted_at": "GELOESCHT_AM", "deletions.deleted_by": "GELOESCHT_VON",
         "sync_keys.table": "TABELLE", "sync_keys.record": "DATENSATZ_ID", "sync_keys.key": "SYNC_KEY",
         "sync_keys.created": "ERFDATUM",
+        "kept_fields.table": "TABELLE", "kept_fields.record": "DATENSATZ_ID", "kept_fields.values": "FELDER",
+        "kept_fields.changed": "AENDDATUM",
     ]
 
     /// Columns that may be switched off with an empty name (the feature they serve is then skipped).
     public static let optionalColumns: Set<String> = [
         "addresses.archived", "addresses.owner", "activities.html", "activities.recurrence", "activities.parent",
         "activities.status", "activities.priority", "activities.location", "activities.end", "activities.all_day",
-        "attachments.path", "attachments.content_id",
+        "attachments.path", "attachments.content_id", "addresses.middle_name", "activities.private",
     ]
 
     public var tables: [String: String]

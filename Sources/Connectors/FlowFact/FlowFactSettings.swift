@@ -55,6 +55,16 @@ struct FlowFactSettings {
     let mailDeletedMerkmal = Setting<String>.string(
         "mail_deleted_merkmal", default: "Gelöscht in Exchange",
         doc: "Merkmal linked to the activity of a mail deleted in the mailbox (deletion policy 'mark').")
+    let categories = Setting<[String: String]>.names(
+        "categories",
+        doc:
+            "Outlook categories held as Merkmale (category: Merkmal name, e.g. { VIP: VIP-Kunde }); other categories are kept in the connector table and stay in the mailbox."
+    )
+    let keepOtherFields = Setting<Bool>.boolean(
+        "keep_other_fields", default: true,
+        doc:
+            "Keep the fields FlowFact has no column for (middle name, home and other address, time zone, private, free/busy, percent complete, …) in the adapter's table CONNECTOR_FIELDS, so they reach other mailboxes unchanged; off: they stay in each mailbox and do not travel."
+    )
     let batchSize = Setting<Int>.integer("batch_size", in: 1...1000, default: 100, doc: "Writes per transaction.")
     let readOnly = Setting<Bool>.boolean("read_only", default: false, doc: "Never write to the database.")
 }

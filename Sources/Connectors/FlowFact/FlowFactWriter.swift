@@ -84,7 +84,7 @@ extension FlowFactDatabase {
             if let existing = try lookups.copiesByKey.map({ $0[key] }) ?? find(scope, keys: [key])[key] {
                 // A copy made by an interrupted run: bring it up to date instead of inserting a second one.
                 return try update(
-                    existing.id, expected: nil, record: record, fields: Set(FlowFactRecords.fields[scope.kind] ?? []),
+                    existing.id, expected: nil, record: record, fields: options.holding.held(scope.kind),
                     scope, db, n, now: now)
             }
             if case .mail(let mail) = record { return try createMail(mail, key: key, scope, db, n, now: now) }
@@ -102,7 +102,7 @@ extension FlowFactDatabase {
 
     /// Column values (keys without table prefix) of a record for this scope.
     func columnValues(_ record: Record, _ scope: FlowFactScope) throws -> [String: ODBCValue] {
-        let records = FlowFactRecords(zone: options.zone, mailFolders: scope.mailFolders)
+        let records = records(scope)
         switch record {
         case .address(let value): return records.columns(value)
         case .calendar(let value): return records.columns(value)
@@ -148,6 +148,9 @@ extension FlowFactDatabase {
         if !scope.merkmalIDs.isEmpty {
             links += (scope.matchAll ? scope.merkmalIDs : [scope.merkmalIDs[0]]).map { ($0, 1) }
         }
+        for merkmal in categoryMerkmale(of: record, scope) where !links.contains(where: { $0.0 == merkmal }) {
+            links.append((merkmal, 1))
+        }
         if !scope.isAddress, let userMerkmal = scope.userMerkmalID, !links.contains(where: { $0.0 == userMerkmal }) {
             var active: Int64 = 1
             if case .mail(let mail) = record, mail.isRead { active = 0 }
@@ -168,6 +171,7 @@ extension FlowFactDatabase {
                 "table": .text(schema.table(table)), "record": .text(id), "key": .text(key.rawValue),
                 "created": .timestamp(stamp),
             ], db, n)
+        try keep(record, columns: values, id: id, stamp: stamp, scope, db, n, replacing: false)
         if case .mail(let mail) = record {
             for attachment in mail.attachments {
                 try insertAttachment(attachment, record: id, stamp: stamp, scope, db, n)
@@ -345,6 +349,8 @@ extension FlowFactDatabase {
         try db.execute(
             "UPDATE \(try n.table(scope.table)) SET \(assignments.joined(separator: ", ")) WHERE \(try n.required("\(scope.table).id")) = ?",
             parameters + [.text(id)])
+        try keep(merged, columns: all, id: id, stamp: stamp, scope, db, n, replacing: true)
+        if fields.contains("categories") { try linkCategories(of: merged, id: id, stamp: stamp, scope, db, n) }
         var unread: Bool?
         if case .mail(let mail) = merged {
             unread = !mail.isRead
@@ -372,6 +378,11 @@ extension FlowFactDatabase {
         try db.execute(
             "DELETE FROM \(try n.table("sync_keys")) WHERE \(try n.required("sync_keys.table")) = ? AND \(try n.required("sync_keys.record")) = ?",
             [.text(schema.table(table)), .text(id)])
+        if keepsFields(scope) {
+            try db.execute(
+                "DELETE FROM \(try n.table("kept_fields")) WHERE \(try n.required("kept_fields.table")) = ? AND \(try n.required("kept_fields.record")) = ?",
+                [.text(schema.table(table)), .text(id)])
+        }
         let removed = try db.execute(
             "DELETE FROM \(try n.table(table)) WHERE \(try n.required("\(table).id")) = ?", [.text(id)])
         if removed > 0, options.useDellog {
@@ -383,6 +394,76 @@ extension FlowFactDatabase {
                     "deleted_by": .text(scope.userShortName),
                 ],
                 db, n)
+        }
+    }
+
+    /// The ids of the Merkmale a record's mapped categories stand for.
+    func categoryMerkmale(of record: Record, _ scope: FlowFactScope) -> [String] {
+        let categories = RecordFields.map(record)["categories"]
+        guard case .array(let items)? = categories else { return [] }
+        let names = Set(items.compactMap { if case .string(let name) = $0 { name } else { nil } })
+        return scope.categoryLinks.filter { names.contains($0.category) }.map(\.merkmalID)
+    }
+
+    /// Writes what the columns cannot hold of `record` into the connector table (one row per
+    /// record; no row when the columns hold everything).
+    func keep(
+        _ record: Record, columns: [String: ODBCValue], id: String, stamp: ODBCTimestamp, _ scope: FlowFactScope,
+        _ db: ODBCConnection, _ n: SQLNames, replacing: Bool
+    ) throws {
+        guard keepsFields(scope) else { return }
+        let table = schema.table(scope.table)
+        let kept = try records(scope).kept(record, columns: columns, table: table, id: id)
+        if replacing {
+            try db.execute(
+                "DELETE FROM \(try n.table("kept_fields")) WHERE \(try n.required("kept_fields.table")) = ? AND \(try n.required("kept_fields.record")) = ?",
+                [.text(table), .text(id)])
+        }
+        guard !kept.isEmpty else { return }
+        try insertRow(
+            "kept_fields",
+            ["table": .text(table), "record": .text(id), "values": .text(kept.text), "changed": .timestamp(stamp)], db,
+            n)
+    }
+
+    /// Links the Merkmale of the record's mapped categories and unlinks those of mapped categories
+    /// it no longer has, except Merkmale that put the record in scope.
+    func linkCategories(
+        of record: Record, id: String, stamp: ODBCTimestamp, _ scope: FlowFactScope, _ db: ODBCConnection,
+        _ n: SQLNames
+    ) throws {
+        guard !scope.categoryLinks.isEmpty else { return }
+        let wanted = Set(categoryMerkmale(of: record, scope))
+        let protected = Set(scope.merkmalIDs + [scope.userMerkmalID].compactMap { $0 })
+        let link = scope.linkTable
+        let present = Set(
+            try db.rows(
+                """
+                SELECT \(try n.required("\(link).merkmal")) FROM \(try n.table(link)) \
+                WHERE \(try n.required("\(link).record")) = ?
+                """, [.text(id)]
+            ).compactMap { $0[0].string?.trimmed })
+        for merkmal in Set(scope.categoryLinks.map(\.merkmalID)) {
+            if wanted.contains(merkmal), !present.contains(merkmal) {
+                try insertRow(
+                    link,
+                    [
+                        "record": .text(id), "merkmal": .text(merkmal), "active": .integer(1),
+                        "created": .timestamp(stamp), "created_by": .text(scope.userShortName),
+                    ], db, n)
+            } else if wanted.contains(merkmal) {
+                try db.execute(
+                    """
+                    UPDATE \(try n.table(link)) SET \(try n.required("\(link).active")) = 1 \
+                    WHERE \(try n.required("\(link).record")) = ? AND \(try n.required("\(link).merkmal")) = ?
+                    """, [.text(id), .text(merkmal)])
+            } else if present.contains(merkmal), !protected.contains(merkmal) {
+                try db.execute(
+                    """
+                    DELETE FROM \(try n.table(link)) \
+                    WHERE \(try n.required("\(link).record")) = ? AND \(try n.required("\(link).merkmal")) = ?
+                    """, [.text(id), .text(merkmal)])
+            }
         }
     }
 }
