@@ -424,3 +424,57 @@ struct EWSContactNameTests {
         #expect(answer.contains("<t:DisplayName>Dr. Änne Luise Weiß-Großmann</t:DisplayName>"), "\(answer)")
     }
 }
+
+@Suite("EWS updates set only the fields that flow")
+struct EWSUntouchedFieldsTests {
+    static func soap(_ body: String) -> Data {
+        Data(
+            """
+            <soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" \
+            xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" \
+            xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Header>\
+            <t:RequestServerVersion Version="Exchange2010_SP2"/><t:ExchangeImpersonation><t:ConnectingSID>\
+            <t:PrimarySmtpAddress>mm@example.test</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>\
+            </soap:Header><soap:Body>\(body)</soap:Body></soap:Envelope>
+            """.utf8)
+    }
+
+    @Test("a contact's nickname and spouse (no record field) survive an update of every record field")
+    func outlookOnlyFieldsSurvive() async throws {
+        let sim = try SimFixture()
+        let (_, created) = sim.service.handle(
+            body: Self.soap(
+                """
+                <m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id="contacts"/></m:SavedItemFolderId>\
+                <m:Items><t:Contact><t:GivenName>Änne</t:GivenName><t:Nickname>Änni</t:Nickname>\
+                <t:SpouseName>Karl</t:SpouseName><t:Surname>Weiß</t:Surname></t:Contact></m:Items></m:CreateItem>
+                """), account: "svc@example.test")
+        let answer = try XMLStreamParser.parse(created)
+        let id = try #require(answer.descendant("ItemId")?.attributes["Id"])
+        let changeKey = answer.descendant("ItemId")?.attributes["ChangeKey"]
+        let endpoint = sim.endpoint(.address)
+        let update = Address(
+            title: "Dr.", givenName: "Änne", middleName: "Luise", familyName: "Weiß-Großmann", notes: "Rückruf")
+        let results = try await endpoint.apply([
+            .update(
+                id: id, expectedVersion: changeKey, record: .address(update),
+                fields: Set(RecordFields.names(for: .address)))
+        ])
+        guard case .success? = results.first else {
+            Issue.record("update failed: \(results)")
+            return
+        }
+        let (_, read) = sim.service.handle(
+            body: Self.soap(
+                """
+                <m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>\
+                <t:FieldURI FieldURI="contacts:Nickname"/><t:FieldURI FieldURI="contacts:SpouseName"/>\
+                <t:FieldURI FieldURI="contacts:Surname"/></t:AdditionalProperties></m:ItemShape>\
+                <m:ItemIds><t:ItemId Id="\(id)"/></m:ItemIds></m:GetItem>
+                """), account: "svc@example.test")
+        let item = try #require(try XMLStreamParser.parse(read).descendant("Contact"))
+        #expect(item.string("Surname") == "Weiß-Großmann")
+        #expect(item.string("Nickname") == "Änni")
+        #expect(item.string("SpouseName") == "Karl")
+    }
+}
