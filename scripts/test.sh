@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/postgres.sh
+scripts/postgres.sh --drop-test-schemas
 swift build --build-tests
 if [ $# -gt 0 ]; then
   exec swift test --skip-build "$@"

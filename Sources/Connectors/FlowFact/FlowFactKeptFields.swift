@@ -76,7 +76,8 @@ extension FlowFactRecords {
     /// categories: the kept list in its order (mapped ones while their Merkmal is linked), then
     /// mapped ones linked in FlowFact since.
     func overlay(_ record: Record, kept: KeptFields?, linked: [String], mapped: Set<String>) throws -> Record {
-        guard record.kind != .mail else { return record }
+        // Most records have neither (made in FlowFact, or all their fields fit the columns).
+        guard record.kind != .mail, kept != nil || !linked.isEmpty else { return record }
         var fields = RecordFields.map(record)
         if let kept {
             var givenNameChanged = false
