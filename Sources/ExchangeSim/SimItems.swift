@@ -76,13 +76,40 @@ extension SimService {
         }
         for path in shape.additional {
             guard let value = path.extract(from: all) else { continue }
-            if case .indexed(let container, _, _) = path, let index = chosen.firstIndex(where: { $0.name == container })
-            {
-                for entry in value.children where !chosen[index].children.contains(entry) {
-                    chosen[index].children.append(entry)
+            switch path {
+            case .indexed(let container, _, _):
+                guard let index = chosen.firstIndex(where: { $0.name == container }) else {
+                    chosen.append(value)
+                    continue
                 }
-            } else if !chosen.contains(value) {
-                chosen.append(value)
+                // One entry per key, as Exchange answers: the parts of a physical address asked
+                // for one by one (City, Street, …) go into the entry of their key, in schema order.
+                for entry in value.children {
+                    guard
+                        let existing = chosen[index].children.firstIndex(where: {
+                            $0.attributes["Key"] == entry.attributes["Key"]
+                        })
+                    else {
+                        chosen[index].children.append(entry)
+                        continue
+                    }
+                    var merged = chosen[index].children[existing]
+                    guard !merged.children.isEmpty, !entry.children.isEmpty else { continue }
+                    for part in entry.children where !merged.children.contains(where: { $0.name == part.name }) {
+                        merged.children.append(part)
+                    }
+                    merged.children = catalog.sorted(merged.children, ofType: "PhysicalAddressDictionaryEntryType")
+                    chosen[index].children[existing] = merged
+                }
+            case .field(let name):
+                // A whole dictionary asked for after some of its entries replaces them.
+                if let index = chosen.firstIndex(where: { $0.name == name }) {
+                    chosen[index] = value
+                } else {
+                    chosen.append(value)
+                }
+            case .extended:
+                if !chosen.contains(value) { chosen.append(value) }
             }
         }
         chosen.insert(
@@ -309,6 +336,7 @@ extension SimService {
         var properties = catalog.sorted(
             catalog.canonicalBooleans(element.children.filter { !Self.notStored.contains($0.name) }),
             ofItem: element.name)
+        if element.name == "Task" { try prepareTaskState(element, &properties, now: now) }
         var prepared = PreparedItem(
             properties: properties, attachments: try parseAttachments(element.child("Attachments"), itemID: id))
         guard element.name == "Message" else { return prepared }
@@ -409,6 +437,9 @@ extension SimService {
                             "When making a request that uses AutoResolve or NeverOverwrite, a change key is required.")
                 }
                 var readFlagOnly = true
+                let taskBefore = item.elementName == "Task" ? TaskState(item.properties) : nil
+                var taskState = taskBefore
+                let now = Date()
                 for update in updates {
                     guard let pathElement = update.children.first, let path = PropertyPath(pathElement) else {
                         throw SimItemError(
@@ -438,18 +469,34 @@ extension SimService {
                         if update.name == "AppendToItemField", let existing = path.extract(from: item.properties) {
                             newValue.text = existing.text + value.text
                         }
-                        path.set(newValue, in: &item.properties, catalog: self.catalog, itemElement: item.elementName)
+                        if var state = taskState, case .field(let name) = path, Self.taskStateFields.contains(name) {
+                            try state.set(newValue, now: now)
+                            state.write(to: &item.properties, catalog: self.catalog)
+                            taskState = state
+                        } else {
+                            path.set(
+                                newValue, in: &item.properties, catalog: self.catalog, itemElement: item.elementName)
+                        }
                     case "DeleteItemField":
                         path.delete(from: &item.properties)
+                        if let state = taskState { taskState = TaskState(item.properties, given: state.given) }
                     default:
                         throw SimItemError(code: "ErrorInvalidRequest", message: "Unknown change \(update.name).")
                     }
+                }
+                var changed = paths
+                if let taskBefore, let final = taskState?.finished() {
+                    final.write(to: &item.properties, catalog: self.catalog)
+                    // What a status change did to the other two counts as changed for conflicts.
+                    if final.status != taskBefore.status { changed.append(.field("Status")) }
+                    if final.percent != taskBefore.percent { changed.append(.field("PercentComplete")) }
+                    if final.completeDate != taskBefore.completeDate { changed.append(.field("CompleteDate")) }
                 }
                 item.version += 1
                 item.changeKey = SimIDs.changeKey(item.version)
                 item.changeKeyVersions[item.changeKey] = item.version
                 item.modified = Date()
-                for path in paths { item.propertyVersions[path.conflictKey] = item.version }
+                for path in changed { item.propertyVersions[path.conflictKey] = item.version }
                 mailbox.items[item.id] = item
                 mailbox.log(item.folderID, item.id, readFlagOnly && item.elementName == "Message" ? .readFlag : .update)
                 let updated = item

@@ -63,6 +63,17 @@ enum PropertyPath: Hashable, CustomStringConvertible {
         return value.lowercased()
     }
 
+    /// `ExtendedFieldURI` attributes as Exchange answers them, however the request spelled them: a
+    /// PropertyTag in lower-case hex without leading zeros ("0x0E07", "0X0e07" and "3591" all come
+    /// back as "0xe07"; exchangelib compares the tag as that string), a PropertySetId GUID in lower
+    /// case. The other attributes stay as written.
+    static func canonical(_ attributes: [String: String]) -> [String: String] {
+        var canonical = attributes
+        if let tag = SimService.propertyTag(attributes) { canonical["PropertyTag"] = "0x" + String(tag, radix: 16) }
+        if let set = attributes["PropertySetId"] { canonical["PropertySetId"] = set.lowercased() }
+        return canonical
+    }
+
     /// Whether an `ExtendedProperty` element carries this extended path.
     static func matches(_ property: XMLElement, _ attributes: [String: String]) -> Bool {
         guard property.name == "ExtendedProperty", let uri = property.child("ExtendedFieldURI") else { return false }

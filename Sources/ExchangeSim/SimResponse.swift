@@ -116,9 +116,12 @@ enum SimWriter {
     }
 
     /// Writes a stored element with `t:` prefixes (all stored properties are in the types namespace).
+    /// An `ExtendedFieldURI` is written in Exchange's canonical spelling, not as its writer spelled it.
     static func write(_ element: XMLElement, _ w: inout XMLWriter) {
         let prefix = element.namespace == EWSNamespace.messages ? "m:" : "t:"
-        w.start(prefix + element.name, element.attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        let attributes =
+            element.name == "ExtendedFieldURI" ? PropertyPath.canonical(element.attributes) : element.attributes
+        w.start(prefix + element.name, attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         if element.children.isEmpty {
             w.text(element.text)
         } else {

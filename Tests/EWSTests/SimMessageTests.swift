@@ -471,7 +471,7 @@ struct SimMessageTests {
         #expect(item.string("IsRead") == "false")
         #expect(item.string("ReminderIsSet") == "true")
         let flags = item.children("ExtendedProperty").first {
-            $0.child("ExtendedFieldURI")?.attributes["PropertyTag"] == "0x0E07"
+            $0.child("ExtendedFieldURI")?.attributes["PropertyTag"] == "0xe07"
         }
         #expect(flags?.string("Value") == "1")
         _ = try sim.call(

@@ -39,10 +39,18 @@ struct EWSRecordCodec: Sendable {
 
     struct Extended: Sendable {
         var attributes: [(String, String)]
-        /// Lower-cased attribute set, to recognise the property in responses.
-        var key: String { attributes.map { "\($0.0)=\($0.1.lowercased())" }.sorted().joined(separator: ";") }
-        func matches(_ uri: XMLElement) -> Bool {
-            uri.attributes.map { "\($0.key)=\($0.value.lowercased())" }.sorted().joined(separator: ";") == key
+        /// The attribute set as compared, to recognise the property in responses.
+        var key: String { Self.key(attributes) }
+        func matches(_ uri: XMLElement) -> Bool { Self.key(uri.attributes.map { ($0.key, $0.value) }) == key }
+        /// Attributes compared case-insensitively, and a PropertyTag by its number: Exchange answers
+        /// "0xe07" for a property asked for as "0x0E07" (or "3591").
+        static func key(_ attributes: [(String, String)]) -> String {
+            attributes.map { name, value in
+                let text = value.lowercased()
+                guard name == "PropertyTag" else { return "\(name)=\(text)" }
+                let number = text.hasPrefix("0x") ? Int(text.dropFirst(2), radix: 16) : Int(text)
+                return "\(name)=" + (number.map { "0x" + String($0, radix: 16) } ?? text)
+            }.sorted().joined(separator: ";")
         }
         func writeURI(_ w: inout XMLWriter) {
             w.start("t:ExtendedFieldURI", attributes)
