@@ -51,6 +51,8 @@ let package = Package(
         .target(name: "ExchangeWebDAV", dependencies: ["XML"]),
         // iCalendar (RFC 5545) <-> CalendarEvent and TaskItem. EWS only for WindowsZones (Windows <-> IANA names).
         .target(name: "ICalendar", dependencies: ["ConnectorAPI", "EWS"]),
+        // vCard 3.0/4.0 (RFC 2426, RFC 6350) <-> Address, on ICalendar's content lines.
+        .target(name: "VCard", dependencies: ["ConnectorAPI", "ICalendar"]),
         // The Exchange simulator: an EWS server that behaves like Exchange 2010 SP2.
         .target(
             name: "ExchangeSim",
@@ -171,6 +173,7 @@ let package = Package(
             .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
             .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
             .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "ConnectorAPI"]),
+            .testTarget(name: "VCardTests", dependencies: ["VCard", "ICalendar", "ConnectorAPI"]),
             .target(
                 name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport",
                 exclude: ["tsql_bridge.py"]),

@@ -7,13 +7,18 @@ extension ICalComponent {
     /// Property, parameter and component names are upper-cased; quoted parameter values may hold
     /// `:`, `;` and `,`; RFC 6868 caret escapes are resolved.
     ///
+    /// - Parameters:
+    ///   - text: The text.
+    ///   - allowingGroups: Whether a property name may carry a group (`item1.EMAIL`), as in vCard
+    ///     and other RFC 2425 directory text; it goes to ``ICalProperty/group``. iCalendar has none.
     /// - Throws: ``ICalendarError`` naming the line for a line without `:`, a bad name, an
     ///   unterminated quote, a mismatched or missing `END`, or content outside any component.
-    public static func parse(_ text: String) throws -> ICalComponent {
+    public static func parse(_ text: String, allowingGroups: Bool = false) throws -> ICalComponent {
         var stack: [ICalComponent] = []
         var root: ICalComponent?
         for line in ContentLineParser.unfold(text) {
-            let property = try ContentLineParser.property(line.bytes, number: line.number)
+            let property = try ContentLineParser.property(
+                line.bytes, number: line.number, allowingGroups: allowingGroups)
             switch property.name {
             case "BEGIN":
                 let name = property.value.trimmingSpaces.uppercased()
@@ -114,8 +119,8 @@ enum ContentLineParser {
         }
     }
 
-    /// Splits one logical line into name, parameters and raw value.
-    static func property(_ line: [UInt8], number: Int) throws -> ICalProperty {
+    /// Splits one logical line into name (with its group when `allowingGroups`), parameters and raw value.
+    static func property(_ line: [UInt8], number: Int, allowingGroups: Bool = false) throws -> ICalProperty {
         func text(_ range: Range<Int>) -> String { String(decoding: line[range], as: UTF8.self) }
         let excerpt = String(decoding: line.prefix(60), as: UTF8.self)
         let colon = UInt8(ascii: ":")
@@ -125,8 +130,15 @@ enum ContentLineParser {
 
         var index = 0
         while index < line.count, line[index] != semicolon, line[index] != colon { index += 1 }
-        let name = text(0..<index)
-        guard !name.isEmpty, name.utf8.allSatisfy(isNameByte) else {
+        var name = text(0..<index)
+        var group: String?
+        if allowingGroups, let dot = name.firstIndex(of: ".") {
+            group = String(name[..<dot])
+            name = String(name[name.index(after: dot)...])
+        }
+        guard !name.isEmpty, name.utf8.allSatisfy(isNameByte),
+            group.map({ !$0.isEmpty && $0.utf8.allSatisfy(isNameByte) }) ?? true
+        else {
             throw ICalendarError(line: number, "not a content line (bad property name): \(excerpt)")
         }
         guard index < line.count else {
@@ -168,7 +180,8 @@ enum ContentLineParser {
                 throw ICalendarError(line: number, "content line without ':' after its parameters: \(excerpt)")
             }
         }
-        return ICalProperty(name, parameters: parameters, value: text((index + 1)..<line.count), line: number)
+        return ICalProperty(
+            name, group: group, parameters: parameters, value: text((index + 1)..<line.count), line: number)
     }
 
     /// Resolves RFC 6868 escapes: `^n` line break, `^^` caret, `^'` double quote.

@@ -28,9 +28,9 @@ enum ContentLine {
     /// The longest line in octets, without its CRLF (RFC 5545 §3.1).
     static let maximumOctets = 75
 
-    /// `NAME;PARAM=value:value` of a property, unfolded.
+    /// `NAME;PARAM=value:value` (`group.NAME…` when grouped) of a property, unfolded.
     static func text(of property: ICalProperty) -> String {
-        var line = property.name
+        var line = property.group.map { $0 + "." + property.name } ?? property.name
         for parameter in property.parameters {
             line += ";" + parameter.name
             guard !parameter.values.isEmpty else { continue }

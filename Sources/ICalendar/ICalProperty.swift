@@ -18,7 +18,8 @@ public struct ICalParameter: Sendable, Hashable {
     }
 }
 
-/// One content line of iCalendar text: `NAME;PARAM=value:value`.
+/// One content line of iCalendar text: `NAME;PARAM=value:value`, or `group.NAME;PARAM=value:value`
+/// in vCard and other RFC 2425 directory text.
 ///
 /// `value` is the raw value as it stands in the text: TEXT values are still escaped (use
 /// ``textValue`` and ``listValues``, or ``text(_:_:parameters:)`` to build one), dates and rules
@@ -26,6 +27,9 @@ public struct ICalParameter: Sendable, Hashable {
 public struct ICalProperty: Sendable, Hashable {
     /// The property name, upper-cased when parsed, e.g. `DTSTART`.
     public var name: String
+    /// The group of a grouped content line (`item1` of `item1.EMAIL`, RFC 6350 §3.3), upper-cased
+    /// when parsed; nil for the ungrouped lines iCalendar has. Name lookups ignore it.
+    public var group: String?
     /// The parameters in the order they were written.
     public var parameters: [ICalParameter]
     /// The raw value.
@@ -33,9 +37,12 @@ public struct ICalProperty: Sendable, Hashable {
     /// The input line the property started on, when it was parsed; not part of equality.
     public var line: Int?
 
-    /// A property with a raw (already escaped) value.
-    public init(_ name: String, parameters: [ICalParameter] = [], value: String, line: Int? = nil) {
+    /// A property with a raw (already escaped) value, in `group` when given.
+    public init(
+        _ name: String, group: String? = nil, parameters: [ICalParameter] = [], value: String, line: Int? = nil
+    ) {
         self.name = name.uppercased()
+        self.group = group?.uppercased()
         self.parameters = parameters
         self.value = value
         self.line = line
@@ -63,14 +70,15 @@ public struct ICalProperty: Sendable, Hashable {
     /// The value read as a comma-separated list of TEXT values (CATEGORIES, RESOURCES).
     public var listValues: [String] { ICalText.splitList(value) }
 
-    /// Equal when name, content and order agree; `line` is ignored.
+    /// Equal when name, group, content and order agree; `line` is ignored.
     public static func == (lhs: ICalProperty, rhs: ICalProperty) -> Bool {
-        lhs.name == rhs.name && lhs.parameters == rhs.parameters && lhs.value == rhs.value
+        lhs.name == rhs.name && lhs.group == rhs.group && lhs.parameters == rhs.parameters && lhs.value == rhs.value
     }
 
     /// Hashes what equality compares (not `line`).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(name)
+        hasher.combine(group)
         hasher.combine(parameters)
         hasher.combine(value)
     }
