@@ -7,8 +7,11 @@ import PackageDescription
 let adapters: [(target: String, folder: String, dependencies: [Target.Dependency])] = [
     ("MemoryConnector", "Memory", []),
     ("FlowFactConnector", "FlowFact", ["ODBC", .product(name: "Metrics", package: "swift-metrics")]),
-    ("EWSConnector", "EWS", ["EWS", "XML", "HTTP", .product(name: "Metrics", package: "swift-metrics")]),
-    ("WebDAVConnector", "WebDAV", ["ExchangeWebDAV", "ICalendar", "HTTP"]),
+    (
+        "EWSConnector", "EWS",
+        ["EWS", "XML", "HTTP", "HTTPAdapterSupport", .product(name: "Metrics", package: "swift-metrics")]
+    ),
+    ("WebDAVConnector", "WebDAV", ["ExchangeWebDAV", "ICalendar", "HTTP", "HTTPAdapterSupport"]),
 ]
 
 let package = Package(
@@ -74,6 +77,8 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CCurl"]),
         // What adapters share beside the API: spool folders, chunking, cursor coding.
         .target(name: "AdapterSupport", dependencies: ["ConnectorAPI"]),
+        // What HTTP adapters share: the settings of how they reach their server.
+        .target(name: "HTTPAdapterSupport", dependencies: ["ConnectorAPI", "HTTP"]),
         // The adapters, one folder and one target each (the `adapters` table above).
     ]
         + adapters.map { adapter in

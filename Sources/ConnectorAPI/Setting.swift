@@ -34,10 +34,23 @@ public protocol DeclaredSetting {
 
 extension ConfigSpec {
     /// The spec of every ``Setting`` stored property of `declarations`, in declaration order.
+    /// A property that is a ``DeclaredSettingGroup`` contributes its settings at its place.
     public init(declaredIn declarations: Any) {
-        self.init(Mirror(reflecting: declarations).children.compactMap { ($0.value as? any DeclaredSetting)?.spec })
+        self.init(Self.specs(declaredIn: declarations))
+    }
+
+    static func specs(declaredIn declarations: Any) -> [SettingSpec] {
+        Mirror(reflecting: declarations).children.flatMap { child -> [SettingSpec] in
+            if let setting = child.value as? any DeclaredSetting { return [setting.spec] }
+            if child.value is any DeclaredSettingGroup { return specs(declaredIn: child.value) }
+            return []
+        }
     }
 }
+
+/// A group of settings declared together and shared by several adapters (e.g. how to reach an
+/// HTTP server); a property of this type in an adapter's settings declares all of them.
+public protocol DeclaredSettingGroup {}
 
 extension Settings {
     /// The value of a declared setting: as given, else its declared default.

@@ -62,3 +62,27 @@ struct SettingTests {
         #expect(SettingValue.duration(parsing: "5 minutes") == nil)
     }
 }
+
+@Suite("Setting groups")
+struct SettingGroupTests {
+    struct Shared: DeclaredSettingGroup {
+        let proxy = Setting<String?>.string("proxy", doc: "A proxy.")
+        let timeout = Setting<Duration>.duration("timeout", default: "120s", positive: true, doc: "A timeout.")
+    }
+
+    struct Declared {
+        let url = Setting<String?>.url("url", required: true, doc: "The server.")
+        let shared = Shared()
+        let batchSize = Setting<Int>.integer("batch_size", in: 1...500, default: 50, doc: "Items per request.")
+    }
+
+    @Test("a group's settings are declared at its place, and read through it")
+    func groupFlattened() {
+        let declared = Declared()
+        let spec = ConfigSpec(declaredIn: declared)
+        #expect(spec.settings.map(\.name) == ["url", "proxy", "timeout", "batch_size"])
+        let settings = Settings(["proxy": .string("http://proxy:3128")])
+        #expect(settings[declared.shared.proxy] == "http://proxy:3128")
+        #expect(settings[declared.shared.timeout] == .seconds(120))
+    }
+}

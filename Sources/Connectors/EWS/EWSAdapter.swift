@@ -3,6 +3,7 @@ import ConnectorAPI
 import EWS
 import Foundation
 import HTTP
+import HTTPAdapterSupport
 import Synchronization
 import XML
 
@@ -65,26 +66,15 @@ public final class EWSAdapter: Adapter {
         default: auth = .ntlm(user: user, password: password)
         }
         zone = settings[declared.timezone]
-        if settings[declared.insecure] {
-            context.log(
-                .warning,
-                "TLS certificate verification is OFF for \(settings[declared.url] ?? "the EWS server") ('insecure: true')"
-            )
-        }
+        declared.http.warnIfInsecure(settings, server: settings[declared.url] ?? "the EWS server", log: context.log)
     }
 
     func client(for url: String) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[url] { return client }
-            var configuration = HTTPClientConfiguration()
             let declared = Self.settingsDeclared
-            configuration.maxConcurrency = settings[declared.maxConcurrency]
-            configuration.caFile = settings[declared.caFile]
-            configuration.insecure = settings[declared.insecure]
-            configuration.proxy = settings[declared.proxy]
-            configuration.connectTimeout = settings[declared.connectTimeout]
-            configuration.totalTimeout = settings[declared.timeout]
-            configuration.userAgent = "connector-host (EWS)"
+            let configuration = declared.http.configuration(
+                settings, maxConcurrency: settings[declared.maxConcurrency], userAgent: "connector-host (EWS)")
             let client = HTTPClient(configuration: configuration)
             clients[url] = client
             return client

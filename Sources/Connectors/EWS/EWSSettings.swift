@@ -1,5 +1,6 @@
 import ConnectorAPI
 import Foundation
+import HTTPAdapterSupport
 
 /// The settings of an `ews` instance, each declared once (spec, default and reading).
 struct EWSSettings {
@@ -31,16 +32,8 @@ struct EWSSettings {
         default: "Exchange2010_SP2", doc: "RequestServerVersion sent with every request.")
     let timezone = Setting<TimeZone>.timeZone(
         "timezone", default: "Europe/Berlin", doc: "Zone for all-day events and task dates.")
-    let caFile = Setting<String?>.string(
-        "ca_file", doc: "CA certificates (PEM) to verify the server with, instead of the system's.")
-    let insecure = Setting<Bool>.boolean(
-        "insecure", default: false,
-        doc: "Do not verify the server's TLS certificate (logged as a warning on every start).")
-    let proxy = Setting<String?>.string("proxy", doc: "HTTP proxy, e.g. http://proxy:3128.")
-    let connectTimeout = Setting<Duration>.duration(
-        "connect_timeout", default: "15s", positive: true, doc: "Connect timeout.")
-    let timeout = Setting<Duration>.duration(
-        "timeout", default: "120s", positive: true, doc: "Total timeout per request.")
+    /// TLS trust, proxy and timeouts (`ca_file`, `insecure`, `proxy`, `connect_timeout`, `timeout`).
+    let http = HTTPConnectionSettings()
     let maxConcurrency = Setting<Int>.integer(
         "max_concurrency", in: 1...64, default: 8, doc: "Parallel requests per Exchange server.")
     let batchSize = Setting<Int>.integer(

@@ -3,6 +3,7 @@ import ConnectorAPI
 import ExchangeWebDAV
 import Foundation
 import HTTP
+import HTTPAdapterSupport
 import Synchronization
 
 /// The `exchange-webdav` adapter: Exchange 2003 and 2007 over Exchange WebDAV, the legacy profile
@@ -63,12 +64,8 @@ public final class WebDAVAdapter: CheckableAdapter {
         }
         codec = WebDAVCodec(zone: settings[declared.timezone])
         spool = SpoolDirectory(adapter: "exchange-webdav", instance: context.instanceName)
-        if settings[declared.insecure] {
-            context.log(
-                .warning,
-                "TLS certificate verification is OFF for \(settings[declared.url] ?? "the Exchange server") ('insecure: true')"
-            )
-        }
+        declared.http.warnIfInsecure(
+            settings, server: settings[declared.url] ?? "the Exchange server", log: context.log)
     }
 
     /// The `/exchange/` URL of a user's server.
@@ -82,14 +79,9 @@ public final class WebDAVAdapter: CheckableAdapter {
         clients.withLock { clients in
             if let client = clients[server] { return client }
             let declared = Self.settingsDeclared
-            var configuration = HTTPClientConfiguration()
-            configuration.maxConcurrency = settings[declared.maxConcurrency]
-            configuration.caFile = settings[declared.caFile]
-            configuration.insecure = settings[declared.insecure]
-            configuration.proxy = settings[declared.proxy]
-            configuration.connectTimeout = settings[declared.connectTimeout]
-            configuration.totalTimeout = settings[declared.timeout]
-            configuration.userAgent = "connector-host (Exchange WebDAV)"
+            let configuration = declared.http.configuration(
+                settings, maxConcurrency: settings[declared.maxConcurrency],
+                userAgent: "connector-host (Exchange WebDAV)")
             let client = HTTPClient(configuration: configuration)
             clients[server] = client
             return client

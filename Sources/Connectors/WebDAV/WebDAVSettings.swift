@@ -1,5 +1,6 @@
 import ConnectorAPI
 import Foundation
+import HTTPAdapterSupport
 
 /// The settings of an `exchange-webdav` instance, each declared once (spec, default and reading).
 struct WebDAVSettings {
@@ -27,16 +28,8 @@ struct WebDAVSettings {
     let timezone = Setting<TimeZone>.timeZone(
         "timezone", default: "Europe/Berlin",
         doc: "The server's zone: all-day appointments and task dates are kept in it.")
-    let caFile = Setting<String?>.string(
-        "ca_file", doc: "CA certificates (PEM) to verify the server with, instead of the system's.")
-    let insecure = Setting<Bool>.boolean(
-        "insecure", default: false,
-        doc: "Do not verify the server's TLS certificate (logged as a warning on every start).")
-    let proxy = Setting<String?>.string("proxy", doc: "HTTP proxy, e.g. http://proxy:3128.")
-    let connectTimeout = Setting<Duration>.duration(
-        "connect_timeout", default: "15s", positive: true, doc: "Connect timeout.")
-    let timeout = Setting<Duration>.duration(
-        "timeout", default: "120s", positive: true, doc: "Total timeout per request.")
+    /// TLS trust, proxy and timeouts (`ca_file`, `insecure`, `proxy`, `connect_timeout`, `timeout`).
+    let http = HTTPConnectionSettings()
     let maxConcurrency = Setting<Int>.integer(
         "max_concurrency", in: 1...32, default: 4, doc: "Parallel requests per Exchange server.")
     let pageSize = Setting<Int>.integer(
