@@ -177,8 +177,8 @@ let package = Package(
             .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
             .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
             .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
-            .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "ConnectorAPI"]),
-            .testTarget(name: "VCardTests", dependencies: ["VCard", "ICalendar", "ConnectorAPI"]),
+            .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "ConnectorAPI", "TestSupport"]),
+            .testTarget(name: "VCardTests", dependencies: ["VCard", "ICalendar", "ConnectorAPI", "TestSupport"]),
             .target(
                 name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport",
                 exclude: ["tsql_bridge.py"]),

@@ -1,5 +1,6 @@
 import Foundation
 import ICalendar
+import TestSupport
 import Testing
 
 @Suite("iCalendar content lines: unfolding, parameters, folding, escaping, errors")

@@ -1,6 +1,7 @@
 import ConnectorAPI
 import Foundation
 import ICalendar
+import TestSupport
 import Testing
 
 @Suite("iCalendar events: what is written reads back the same")

@@ -1,6 +1,7 @@
 import ConnectorAPI
 import Foundation
 import ICalendar
+import TestSupport
 import Testing
 
 /// Calendars in the shapes real servers and clients write, with instants computed by hand.

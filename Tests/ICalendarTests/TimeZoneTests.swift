@@ -1,5 +1,6 @@
 import ConnectorAPI
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ICalendar

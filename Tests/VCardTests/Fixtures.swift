@@ -1,3 +1,5 @@
+import TestSupport
+
 /// vCards in the shapes other software writes them, for the reading tests. Each is written after
 /// what that software emits (its PRODID, parameter spelling, grouping, escaping and folding).
 enum Fixture {

@@ -1,37 +1,7 @@
 import ConnectorAPI
 import Foundation
+import TestSupport
 import VCard
-
-/// An instant from an ISO 8601 UTC text such as `2024-03-11T09:30:12Z`.
-func instant(_ text: String) -> Date {
-    guard let date = ISO8601DateFormatter().date(from: text) else { fatalError("not an ISO 8601 instant: \(text)") }
-    return date
-}
-
-/// Joins lines with CRLF, as CardDAV servers send vCards.
-func crlf(_ lines: String) -> String {
-    lines.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n")
-}
-
-/// The physical lines of serialized text (without their CRLF), as raw bytes.
-func physicalLines(_ text: String) -> [[UInt8]] {
-    var lines: [[UInt8]] = []
-    var current: [UInt8] = []
-    let bytes = Array(text.utf8)
-    var index = 0
-    while index < bytes.count {
-        if bytes[index] == 13, index + 1 < bytes.count, bytes[index + 1] == 10 {
-            lines.append(current)
-            current = []
-            index += 2
-        } else {
-            current.append(bytes[index])
-            index += 1
-        }
-    }
-    if !current.isEmpty { lines.append(current) }
-    return lines
-}
 
 /// The unfolded content lines of serialized text.
 func contentLines(_ text: String) -> [String] {
