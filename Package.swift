@@ -12,6 +12,7 @@ let adapters: [(target: String, folder: String, dependencies: [Target.Dependency
         ["EWS", "XML", "HTTP", "HTTPAdapterSupport", .product(name: "Metrics", package: "swift-metrics")]
     ),
     ("WebDAVConnector", "WebDAV", ["ExchangeWebDAV", "ICalendar", "HTTP", "HTTPAdapterSupport"]),
+    ("CalDAVConnector", "CalDAV", ["ExchangeWebDAV", "ICalendar", "VCard", "HTTP", "HTTPAdapterSupport", "XML"]),
 ]
 
 let package = Package(
@@ -217,6 +218,14 @@ let package = Package(
                 dependencies: [
                     "ExchangeWebDAV", "ExchangeSim", "Connectors", "WebDAVConnector", "ConnectorAPI", "ConnectorHost",
                     "FlowFactDevelopment", "ODBC", "TestSupport", "EndpointConformance", "HTTP", "ICalendar",
+                ]
+            ),
+            // The caldav adapter against Radicale and Xandikos (apt: radicale, xandikos), under the conformance suite.
+            .testTarget(
+                name: "CalDAVTests",
+                dependencies: [
+                    "Connectors", "CalDAVConnector", "ConnectorAPI", "AdapterSupport", "TestSupport",
+                    "EndpointConformance", "HTTP",
                 ]
             ),
             // HTTP: the HTTP client's NTLM against this server, with a streamed request body.

@@ -15,6 +15,8 @@ packages=(
   libcurl4-openssl-dev  # libcurl: the HTTP client for Exchange (EWS)
   curl             # an independent HTTP/NTLM client the simulator's tests log in with
   python3          # the HTTP client tests' local test server
+  radicale         # a CalDAV/CardDAV server the caldav adapter's tests run against
+  xandikos         # a second CalDAV/CardDAV server for the same tests
 )
 
 missing=()

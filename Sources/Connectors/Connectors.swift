@@ -1,6 +1,7 @@
-import ConnectorAPI
 // The adapters built into connector-host, one module per folder beside this file. `import
 // Connectors` brings them all.
+@_exported import CalDAVConnector
+import ConnectorAPI
 @_exported import EWSConnector
 @_exported import FlowFactConnector
 @_exported import MemoryConnector
@@ -15,5 +16,6 @@ public enum BuiltinAdapters {
         FlowFactAdapter.type,
         EWSAdapter.type,
         WebDAVAdapter.type,
+        CalDAVAdapter.type,
     ]
 }

@@ -1,0 +1,131 @@
+import AdapterSupport
+import ConnectorAPI
+import ExchangeWebDAV
+import Foundation
+import HTTP
+import HTTPAdapterSupport
+import Synchronization
+import VCard
+
+/// The `caldav` adapter: a user's calendar, task list and address book on a CalDAV/CardDAV server
+/// (Radicale, Nextcloud, SOGo, Baïkal …). Appointments are VEVENTs, tasks VTODOs, addresses
+/// vCards; mail is not a kind here. Changes come from WebDAV-Sync (RFC 6578), writes are PUTs under
+/// `If-Match`/`If-None-Match`, and the sync key is the `X-CONNECTOR-SYNCKEY` property and the
+/// item's name.
+public final class CalDAVAdapter: CheckableAdapter {
+    static let settingsDeclared = CalDAVSettings()
+    static let accountDeclared = CalDAVAccountSettings()
+
+    /// The registration of the `caldav` type.
+    public static let type = AdapterType(
+        name: "caldav",
+        summary:
+            "CalDAV/CardDAV servers (Radicale, Nextcloud, SOGo …): addresses (vCard), calendar (VEVENT), tasks (VTODO).",
+        settings: ConfigSpec(declaredIn: settingsDeclared),
+        users: UserSpec(
+            settings: ConfigSpec(declaredIn: accountDeclared), primaryKey: "url",
+            accountName: { settings in
+                settings[accountDeclared.username]?.lowercased()
+                    ?? URLParts.redacted(settings[accountDeclared.url] ?? "")
+            }),
+        capabilities: { _ in
+            var fields: [DataKind: Set<String>] = [:]
+            // Organizer and attendees belong to the meeting: a server with implicit scheduling
+            // would send invitations for them.
+            fields[.calendar] = Set(RecordFields.names(for: .calendar)).subtracting(["organizer", "attendees"])
+            fields[.task] = Set(RecordFields.names(for: .task))
+            fields[.address] = Set(RecordFields.names(for: .address))
+            return Capabilities(kinds: [.address, .calendar, .task], mailStateChanges: [], fields: fields)
+        },
+        make: { settings, context in try CalDAVAdapter(settings: settings, context: context) })
+
+    let settings: Settings
+    let context: AdapterContext
+    let client: HTTPClient
+    let codec: CalDAVCodec
+    let ledgers = Mutex<[String: RetryLedger]>([:])
+    let resolvers = Mutex<[String: CalDAVCollectionResolver]>([:])
+
+    init(settings: Settings, context: AdapterContext) throws {
+        self.settings = settings
+        self.context = context
+        let declared = Self.settingsDeclared
+        let configuration = declared.http.configuration(
+            settings, maxConcurrency: settings[declared.maxConcurrency], userAgent: "connector-host (CalDAV)")
+        client = HTTPClient(configuration: configuration)
+        codec = CalDAVCodec(
+            zone: settings[declared.timezone],
+            vcardVersion: VCardVersion(rawValue: settings[declared.vcardVersion]) ?? .v3)
+        declared.http.warnIfInsecure(settings, server: "'\(context.instanceName)'", log: context.log)
+    }
+
+    /// The client of one user: the user's own login, else the service login.
+    func userClient(_ account: Account) -> CalDAVClient {
+        let declared = Self.settingsDeclared
+        let own = Self.accountDeclared
+        let user = account.settings[own.username] ?? settings[declared.username]
+        let password =
+            (account.settings[own.username] != nil ? account.settings[own.password] : settings[declared.password])?
+            .value ?? ""
+        let auth: HTTPAuth = user.map { .basic(user: $0, password: password) } ?? .none
+        let ledger = ledgers.withLock { ledgers in
+            if let known = ledgers[account.name] { return known }
+            let ledger = RetryLedger()
+            ledgers[account.name] = ledger
+            return ledger
+        }
+        return CalDAVClient(client: client, auth: auth, user: account.name, ledger: ledger)
+    }
+
+    /// The collection resolver of a user and kind (one each, so discovery runs once).
+    func resolver(_ account: Account, kind: DataKind, client: CalDAVClient) -> CalDAVCollectionResolver {
+        let own = Self.accountDeclared
+        let given: String? =
+            switch kind {
+            case .address: account.settings[own.addressbook]
+            case .task: account.settings[own.tasks]
+            default: account.settings[own.calendar]
+            }
+        let start = account.settings[own.url] ?? ""
+        return resolvers.withLock { resolvers in
+            let name = "\(account.name)#\(kind.rawValue)"
+            if let known = resolvers[name] { return known }
+            let resolver = CalDAVCollectionResolver(client: client, kind: kind, start: start, given: given)
+            resolvers[name] = resolver
+            return resolver
+        }
+    }
+
+    public func endpoint(for scope: EndpointScope) async throws -> any SyncEndpoint {
+        guard scope.kind != .mail else {
+            throw CalDAVError(
+                user: scope.account.name, method: "-", url: scope.account.settings[Self.accountDeclared.url] ?? "",
+                status: 0, cause: "mail is not a CalDAV/CardDAV kind", isPermanent: true)
+        }
+        let client = userClient(scope.account)
+        return CalDAVEndpoint(
+            client: client, kind: scope.kind, codec: codec,
+            collection: resolver(scope.account, kind: scope.kind, client: client),
+            maxBatchSize: settings[Self.settingsDeclared.batchSize],
+            parallelRequests: settings[Self.settingsDeclared.maxConcurrency])
+    }
+
+    /// Finds the collection (discovery or the configured one) and asks it for its etags.
+    public func check(for scope: EndpointScope) async -> [AdapterCheck] {
+        let client = userClient(scope.account)
+        let name = "\(scope.kind.rawValue) collection of \(scope.account.name)"
+        do {
+            let url = try await resolver(scope.account, kind: scope.kind, client: client).url()
+            let members = try await client.propfind(url, depth: "1", properties: ["D:getetag"])
+            return [
+                AdapterCheck(
+                    name: name, ok: true,
+                    message: "signed in; \(URLParts.redacted(url)) holds \(max(0, members.count - 1)) items")
+            ]
+        } catch {
+            return [AdapterCheck(name: name, ok: false, message: "\(error)")]
+        }
+    }
+
+    public func shutdown() async { client.shutdown() }
+}

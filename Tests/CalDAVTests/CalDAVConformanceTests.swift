@@ -1,0 +1,128 @@
+import ConnectorAPI
+import Connectors
+import EndpointConformance
+import Foundation
+import TestSupport
+import Testing
+
+/// A CalDAV/CardDAV server with one user, `jdoe`, and a `caldav` adapter on it: Radicale with a
+/// calendar of events, one of tasks and an address book; or Xandikos with one calendar for
+/// events and tasks and an address book.
+final class DAVServerSubject: ConformanceSubject, @unchecked Sendable {
+    static let user = "jdoe"
+    static let password = "geheim"
+    /// The server's base URL, and how to stop it.
+    let server: (baseURL: String, stop: @Sendable () -> Void)
+    let adapter: any Adapter
+    let account: [String: String]
+    var kinds: [DataKind] { [.address, .calendar, .task] }
+
+    /// Xandikos with its default collections, found by discovery.
+    init(xandikos: Void) throws {
+        let xandikos = try XandikosServer(user: Self.user)
+        server = (xandikos.baseURL, xandikos.stop)
+        account = ["url": xandikos.baseURL + "/jdoe/"]
+        adapter = try Self.make()
+    }
+
+    /// `explicit`: the account names each collection; otherwise they are discovered from the
+    /// principal's home sets.
+    init(explicit: Bool = false, settings extra: [String: SettingValue] = [:]) throws {
+        let radicale = try RadicaleServer(users: [Self.user: Self.password])
+        server = (radicale.baseURL, radicale.stop)
+        do {
+            try radicale.makeCalendar(
+                "/jdoe/calendar/", user: Self.user, password: Self.password, components: ["VEVENT"])
+            try radicale.makeCalendar("/jdoe/tasks/", user: Self.user, password: Self.password, components: ["VTODO"])
+            try radicale.makeAddressBook("/jdoe/contacts/", user: Self.user, password: Self.password)
+        } catch {
+            radicale.stop()
+            throw error
+        }
+        var account = ["url": server.baseURL + "/jdoe/"]
+        if explicit {
+            account["calendar"] = server.baseURL + "/jdoe/calendar/"
+            account["tasks"] = server.baseURL + "/jdoe/tasks/"
+            account["addressbook"] = server.baseURL + "/jdoe/contacts/"
+        }
+        self.account = account
+        adapter = try Self.make(extra)
+    }
+
+    static func make(_ extra: [String: SettingValue] = [:]) throws -> any Adapter {
+        try CalDAVAdapter.type.make(
+            Settings(
+                [
+                    "username": .string(user), "password": .secret(Secret(password)), "batch_size": .integer(5),
+                    "timezone": .string("Europe/Berlin"),
+                ].merging(extra) { $1 }),
+            AdapterContext(instanceName: "groupware", baseDirectory: URL(fileURLWithPath: "/"), log: { _, _ in }))
+    }
+
+    func scope(_ kind: DataKind, account: [String: String]? = nil) -> EndpointScope {
+        EndpointScope(
+            connector: "conformance", kind: kind, role: .target, user: "JD",
+            account: CalDAVAdapter.type.account(on: "groupware", account ?? self.account))
+    }
+
+    func endpoint(_ kind: DataKind) async throws -> any SyncEndpoint { try await adapter.endpoint(for: scope(kind)) }
+
+    /// Deletes the item as another client would.
+    func removeBehind(_ kind: DataKind, id: ItemID) async throws {
+        let result = try runCurl(["-X", "DELETE", "-u", "\(Self.user):\(Self.password)", server.baseURL + id])
+        guard result.status == 200 || result.status == 204 else {
+            throw ConformanceFailure(check: "setup", message: "DELETE \(id): HTTP \(result.status)")
+        }
+    }
+
+    func fields(_ kind: DataKind) -> Set<String> {
+        CalDAVAdapter.type.capabilities(Settings()).fields[kind] ?? Set(RecordFields.names(for: kind))
+    }
+
+    func stop() async {
+        await adapter.shutdown()
+        server.stop()
+    }
+}
+
+@Suite("Conformance: caldav against Radicale", .serialized)
+struct CalDAVConformanceTests {
+    @Test(arguments: ConformanceCheck.allCases)
+    func conformance(_ check: ConformanceCheck) async throws {
+        let subject = try DAVServerSubject()
+        do {
+            try await check.run(on: subject)
+        } catch {
+            await subject.stop()
+            throw error
+        }
+        await subject.stop()
+    }
+
+    @Test("Conformance holds with collections named in the account (no discovery)")
+    func explicitCollections() async throws {
+        let subject = try DAVServerSubject(explicit: true)
+        do {
+            for check in [ConformanceCheck.createAndRead, .changeFeed, .syncKeys] { try await check.run(on: subject) }
+        } catch {
+            await subject.stop()
+            throw error
+        }
+        await subject.stop()
+    }
+}
+
+@Suite("Conformance: caldav against Xandikos", .serialized)
+struct CalDAVXandikosConformanceTests {
+    @Test(arguments: ConformanceCheck.allCases)
+    func conformance(_ check: ConformanceCheck) async throws {
+        let subject = try DAVServerSubject(xandikos: ())
+        do {
+            try await check.run(on: subject)
+        } catch {
+            await subject.stop()
+            throw error
+        }
+        await subject.stop()
+    }
+}

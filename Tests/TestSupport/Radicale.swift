@@ -1,0 +1,153 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A Radicale CalDAV/CardDAV server (Debian package `radicale`, or `python3 -m radicale`) on a
+/// free loopback port, with a temporary storage folder and plain `htpasswd` users; stopped and
+/// removed by ``stop()``.
+public final class RadicaleServer: @unchecked Sendable {
+    /// `http://127.0.0.1:<port>`.
+    public let baseURL: String
+    /// The server's folder (configuration, users, collections).
+    public let folder: URL
+    let process: Process
+
+    /// The command that runs Radicale here, or nil when it is not installed.
+    public static var command: [String]? {
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/radicale") { return ["/usr/bin/radicale"] }
+        for python in ["/usr/bin/python3", "/usr/local/bin/python3"]
+        where FileManager.default.isExecutableFile(atPath: python) {
+            let probe = Process()
+            probe.executableURL = URL(fileURLWithPath: python)
+            probe.arguments = ["-c", "import radicale"]
+            probe.standardError = FileHandle.nullDevice
+            if (try? probe.run()) != nil {
+                probe.waitUntilExit()
+                if probe.terminationStatus == 0 { return [python, "-m", "radicale"] }
+            }
+        }
+        return nil
+    }
+
+    /// Starts Radicale with these users (name → password) and waits until it answers.
+    public init(users: [String: String]) throws {
+        guard let command = Self.command else {
+            throw RadicaleError("Radicale is not installed (apt-get install radicale)")
+        }
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("radicale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let port = try freeLoopbackPort()
+        baseURL = "http://127.0.0.1:\(port)"
+        try users.map { "\($0.key):\($0.value)\n" }.joined().write(
+            to: folder.appendingPathComponent("users"), atomically: true, encoding: .utf8)
+        let config = """
+            [server]
+            hosts = 127.0.0.1:\(port)
+            [auth]
+            type = htpasswd
+            htpasswd_filename = \(folder.path)/users
+            htpasswd_encryption = plain
+            delay = 0
+            [storage]
+            filesystem_folder = \(folder.path)/collections
+            [rights]
+            type = owner_only
+            [web]
+            type = none
+            [logging]
+            level = warning
+            """
+        try config.write(to: folder.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst()) + ["--config", folder.appendingPathComponent("config").path]
+        let log = folder.appendingPathComponent("log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        for _ in 0..<100 {
+            if let status = try? runCurl(["-o", "/dev/null", baseURL + "/"]).status, status > 0 { return }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        stop()
+        throw RadicaleError("Radicale did not start on \(baseURL): \(output)")
+    }
+
+    /// Stops the server and removes its folder.
+    public func stop() {
+        if process.isRunning {
+            // SIGKILL: a child started from a Swift test thread may have SIGTERM blocked.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Creates a calendar collection (MKCALENDAR) for the given components (`VEVENT`, `VTODO`).
+    public func makeCalendar(_ path: String, user: String, password: String, components: [String]) throws {
+        let comps = components.map { "<C:comp name=\"\($0)\"/>" }.joined()
+        let body =
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+            + "<D:set><D:prop><D:displayname>\(path)</D:displayname><C:supported-calendar-component-set>\(comps)"
+            + "</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"
+        try make("MKCALENDAR", path, user: user, password: password, body: body)
+    }
+
+    /// Creates an address book (extended MKCOL, RFC 5689).
+    public func makeAddressBook(_ path: String, user: String, password: String) throws {
+        let body =
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><D:mkcol xmlns:D=\"DAV:\" xmlns:CR=\"urn:ietf:params:xml:ns:carddav\">"
+            + "<D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
+            + "<D:displayname>\(path)</D:displayname></D:prop></D:set></D:mkcol>"
+        try make("MKCOL", path, user: user, password: password, body: body)
+    }
+
+    func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {
+        let result = try runCurl([
+            "-X", method, "-u", "\(user):\(password)", "-H", "Content-Type: application/xml; charset=utf-8",
+            "--data-binary", body, baseURL + path,
+        ])
+        guard result.status == 201 else {
+            throw RadicaleError("\(method) \(path): HTTP \(result.status) \(result.body)")
+        }
+    }
+}
+
+/// Radicale could not be started or set up.
+public struct RadicaleError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A TCP port on 127.0.0.1 nothing listens on now (bound to port 0 and released).
+public func freeLoopbackPort() throws -> Int {
+    #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { throw RadicaleError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw RadicaleError("bind() failed") }
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw RadicaleError("getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
