@@ -174,6 +174,20 @@ struct FieldFidelityTests {
         #expect(!opened.isPrivate)
     }
 
+    @Test("a column switched off in the mapping: its field is kept instead of lost")
+    func switchedOffColumn() async throws {
+        let subject = try FlowFactSubject(.sqlite, extra: ["columns": .mapping(["activities.location": .string("")])])
+        defer { Task { await subject.adapter.shutdown() } }
+        let endpoint = try await subject.endpoint(.calendar)
+        let start = Self.soon(days: 3, hour: 11)
+        let event = CalendarEvent(
+            subject: "Besichtigung", location: "Lindenstraße 5, Köln",
+            timing: .timed(start: start, end: start.addingTimeInterval(3600), timeZone: "Europe/Berlin"))
+        let id = try await create(.calendar(event), on: endpoint)
+        #expect(try await read(id, on: endpoint) == .calendar(event))
+        #expect(try subject.db.rows("SELECT \"ORT\" FROM \"AKT\" WHERE \"ID\" = ?", [.text(id)]).first?[0] == .null)
+    }
+
     @Test("keep_other_fields: false holds only FlowFact's own columns, and keeps nothing")
     func withoutConnectorTable() async throws {
         let subject = try FlowFactSubject(.sqlite, extra: ["keep_other_fields": .boolean(false)])

@@ -413,7 +413,9 @@ extension FlowFactDatabase {
     ) throws {
         guard keepsFields(scope) else { return }
         let table = schema.table(scope.table)
-        let kept = try records(scope).kept(record, columns: columns, table: table, id: id)
+        // What the database really holds: a column switched off keeps nothing, so its field is kept here.
+        let stored = columns.filter { schema.column("\(scope.table).\($0.key)") != nil }
+        let kept = try records(scope).kept(record, columns: stored, table: table, id: id)
         if replacing {
             try db.execute(
                 "DELETE FROM \(try n.table("kept_fields")) WHERE \(try n.required("kept_fields.table")) = ? AND \(try n.required("kept_fields.record")) = ?",
