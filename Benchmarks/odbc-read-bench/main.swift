@@ -46,7 +46,12 @@ if arguments.count > 1, arguments[1] == "raw" {
 if arguments.count > 1, arguments[1] == "read" {
     let connection = argument("--connection")!
     let kind = DataKind(rawValue: argument("--kind")!)!
-    let settings = Settings(["connection": .secret(Secret(connection)), "calendar_types": .list([.string("Termin")])])
+    var values: [String: SettingValue] = [
+        "connection": .secret(Secret(connection)), "calendar_types": .list([.string("Termin")]),
+    ]
+    // Without the table of kept fields: the reads FlowFact's own columns alone need.
+    if arguments.contains("--without-kept-fields") { values["keep_other_fields"] = .boolean(false) }
+    let settings = Settings(values)
     let adapter =
         try FlowFactAdapter.type.make(
             settings, AdapterContext(instanceName: "bench", baseDirectory: URL(fileURLWithPath: "."), log: { _, _ in }))
@@ -81,12 +86,13 @@ func seed(_ connection: String, rows: Int) throws {
     db.close()
 }
 
-func measure(_ connection: String, kind: DataKind) throws -> (
+func measure(_ connection: String, kind: DataKind, kept: Bool) throws -> (
     records: Int, seconds: Double, rss: Double, baseline: Double
 ) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-    process.arguments = ["read", "--connection", connection, "--kind", kind.rawValue]
+    process.arguments =
+        ["read", "--connection", connection, "--kind", kind.rawValue] + (kept ? [] : ["--without-kept-fields"])
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -117,7 +123,8 @@ if let postgres = argument("--postgres") {
 }
 
 print("reading FlowFact records through ODBC (one user, all records in scope; each row in its own child process)")
-print("database                 kind       rows     seconds   records/s   peak RSS MB   (RSS before reading)")
+print(
+    "database                 kind       kept   rows     seconds   records/s   peak RSS MB   (RSS before reading)")
 var results: [[String: Any]] = []
 for (name, make) in targets {
     for rows in sizes {
@@ -125,19 +132,24 @@ for (name, make) in targets {
         let seedStart = Date()
         try seed(connection, rows: rows)
         let seedSeconds = Date().timeIntervalSince(seedStart)
+        // Each kind with the table of kept fields joined (the default) and without it, so the
+        // join's cost is measured in the same run.
         for kind in [DataKind.address, .calendar] {
-            let result = try measure(connection, kind: kind)
-            let rate = Double(result.records) / max(result.seconds, 0.000_001)
-            print(
-                String(
-                    format: "%-24@ %-9@ %7d  %9.2f  %10.0f  %12.1f   (%.1f)", name as NSString,
-                    (kind == .address ? "addresses" : "activities") as NSString,
-                    result.records, result.seconds, rate, result.rss, result.baseline))
-            results.append([
-                "database": name, "kind": kind.rawValue, "rows": result.records, "seconds": result.seconds,
-                "recordsPerSecond": rate,
-                "peakRSSMB": result.rss, "seedSeconds": seedSeconds,
-            ])
+            for kept in [true, false] {
+                let result = try measure(connection, kind: kind, kept: kept)
+                let rate = Double(result.records) / max(result.seconds, 0.000_001)
+                print(
+                    String(
+                        format: "%-24@ %-9@ %-4@ %7d  %9.2f  %10.0f  %12.1f   (%.1f)", name as NSString,
+                        (kind == .address ? "addresses" : "activities") as NSString, (kept ? "yes" : "no") as NSString,
+                        result.records, result.seconds, rate, result.rss, result.baseline))
+                results.append([
+                    "database": name, "kind": kind.rawValue, "keptFields": kept, "rows": result.records,
+                    "seconds": result.seconds,
+                    "recordsPerSecond": rate,
+                    "peakRSSMB": result.rss, "seedSeconds": seedSeconds,
+                ])
+            }
         }
     }
 }
