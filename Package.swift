@@ -224,8 +224,8 @@ let package = Package(
             .testTarget(
                 name: "CalDAVTests",
                 dependencies: [
-                    "Connectors", "CalDAVConnector", "ConnectorAPI", "AdapterSupport", "TestSupport",
-                    "EndpointConformance", "HTTP",
+                    "Connectors", "CalDAVConnector", "ConnectorAPI", "AdapterSupport", "ConnectorHost",
+                    "FlowFactDevelopment", "ODBC", "TestSupport", "EndpointConformance", "HTTP",
                 ]
             ),
             // HTTP: the HTTP client's NTLM against this server, with a streamed request body.

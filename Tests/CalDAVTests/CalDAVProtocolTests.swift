@@ -67,6 +67,49 @@ struct CalDAVProtocolTests {
         }
     }
 
+    @Test(
+        "A DELETE carries If-Match of the last etag seen: another client's change in between is a conflict; gone or unseen, it is done"
+    )
+    func deleteIfMatch() async throws {
+        try await withSubject { subject in
+            let endpoint = try await subject.endpoint(.calendar)
+            let (id, version) = try created(
+                try await endpoint.apply([.create(syncKey: SyncKey(rawValue: "del-1"), record: Self.event)]))
+            let (other, _) = try created(
+                try await endpoint.apply([.create(syncKey: SyncKey(rawValue: "del-2"), record: Self.event)]))
+            // The engine hands the versions it knows to the next read.
+            _ = try await endpoint.changes(ChangeRequest(cursor: nil, known: [id: version]))
+            let current = try runCurl(["-u", "jdoe:geheim", subject.server.baseURL + id])
+            let edited = current.body.replacingOccurrences(of: "SUMMARY:Besichtigung", with: "SUMMARY:Vom Handy")
+            let put = try runCurl([
+                "-X", "PUT", "-u", "jdoe:geheim", "-H", "Content-Type: text/calendar", "--data-binary", edited,
+                subject.server.baseURL + id,
+            ])
+            #expect(put.status == 201 || put.status == 204)
+            let refused = try await endpoint.apply([.delete(id: id)])
+            guard case .failure(let error)? = refused.first else {
+                Issue.record("the delete went through over another client's change: \(refused)")
+                return
+            }
+            #expect(error.kind == .conflict, "\(error)")
+            #expect(try await endpoint.read(ids: [id])[id]?.record.displayName == "Vom Handy")
+            // Once the change was read, the delete goes through; an item already gone counts as deleted.
+            _ = try await endpoint.changes(ChangeRequest(cursor: nil, known: [:]))
+            let done = try await endpoint.apply([.delete(id: id), .delete(id: other)])
+            #expect(done.allSatisfy { if case .success = $0 { true } else { false } }, "\(done)")
+            #expect(try await endpoint.read(ids: [id, other]).isEmpty)
+            let again = try await endpoint.apply([.delete(id: id)])
+            #expect(again.allSatisfy { if case .success = $0 { true } else { false } }, "\(again)")
+            // A fresh endpoint (no etag seen) deletes without a condition.
+            let fresh = try await subject.endpoint(.calendar)
+            let (third, _) = try created(
+                try await fresh.apply([.create(syncKey: SyncKey(rawValue: "del-3"), record: Self.event)]))
+            let unseen = try await subject.endpoint(.calendar)
+            let gone = try await unseen.apply([.delete(id: third)])
+            #expect(gone.allSatisfy { if case .success = $0 { true } else { false } }, "\(gone)")
+        }
+    }
+
     @Test("A sync token the server refuses (403 valid-sync-token) leads to a full read with a new token")
     func invalidSyncToken() async throws {
         try await withSubject { subject in try await Self.invalidSyncToken(subject) }

@@ -33,8 +33,9 @@ public final class RadicaleServer: @unchecked Sendable {
         return nil
     }
 
-    /// Starts Radicale with these users (name → password) and waits until it answers.
-    public init(users: [String: String]) throws {
+    /// Starts Radicale with these users (name → password) and waits until it answers. `logLevel`
+    /// `info` logs one line per request (`REPORT request for '/u/c/' …`) to ``log``.
+    public init(users: [String: String], logLevel: String = "warning") throws {
         guard let command = Self.command else {
             throw RadicaleError("Radicale is not installed (apt-get install radicale)")
         }
@@ -59,7 +60,7 @@ public final class RadicaleServer: @unchecked Sendable {
             [web]
             type = none
             [logging]
-            level = warning
+            level = \(logLevel)
             """
         try config.write(to: folder.appendingPathComponent("config"), atomically: true, encoding: .utf8)
         process = Process()
@@ -79,6 +80,11 @@ public final class RadicaleServer: @unchecked Sendable {
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         stop()
         throw RadicaleError("Radicale did not start on \(baseURL): \(output)")
+    }
+
+    /// What the server logged so far.
+    public var log: String {
+        (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
     }
 
     /// Stops the server and removes its folder.

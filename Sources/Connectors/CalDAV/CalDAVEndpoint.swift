@@ -3,6 +3,7 @@ import ConnectorAPI
 import ExchangeWebDAV
 import Foundation
 import HTTP
+import Synchronization
 import XML
 
 /// Where a CalDAV/CardDAV endpoint left off: the collection and its WebDAV-Sync token (nil when
@@ -12,6 +13,23 @@ struct CalDAVCursor: Codable, Equatable {
     var syncToken: String?
 }
 
+/// The ETags an endpoint last saw, by item id: the engine's known versions handed to
+/// ``CalDAVEndpoint/changes(_:)``, the etags read in that run, and those of its own writes. A
+/// DELETE is sent under `If-Match` of the etag kept here (the engine's delete carries no version).
+final class CalDAVVersions: Sendable {
+    let versions = Mutex<[ItemID: Version]>([:])
+
+    subscript(_ id: ItemID) -> Version? { versions.withLock { $0[id] } }
+
+    func note(_ id: ItemID, _ version: Version?) {
+        versions.withLock { $0[id] = version.flatMap { $0.isEmpty ? nil : $0 } }
+    }
+
+    func note(_ known: [ItemID: Version]) {
+        versions.withLock { $0.merge(known.filter { !$0.value.isEmpty }) { $1 } }
+    }
+}
+
 /// One collection (calendar, task list or address book) of one user over CalDAV/CardDAV.
 ///
 /// Changes come from a `sync-collection` REPORT (RFC 6578) with the last token as the cursor; a
@@ -19,7 +37,8 @@ struct CalDAVCursor: Codable, Equatable {
 /// collection's etags in full (`isFullScan`). Items whose etag the engine knows are not fetched;
 /// the others come in `calendar-multiget`/`addressbook-multiget` batches. Writes are PUTs under
 /// `If-None-Match: *` (creates, named after the sync key) or `If-Match` (updates), so a concurrent
-/// change is a conflict; the version is the ETag.
+/// change is a conflict; the version is the ETag. A DELETE carries `If-Match` of the last etag
+/// the endpoint saw for the item (see ``CalDAVVersions``), and is unconditional without one.
 struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
     let client: CalDAVClient
     let kind: DataKind
@@ -27,6 +46,7 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
     let collection: CalDAVCollectionResolver
     let maxBatchSize: Int
     let parallelRequests: Int
+    let versions = CalDAVVersions()
 
     func takeRetryStatistics() -> RetryStatistics { client.ledger.take() }
 
@@ -61,6 +81,7 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
         let collectionURL = try await collection.url()
         let collectionPath = DAVPath.path(of: collectionURL)
         let cursor = saved.flatMap { $0.collection == collectionURL ? $0 : nil }
+        versions.note(request.known)
 
         var listing: [ItemID: Version]?
         var changed: [ItemID: Version] = [:]
@@ -105,6 +126,7 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                 listing = listed
             }
         }
+        for (id, etag) in listing ?? changed { versions.note(id, etag) }
         if token == nil, listing == nil {
             // No WebDAV-Sync here: the etags of every member, every run.
             var listed: [ItemID: Version] = [:]
@@ -197,6 +219,7 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                     else { continue }
                     do {
                         guard let decoded = try codec.decode(text, kind: kind) else { continue }
+                        versions.note(response.path, response.text(DAVName.getETag))
                         states[response.path] = ItemState(
                             id: response.path, version: response.text(DAVName.getETag) ?? "",
                             record: decoded.record, syncKey: decoded.syncKey)
@@ -247,13 +270,16 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                     DAVPath.path(of: collectionURL.hasSuffix("/") ? collectionURL : collectionURL + "/")
                     + itemName(for: key)
                 let version = try await create(record, id: id, key: key, collectionURL: collectionURL)
+                versions.note(id, version)
                 return .success(id: id, version: version, stored: nil)
             case .update(let id, let expected, let record, let fields):
                 let version = try await update(
                     id: id, expected: expected, record: record, fields: fields, collectionURL: collectionURL)
+                versions.note(id, version)
                 return .success(id: id, version: version, stored: nil)
             case .delete(let id):
-                _ = try await client.send("DELETE", url(of: id, in: collectionURL), expect: [200, 204, 404])
+                try await delete(id: id, collectionURL: collectionURL)
+                versions.note(id, nil)
                 return .success(id: id, version: "", stored: nil)
             }
         } catch let error as CalDAVError {
@@ -261,6 +287,19 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
             return .failure(Self.writeError(error))
         } catch {
             return .failure(WriteError(.permanent, "user \(client.user): \(error)"))
+        }
+    }
+
+    /// A DELETE under `If-Match` of the last etag seen (unconditional without one). An item that is
+    /// gone counts as deleted; a 412 is a conflict: the item changed on the server since.
+    func delete(id: ItemID, collectionURL: String) async throws {
+        let target = url(of: id, in: collectionURL)
+        let headers = versions[id].map { [("If-Match", $0)] } ?? []
+        do {
+            _ = try await client.send("DELETE", target, headers: headers, expect: [200, 204, 404])
+        } catch let error as CalDAVError where error.status == 412 {
+            let explained = await conflictOrGone(target, error)
+            if explained.status != 404 { throw explained }
         }
     }
 
