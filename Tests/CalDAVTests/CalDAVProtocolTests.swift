@@ -1,5 +1,6 @@
 import AdapterSupport
 import ConnectorAPI
+import ConnectorHost
 import Connectors
 import Foundation
 import TestSupport
@@ -256,5 +257,24 @@ struct CalDAVXandikosProtocolTests {
             throw error
         }
         await subject.stop()
+    }
+}
+
+@Suite("The Nextcloud deployment example")
+struct NextcloudExampleTests {
+    static var example: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/examples/caldav-nextcloud.yaml")
+    }
+
+    @Test("deploy/examples/caldav-nextcloud.yaml validates: contacts, calendar and tasks two-way with caldav")
+    func validates() throws {
+        let deployment = try ConfigLoader(
+            registry: AdapterRegistry(BuiltinAdapters.all),
+            environment: ["FF_DB_PASSWORD": "x", "NEXTCLOUD_PASSWORD_MM": "y", "NEXTCLOUD_PASSWORD_JS": "z"]
+        ).load(path: Self.example.path)
+        #expect(deployment.adapters["cloud"]?.type.name == "caldav")
+        #expect(deployment.connectors.map(\.definition.name).sorted() == ["calendar", "contacts", "tasks"])
+        #expect(deployment.connectors.allSatisfy { $0.definition.direction == .twoWay })
     }
 }
