@@ -174,6 +174,8 @@ let package = Package(
             .executableTarget(
                 name: "fuzz-webdav-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-webdav-response"),
             .executableTarget(name: "fuzz-icalendar", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-icalendar"),
+            .executableTarget(
+                name: "fuzz-caldav-response", dependencies: ["FuzzSupport"], path: "Fuzz/fuzz-caldav-response"),
             // Server side of NTLM (NTLMv2) authentication over HTTP.
             .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
             .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),

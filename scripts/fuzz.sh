@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(xml ews-response config mail-text webdav-response icalendar)
+[ ${#targets[@]} -gt 0 ] || targets=(xml ews-response config mail-text webdav-response icalendar caldav-response)
 scripts/setup.sh
 flags=(--scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING)
 for target in "${targets[@]}"; do swift build "${flags[@]}" --product "fuzz-$target"; done

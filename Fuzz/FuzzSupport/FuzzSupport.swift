@@ -38,10 +38,14 @@ public enum FuzzBodies {
     /// Appointments as MIME or iCalendar, read as events and tasks.
     public static func icalendar(_ data: Data) { WebDAVFuzzingEntryPoints.calendar(data) }
 
+    /// CalDAV/CardDAV multistatus answers with their calendar and address data, vCards and
+    /// iCalendar objects as the caldav adapter reads them.
+    public static func caldavResponse(_ data: Data) { CalDAVFuzzingEntryPoints.response(data) }
+
     /// The bodies by target name (`fuzz-<name>`), for the replay test.
     public static let all: [String: @Sendable (Data) -> Void] = [
         "xml": xml, "ews-response": ewsResponse, "config": config, "mail-text": mailText,
-        "webdav-response": webdavResponse, "icalendar": icalendar,
+        "webdav-response": webdavResponse, "icalendar": icalendar, "caldav-response": caldavResponse,
     ]
 
     static let registry = AdapterRegistry(BuiltinAdapters.all)
