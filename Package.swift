@@ -179,7 +179,8 @@ let package = Package(
             // Server side of NTLM (NTLMv2) authentication over HTTP.
             .target(name: "NTLM", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
             .testTarget(name: "ConnectorAPITests", dependencies: ["ConnectorAPI"]),
-            .testTarget(name: "AdapterSupportTests", dependencies: ["AdapterSupport"]),
+            .testTarget(
+                name: "AdapterSupportTests", dependencies: ["AdapterSupport", "HTTPAdapterSupport", "ConnectorAPI"]),
             .testTarget(name: "ICalendarTests", dependencies: ["ICalendar", "ConnectorAPI", "TestSupport"]),
             .testTarget(name: "VCardTests", dependencies: ["VCard", "ICalendar", "ConnectorAPI", "TestSupport"]),
             .target(

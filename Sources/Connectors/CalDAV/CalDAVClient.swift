@@ -2,12 +2,13 @@ import ConnectorAPI
 import ExchangeWebDAV
 import Foundation
 import HTTP
+import HTTPAdapterSupport
 import XML
 
 /// A failed CalDAV/CardDAV request, named by user, method, URL and cause, in words an
 /// administrator can act on. Permanent when the same call will keep failing (wrong password, no
 /// rights, no such collection); transient for overload and connection trouble.
-struct CalDAVError: Error, ClassifiedError, CustomStringConvertible {
+struct CalDAVError: Error, ClassifiedError, HTTPRequestFailure {
     var user: String
     var method: String
     var url: String
@@ -116,27 +117,14 @@ struct CalDAVClient: Sendable {
         _ method: String, _ url: String, headers: [(String, String)] = [], body: Data = Data(),
         expect: Set<Int>
     ) async throws -> CalDAVAnswer {
-        var pause = Duration.milliseconds(200)
-        var attempt = 0
-        while true {
-            attempt += 1
-            var request = HTTPRequest(url: url, method: method, headers: headers, body: body, auth: auth)
-            if !body.isEmpty, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
-                request.headers.append(("Content-Type", "application/xml; charset=utf-8"))
-            }
-            let error: CalDAVError
-            do {
-                let answer = try await perform(request)
-                if expect.contains(answer.status) { return answer }
-                error = explain(answer, method: method, url: url)
-            } catch let failure as CalDAVError {
-                error = failure
-            }
-            guard !error.isPermanent, attempt < attempts else { throw error }
-            let wait = error.retryAfter ?? pause
-            ledger.record(error.status == 0 ? "connection" : "HTTP\(error.status)", waited: wait)
-            try await Task.sleep(for: wait)
-            pause *= 2
+        var request = HTTPRequest(url: url, method: method, headers: headers, body: body, auth: auth)
+        if !body.isEmpty, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            request.headers.append(("Content-Type", "application/xml; charset=utf-8"))
+        }
+        return try await HTTPRetries.run(attempts: attempts, ledger: ledger, failure: CalDAVError.self) {
+            let answer = try await perform(request)
+            if expect.contains(answer.status) { return answer }
+            throw explain(answer, method: method, url: url)
         }
     }
 

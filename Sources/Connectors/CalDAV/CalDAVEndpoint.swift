@@ -3,6 +3,7 @@ import ConnectorAPI
 import ExchangeWebDAV
 import Foundation
 import HTTP
+import HTTPAdapterSupport
 import Synchronization
 import XML
 
@@ -381,16 +382,7 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
         return result
     }
 
-    static func writeError(_ error: CalDAVError) -> WriteError {
-        switch error.status {
-        case 412: WriteError(.conflict, error.description, code: "HTTP412")
-        case 404: WriteError(.notFound, error.description, code: "HTTP404")
-        default:
-            WriteError(
-                error.isPermanent ? .permanent : .transient, error.description, retryAfter: error.retryAfter,
-                code: error.status == 0 ? "connection" : "HTTP\(error.status)")
-        }
-    }
+    static func writeError(_ error: CalDAVError) -> WriteError { error.writeError(error.description) }
 
     // MARK: Finding by sync key
 

@@ -2,11 +2,12 @@ import ConnectorAPI
 import ExchangeWebDAV
 import Foundation
 import HTTP
+import HTTPAdapterSupport
 
 /// A failed WebDAV request, named by mailbox, method, URL and cause, in words an administrator
 /// can act on. Permanent when the same call will keep failing (wrong password, no rights, no such
 /// mailbox, a refused forms login); transient for overload and connection trouble.
-struct WebDAVError: Error, ClassifiedError, CustomStringConvertible {
+struct WebDAVError: Error, ClassifiedError, HTTPRequestFailure {
     var mailbox: String
     var method: String
     var url: String
@@ -47,32 +48,14 @@ struct WebDAVClient: Sendable {
         _ method: String, _ url: String, headers: [(String, String)] = [], body: Data = Data(),
         expect: Set<Int>
     ) async throws -> WebDAVAnswer {
-        var pause = Duration.milliseconds(200)
-        var attempt = 0
-        while true {
-            attempt += 1
-            var request = HTTPRequest(url: url, method: method, headers: headers, body: body, auth: auth)
-            if !body.isEmpty, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
-                request.headers.append(("Content-Type", "text/xml"))
-            }
-            let answer: WebDAVAnswer
-            do {
-                answer = try await perform(request)
-            } catch let error as WebDAVError {
-                guard !error.isPermanent, attempt < attempts else { throw error }
-                let wait = error.retryAfter ?? pause
-                ledger.record(error.status == 0 ? "connection" : "HTTP\(error.status)", waited: wait)
-                try await Task.sleep(for: wait)
-                pause *= 2
-                continue
-            }
+        var request = HTTPRequest(url: url, method: method, headers: headers, body: body, auth: auth)
+        if !body.isEmpty, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            request.headers.append(("Content-Type", "text/xml"))
+        }
+        return try await HTTPRetries.run(attempts: attempts, ledger: ledger, failure: WebDAVError.self) {
+            let answer = try await perform(request)
             if expect.contains(answer.status) { return answer }
-            let error = explain(answer, method: method, url: url)
-            guard !error.isPermanent, attempt < attempts else { throw error }
-            let wait = error.retryAfter ?? pause
-            ledger.record("HTTP\(answer.status)", waited: wait)
-            try await Task.sleep(for: wait)
-            pause *= 2
+            throw explain(answer, method: method, url: url)
         }
     }
 

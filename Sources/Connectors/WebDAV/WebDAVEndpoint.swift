@@ -3,6 +3,7 @@ import ConnectorAPI
 import ExchangeWebDAV
 import Foundation
 import HTTP
+import HTTPAdapterSupport
 
 /// Where a WebDAV endpoint left off: the folder, its content tag and item count then, and the
 /// newest modification time it has seen (the server's clock).
@@ -511,14 +512,7 @@ struct WebDAVEndpoint: SyncEndpoint, RetryReporting {
     }
 
     static func writeError(_ error: WebDAVError, _ operation: WriteOperation) -> WriteError {
-        switch error.status {
-        case 412: WriteError(.conflict, error.cause, code: "HTTP412")
-        case 404: WriteError(.notFound, error.cause, code: "HTTP404")
-        default:
-            WriteError(
-                error.isPermanent ? .permanent : .transient, error.cause, retryAfter: error.retryAfter,
-                code: error.status == 0 ? "connection" : "HTTP\(error.status)")
-        }
+        error.writeError(error.cause)
     }
 
     // MARK: Finding by sync key
