@@ -17,6 +17,7 @@ packages=(
   python3          # the HTTP client tests' local test server
   radicale         # a CalDAV/CardDAV server the caldav adapter's tests run against
   xandikos         # a second CalDAV/CardDAV server for the same tests
+  lighttpd         # asks for HTTP Digest in front of Radicale for the caldav adapter's Digest tests
 )
 
 missing=()

@@ -49,6 +49,7 @@ static inline CURLcode ch_getinfo_long(CURL *handle, CURLINFO info, long *value)
 }
 
 static const long ch_auth_basic = (long)CURLAUTH_BASIC;
+static const long ch_auth_digest = (long)CURLAUTH_DIGEST;
 static const long ch_auth_ntlm = (long)CURLAUTH_NTLM;
 static const long ch_auth_negotiate = (long)CURLAUTH_NEGOTIATE;
 static const long ch_global_default = CURL_GLOBAL_DEFAULT;

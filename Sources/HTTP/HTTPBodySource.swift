@@ -16,7 +16,7 @@ public protocol HTTPBodyReader: AnyObject {
 ///
 /// The source is a factory of readers, so the body can be sent more than once: libcurl starts a
 /// fresh reader (and skips to the position it wants) whenever it must rewind, e.g. after an
-/// NTLM or Negotiate authentication leg or to retry on a new connection.
+/// NTLM, Negotiate or Digest authentication leg or to retry on a new connection.
 ///
 /// With a known ``length`` the request carries `Content-Length` (what EWS and IIS expect); with
 /// `nil` libcurl falls back to `Transfer-Encoding: chunked`.

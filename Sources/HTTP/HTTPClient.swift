@@ -1,7 +1,7 @@
 import Foundation
 
-/// An HTTP/1.1 client over libcurl, made for EWS: SOAP requests with Basic, NTLM or Negotiate
-/// authentication, many of them in parallel, with large streamed responses.
+/// An HTTP/1.1 client over libcurl, made for EWS: SOAP requests with Basic, Digest, NTLM or
+/// Negotiate authentication, many of them in parallel, with large streamed responses.
 ///
 /// - Connections: libcurl easy handles are pooled by origin (`scheme://host:port`) and credential,
 ///   so keep-alive connections are reused, and an NTLM-authenticated connection is only ever used

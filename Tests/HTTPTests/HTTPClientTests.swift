@@ -521,8 +521,8 @@ struct HTTPValueTests {
     @Test("no textual form of HTTPAuth or HTTPRequest shows a password")
     func passwordsHidden() {
         let auths: [HTTPAuth] = [
-            .basic(user: "alice", password: password), .ntlm(user: "CORP\\alice", password: password),
-            .negotiate(user: "alice", password: password),
+            .basic(user: "alice", password: password), .digest(user: "alice", password: password),
+            .ntlm(user: "CORP\\alice", password: password), .negotiate(user: "alice", password: password),
         ]
         for auth in auths {
             var dumped = ""
@@ -539,6 +539,8 @@ struct HTTPValueTests {
         }
         #expect("\(HTTPAuth.basic(user: "alice", password: password))" == "basic(user: alice, password: ***)")
         #expect(HTTPAuth.ntlm(user: "CORP\\alice", password: password).user == "CORP\\alice")
+        #expect("\(HTTPAuth.digest(user: "alice", password: password))" == "digest(user: alice, password: ***)")
+        #expect(HTTPAuth.digest(user: "alice", password: password).secrets == [password])
     }
 
     @Test("header lookup is case-insensitive and the last occurrence wins")

@@ -7,14 +7,28 @@ import Foundation
 #endif
 
 /// A Radicale CalDAV/CardDAV server (Debian package `radicale`, or `python3 -m radicale`) on a
-/// free loopback port, with a temporary storage folder and plain `htpasswd` users; stopped and
-/// removed by ``stop()``.
+/// free loopback port, with a temporary storage folder and plain `htpasswd` users (or, behind a
+/// reverse proxy, the user the proxy names); stopped and removed by ``stop()``.
 public final class RadicaleServer: @unchecked Sendable {
+    /// How Radicale learns who the user is.
+    public enum Authentication: Sendable {
+        /// Its own `htpasswd` file of the users given to ``init(users:logLevel:authentication:)``
+        /// (plain passwords, HTTP Basic).
+        case htpasswd
+        /// `[auth] type = http_x_remote_user`: the user is the `X-Remote-User` request header,
+        /// which a reverse proxy in front sets after its own authentication (see
+        /// ``LighttpdDigestProxy``). Radicale then checks no password; `users` are ignored.
+        case remoteUserHeader
+    }
+
+    /// How this server authenticates.
+    public let authentication: Authentication
     /// `http://127.0.0.1:<port>`.
     public let baseURL: String
     /// The server's folder (configuration, users, collections).
     public let folder: URL
-    let process: Process
+    var process: Process
+    let command: [String]
 
     /// The command that runs Radicale here, or nil when it is not installed.
     public static var command: [String]? {
@@ -35,7 +49,13 @@ public final class RadicaleServer: @unchecked Sendable {
 
     /// Starts Radicale with these users (name → password) and waits until it answers. `logLevel`
     /// `info` logs one line per request (`REPORT request for '/u/c/' …`) to ``log``.
-    public init(users: [String: String], logLevel: String = "warning") throws {
+    /// `authentication` ``Authentication/remoteUserHeader`` trusts a proxy's `X-Remote-User`.
+    /// With `rightsFile`, rights come from the file ``setRights(_:)`` writes (Radicale reads it on
+    /// each request); it starts as owner-only.
+    public init(
+        users: [String: String], logLevel: String = "warning", authentication: Authentication = .htpasswd,
+        rightsFile: Bool = false
+    ) throws {
         guard let command = Self.command else {
             throw RadicaleError("Radicale is not installed (apt-get install radicale)")
         }
@@ -43,32 +63,55 @@ public final class RadicaleServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let port = try freeLoopbackPort()
         baseURL = "http://127.0.0.1:\(port)"
+        self.authentication = authentication
         try users.map { "\($0.key):\($0.value)\n" }.joined().write(
             to: folder.appendingPathComponent("users"), atomically: true, encoding: .utf8)
+        let authSection =
+            switch authentication {
+            case .htpasswd:
+                """
+                type = htpasswd
+                htpasswd_filename = \(folder.path)/users
+                htpasswd_encryption = plain
+                delay = 0
+                """
+            case .remoteUserHeader: "type = http_x_remote_user\ndelay = 0"
+            }
         let config = """
             [server]
             hosts = 127.0.0.1:\(port)
             [auth]
-            type = htpasswd
-            htpasswd_filename = \(folder.path)/users
-            htpasswd_encryption = plain
-            delay = 0
+            \(authSection)
             [storage]
             filesystem_folder = \(folder.path)/collections
             [rights]
-            type = owner_only
+            \(rightsFile ? "type = from_file\nfile = \(folder.path)/rights" : "type = owner_only")
             [web]
             type = none
             [logging]
             level = \(logLevel)
             """
         try config.write(to: folder.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+        if rightsFile {
+            try Self.ownerOnly.write(to: folder.appendingPathComponent("rights"), atomically: true, encoding: .utf8)
+        }
+        self.command = command
+        process = Process()
+        try launch()
+    }
+
+    /// Starts the server process on ``baseURL`` with the folder's configuration and waits until it
+    /// answers.
+    func launch() throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst()) + ["--config", folder.appendingPathComponent("config").path]
         let log = folder.appendingPathComponent("log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: log.path) {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -80,6 +123,49 @@ public final class RadicaleServer: @unchecked Sendable {
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         stop()
         throw RadicaleError("Radicale did not start on \(baseURL): \(output)")
+    }
+
+    /// Radicale's `from_file` rights: each user may read and write below their own principal.
+    public static let ownerOnly = """
+        [owner]
+        user: .+
+        collection: {user}(/.*)?
+        permissions: RrWw
+        [root]
+        user: .+
+        collection:
+        permissions: R
+        """
+
+    /// Each user may read, but not write, below their own principal.
+    public static let readOnly = """
+        [owner]
+        user: .+
+        collection: {user}(/.*)?
+        permissions: Rr
+        [root]
+        user: .+
+        collection:
+        permissions: R
+        """
+
+    /// Writes the rights file of a server started with `rightsFile` (in effect from the next request).
+    public func setRights(_ text: String) throws {
+        try text.write(to: folder.appendingPathComponent("rights"), atomically: true, encoding: .utf8)
+    }
+
+    /// Kills the server as a crash or a restart would (SIGKILL), keeping its folder.
+    public func crash() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Starts the server again on the same port with the same collections.
+    public func restart() throws {
+        crash()
+        try launch()
     }
 
     /// What the server logged so far.
@@ -116,11 +202,20 @@ public final class RadicaleServer: @unchecked Sendable {
         try make("MKCOL", path, user: user, password: password, body: body)
     }
 
+    /// The curl arguments that sign in as `user`: Basic with the password, or (behind a proxy)
+    /// the `X-Remote-User` header the proxy would set.
+    public func login(user: String, password: String) -> [String] {
+        switch authentication {
+        case .htpasswd: ["-u", "\(user):\(password)"]
+        case .remoteUserHeader: ["-H", "X-Remote-User: \(user)"]
+        }
+    }
+
     func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {
-        let result = try runCurl([
-            "-X", method, "-u", "\(user):\(password)", "-H", "Content-Type: application/xml; charset=utf-8",
-            "--data-binary", body, baseURL + path,
-        ])
+        let result = try runCurl(
+            ["-X", method] + login(user: user, password: password) + [
+                "-H", "Content-Type: application/xml; charset=utf-8", "--data-binary", body, baseURL + path,
+            ])
         guard result.status == 201 else {
             throw RadicaleError("\(method) \(path): HTTP \(result.status) \(result.body)")
         }

@@ -6,6 +6,7 @@ import HTTP
 import HTTPAdapterSupport
 import Synchronization
 import VCard
+import XML
 
 /// The `caldav` adapter: a user's calendar, task list and address book on a CalDAV/CardDAV server
 /// (Radicale, Nextcloud, SOGo, Baïkal …). Appointments are VEVENTs, tasks VTODOs, addresses
@@ -67,7 +68,7 @@ public final class CalDAVAdapter: CheckableAdapter {
         let password =
             (account.settings[own.username] != nil ? account.settings[own.password] : settings[declared.password])?
             .value ?? ""
-        let auth: HTTPAuth = user.map { .basic(user: $0, password: password) } ?? .none
+        let auth: HTTPAuth = user.map { Self.auth(settings[declared.auth], user: $0, password: password) } ?? .none
         let ledger = ledgers.withLock { ledgers in
             if let known = ledgers[account.name] { return known }
             let ledger = RetryLedger()
@@ -75,6 +76,14 @@ public final class CalDAVAdapter: CheckableAdapter {
             return ledger
         }
         return CalDAVClient(client: client, auth: auth, user: account.name, ledger: ledger)
+    }
+
+    /// The HTTP authentication the `auth` setting names (`basic` or `digest`) with a login.
+    static func auth(_ scheme: String, user: String, password: String) -> HTTPAuth {
+        switch scheme {
+        case "digest": return .digest(user: user, password: password)
+        default: return .basic(user: user, password: password)
+        }
     }
 
     /// The collection resolver of a user and kind (one each, so discovery runs once).
@@ -110,21 +119,61 @@ public final class CalDAVAdapter: CheckableAdapter {
             parallelRequests: settings[Self.settingsDeclared.maxConcurrency])
     }
 
-    /// Finds the collection (discovery or the configured one) and asks it for its etags.
+    /// Finds the collection (discovery or the configured one), counts its items, and reads the
+    /// login's rights on it (`current-user-privilege-set`, RFC 3744) and whether it offers
+    /// WebDAV-Sync (`supported-report-set`).
     public func check(for scope: EndpointScope) async -> [AdapterCheck] {
         let client = userClient(scope.account)
         let name = "\(scope.kind.rawValue) collection of \(scope.account.name)"
         do {
             let url = try await resolver(scope.account, kind: scope.kind, client: client).url()
             let members = try await client.propfind(url, depth: "1", properties: ["D:getetag"])
-            return [
+            let own = try await client.propfind(
+                url, depth: "0", properties: ["D:current-user-privilege-set", "D:supported-report-set"]
+            ).first
+            let privileges = own?["DAV:current-user-privilege-set"].map { Self.names(in: $0) }
+            let reports = own?["DAV:supported-report-set"].map { Self.names(in: $0) } ?? []
+            let changes =
+                reports.contains("sync-collection")
+                ? "changes through WebDAV-Sync" : "no WebDAV-Sync: every run lists the collection's etags"
+            var checks = [
                 AdapterCheck(
                     name: name, ok: true,
-                    message: "signed in; \(URLParts.redacted(url)) holds \(max(0, members.count - 1)) items")
+                    message:
+                        "signed in as \(client.user); found \(URLParts.redacted(url)), holding \(max(0, members.count - 1)) items; \(changes)"
+                )
             ]
+            let rights = "rights of \(client.user) on the \(scope.kind.rawValue) collection"
+            if let privileges {
+                let writes = !privileges.isDisjoint(with: ["all", "write", "write-content"])
+                let binds = !privileges.isDisjoint(with: ["all", "write", "bind"])
+                checks.append(
+                    AdapterCheck(
+                        name: rights, ok: writes && binds,
+                        message: writes && binds
+                            ? "may read, create, change and delete items"
+                            : "read-only (\(privileges.sorted().joined(separator: ", "))): writes to this collection will fail; grant write access or let the connector only read it"
+                    ))
+            } else {
+                checks.append(
+                    AdapterCheck(
+                        name: rights, ok: true,
+                        message: "the server does not report rights (current-user-privilege-set)"))
+            }
+            return checks
         } catch {
             return [AdapterCheck(name: name, ok: false, message: "\(error)")]
         }
+    }
+
+    /// The local names of the innermost elements below `element`: the privileges of a
+    /// `current-user-privilege-set`, the reports of a `supported-report-set`.
+    static func names(in element: XMLElement) -> Set<String> {
+        var names: Set<String> = []
+        for child in element.children {
+            if child.children.isEmpty { names.insert(child.name) } else { names.formUnion(Self.names(in: child)) }
+        }
+        return names
     }
 
     public func shutdown() async { client.shutdown() }

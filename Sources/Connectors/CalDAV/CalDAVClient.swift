@@ -26,6 +26,8 @@ struct CalDAVAnswer: Sendable {
     var status: Int
     var headers: [String: String]
     var body: Data
+    /// Every `WWW-Authenticate` field of the answer, in order (a server may offer several schemes).
+    var challenges: [String] = []
 
     var text: String { String(decoding: body, as: UTF8.self) }
 }
@@ -100,7 +102,7 @@ enum DAVName {
     static let prefixes = [("xmlns:D", dav), ("xmlns:C", caldav), ("xmlns:CR", carddav)]
 }
 
-/// Requests to one user's CalDAV/CardDAV server over the libcurl client, with Basic
+/// Requests to one user's CalDAV/CardDAV server over the libcurl client, with Basic or Digest
 /// authentication, retries of transient failures, and answers checked before they are parsed.
 struct CalDAVClient: Sendable {
     let client: HTTPClient
@@ -140,8 +142,13 @@ struct CalDAVClient: Sendable {
                 user: user, method: request.method, url: request.url, status: 0, cause: cause, isPermanent: permanent)
         }
         var headers: [String: String] = [:]
-        for (name, value) in response.head.headers { headers[name.lowercased()] = value }
-        return CalDAVAnswer(status: response.head.status, headers: headers, body: response.body)
+        var challenges: [String] = []
+        for (name, value) in response.head.headers {
+            headers[name.lowercased()] = value
+            if name.lowercased() == "www-authenticate" { challenges.append(value) }
+        }
+        return CalDAVAnswer(
+            status: response.head.status, headers: headers, body: response.body, challenges: challenges)
     }
 
     /// What an unexpected answer means.
@@ -154,9 +161,7 @@ struct CalDAVClient: Sendable {
         let cause: String
         switch status {
         case 401:
-            cause =
-                "HTTP 401: the server refused the credentials of '\(auth.user ?? "")' (check 'username' and 'password'"
-                + (answer.headers["www-authenticate"].map { "; the server asks for '\($0)'" } ?? "") + ")"
+            cause = refusedLogin(answer.challenges)
         case 403:
             cause = "HTTP 403 forbidden: the login has no rights here" + (text.isEmpty ? "" : " — \(text)")
         case 404:
@@ -185,6 +190,41 @@ struct CalDAVClient: Sendable {
         return CalDAVError(
             user: user, method: method, url: url, status: status, cause: cause, isPermanent: permanent,
             retryAfter: retryAfter)
+    }
+
+    /// The cause of a 401: a scheme the server does not offer (with the `auth` value that fits), or
+    /// refused credentials. Challenges are shown as scheme and realm only (no nonce).
+    func refusedLogin(_ challenges: [String]) -> String {
+        let login = "'\(auth.user ?? "")'"
+        let offered = challenges.map(Self.challengeSummary)
+        let asks = offered.isEmpty ? "" : "; the server asks for " + offered.map { "'\($0)'" }.joined(separator: " or ")
+        let schemes = challenges.compactMap { $0.split(separator: " ", maxSplits: 1).first?.lowercased() }
+        let configured: String? =
+            switch auth {
+            case .basic: "basic"
+            case .digest: "digest"
+            default: nil
+            }
+        if let configured, !schemes.isEmpty, !schemes.contains(configured) {
+            let fitting = ["basic", "digest"].first { schemes.contains($0) }
+            return "HTTP 401: the server does not take the '\(configured)' authentication of \(login)"
+                + (fitting.map { " (set 'auth: \($0)'" } ?? " (the caldav adapter offers 'basic' and 'digest'")
+                + asks + ")"
+        }
+        if auth == .none {
+            return "HTTP 401: the server asks for a login (set 'username' and 'password'" + asks + ")"
+        }
+        return "HTTP 401: the server refused the credentials of \(login) (check 'username' and 'password'" + asks + ")"
+    }
+
+    /// A challenge's scheme and realm, e.g. `Digest realm="CalDAV"`.
+    static func challengeSummary(_ challenge: String) -> String {
+        let parts = challenge.split(separator: " ", maxSplits: 1)
+        guard let scheme = parts.first else { return "" }
+        guard parts.count > 1,
+            let range = parts[1].range(of: #"realm="[^"]*""#, options: [.regularExpression, .caseInsensitive])
+        else { return String(scheme) }
+        return "\(scheme) \(parts[1][range])"
     }
 
     /// Parses a 207 body; an answer that is HTML, or XML that is not a multistatus, is named as such.

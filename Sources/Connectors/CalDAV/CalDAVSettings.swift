@@ -10,8 +10,10 @@ struct CalDAVSettings {
     let password = Setting<Secret?>.secret(
         "password", doc: "The service login's password: ${ENV_VAR} or password_file.")
     let auth = Setting<String>.oneOf(
-        "auth", ["basic"], default: "basic",
-        doc: "HTTP authentication (Basic; use HTTPS). Digest is not supported yet.")
+        "auth", ["basic", "digest"], default: "basic",
+        doc:
+            "HTTP authentication: 'basic' (the password in every request; use HTTPS) or 'digest' (RFC 7616, the server's challenge answered with a hash; each request takes a second round trip)."
+    )
     let timezone = Setting<TimeZone>.timeZone(
         "timezone", default: "Europe/Berlin",
         doc: "The zone floating times and task dates are read in.")
