@@ -185,7 +185,7 @@ let package = Package(
             .testTarget(name: "VCardTests", dependencies: ["VCard", "ICalendar", "ConnectorAPI", "TestSupport"]),
             .target(
                 name: "TestSupport", dependencies: ["ODBC", "XML"], path: "Tests/TestSupport",
-                exclude: ["tsql_bridge.py"]),
+                exclude: ["tsql_bridge.py", "dav_proxy.py"]),
             // The endpoint conformance suite every adapter runs (vdirsyncer's storage tests are the model).
             .target(name: "EndpointConformance", dependencies: ["ConnectorAPI"], path: "Tests/Conformance"),
             .testTarget(name: "ODBCTests", dependencies: ["ODBC", "TestSupport"]),

@@ -17,19 +17,53 @@ final class DAVServerSubject: ConformanceSubject, @unchecked Sendable {
     let account: [String: String]
     var kinds: [DataKind] { [.address, .calendar, .task] }
 
-    /// Xandikos with its default collections, found by discovery.
-    init(xandikos: Void) throws {
+    /// The proxy between the adapter and the server, when there is one.
+    let proxy: DAVProxy?
+
+    /// Xandikos with its default collections (events and tasks in one calendar), found by
+    /// discovery from `path` (the principal unless given), behind a ``DAVProxy`` when asked.
+    init(xandikos: Void, path: String = "/jdoe/", behind behaviour: DAVProxy.Behaviour? = nil) throws {
         let xandikos = try XandikosServer(user: Self.user)
-        server = (xandikos.baseURL, xandikos.stop)
-        account = ["url": xandikos.baseURL + "/jdoe/"]
+        do {
+            proxy = try behaviour.map { try DAVProxy(upstream: xandikos.baseURL, behaviour: $0) }
+        } catch {
+            xandikos.stop()
+            throw error
+        }
+        let proxy = proxy
+        server = (
+            proxy?.baseURL ?? xandikos.baseURL,
+            {
+                proxy?.stop()
+                xandikos.stop()
+            }
+        )
+        account = ["url": server.baseURL + path]
         adapter = try Self.make()
     }
 
     /// `explicit`: the account names each collection; otherwise they are discovered from the
-    /// principal's home sets.
-    init(explicit: Bool = false, settings extra: [String: SettingValue] = [:]) throws {
+    /// principal's home sets (or from `path`: `/` is the server's own name). With a behaviour, the
+    /// adapter reaches Radicale through a ``DAVProxy``.
+    init(
+        explicit: Bool = false, settings extra: [String: SettingValue] = [:], path: String = "/jdoe/",
+        behind behaviour: DAVProxy.Behaviour? = nil
+    ) throws {
         let radicale = try RadicaleServer(users: [Self.user: Self.password])
-        server = (radicale.baseURL, radicale.stop)
+        do {
+            proxy = try behaviour.map { try DAVProxy(upstream: radicale.baseURL, behaviour: $0) }
+        } catch {
+            radicale.stop()
+            throw error
+        }
+        let proxy = proxy
+        server = (
+            proxy?.baseURL ?? radicale.baseURL,
+            {
+                proxy?.stop()
+                radicale.stop()
+            }
+        )
         do {
             try radicale.makeCalendar(
                 "/jdoe/calendar/", user: Self.user, password: Self.password, components: ["VEVENT"])
@@ -39,7 +73,7 @@ final class DAVServerSubject: ConformanceSubject, @unchecked Sendable {
             radicale.stop()
             throw error
         }
-        var account = ["url": server.baseURL + "/jdoe/"]
+        var account = ["url": server.baseURL + path]
         if explicit {
             account["calendar"] = server.baseURL + "/jdoe/calendar/"
             account["tasks"] = server.baseURL + "/jdoe/tasks/"

@@ -8,9 +8,20 @@ import ODBC
 import TestSupport
 import Testing
 
-/// FlowFact on a real driver (SQLite, PostgreSQL) through ODBC ↔ the `caldav` adapter ↔ Radicale,
-/// wired by YAML and run by the host: user `mm` with a calendar, a task list and an address book,
-/// and `mirror`, a second Radicale user that FlowFact's calendar is copied to one way.
+/// The real server behind an end-to-end test.
+enum DAVTestServerKind: Sendable, CustomStringConvertible {
+    /// Radicale: `mm` with a calendar, a task list and an address book; a second user `mirror`.
+    case radicale
+    /// Xandikos: `mm` alone, with one calendar for events and tasks and one address book.
+    case xandikos
+
+    var description: String { self == .radicale ? "Radicale" : "Xandikos" }
+}
+
+/// FlowFact on a real driver (SQLite, PostgreSQL) through ODBC ↔ the `caldav` adapter ↔ Radicale
+/// or Xandikos, wired by YAML and run by the host: user `mm` with a calendar, a task list and an
+/// address book, and (Radicale) `mirror`, a second user that FlowFact's calendar is copied to one
+/// way. With a ``DAVProxy`` in front, the adapter reaches the server through it.
 final class CalDAVEndToEnd: @unchecked Sendable {
     static let password = "Kennwort-ä1"
     static let mirrorPassword = "Spiegel-2"
@@ -22,7 +33,13 @@ final class CalDAVEndToEnd: @unchecked Sendable {
     let directory: URL
     let db: ODBCConnection
     let connection: String
-    let radicale: RadicaleServer
+    let server: DAVTestServerKind
+    let radicale: RadicaleServer!
+    let xandikos: XandikosServer?
+    /// The server's own URL; the adapter's is ``adapterURL``.
+    let serverURL: String
+    let proxy: DAVProxy?
+    var adapterURL: String { proxy?.baseURL ?? serverURL }
     let zone = TimeZone(identifier: "Europe/Berlin")!
     var connectors = ""
     var adapterSettings = ""
@@ -30,8 +47,10 @@ final class CalDAVEndToEnd: @unchecked Sendable {
     init(
         database: TestDatabase = .sqlite,
         counts: FlowFactSeeder.Counts = FlowFactSeeder.Counts(
-            users: 1, addresses: 0, appointments: 4, tasks: 3, mails: 0)
+            users: 1, addresses: 0, appointments: 4, tasks: 3, mails: 0),
+        server: DAVTestServerKind = .radicale, proxy: DAVProxy.Behaviour? = nil, rightsFile: Bool = false
     ) throws {
+        self.server = server
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("caldav-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         connection = try database.freshConnectionString()
@@ -39,23 +58,50 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
         try seeder.seed(counts)
-        radicale = try RadicaleServer(
-            users: ["mm": Self.password, "mirror": Self.mirrorPassword], logLevel: "info")
-        do {
-            for (user, password) in [("mm", Self.password), ("mirror", Self.mirrorPassword)] {
-                try radicale.makeCalendar("/\(user)/calendar/", user: user, password: password, components: ["VEVENT"])
-                try radicale.makeCalendar("/\(user)/tasks/", user: user, password: password, components: ["VTODO"])
-                try radicale.makeAddressBook("/\(user)/contacts/", user: user, password: password)
+        if server == .xandikos {
+            radicale = nil
+            let xandikos = try XandikosServer(user: "mm")
+            self.xandikos = xandikos
+            serverURL = xandikos.baseURL
+        } else {
+            xandikos = nil
+            radicale = try RadicaleServer(
+                users: ["mm": Self.password, "mirror": Self.mirrorPassword], logLevel: "info", rightsFile: rightsFile)
+            serverURL = radicale.baseURL
+            do {
+                for (user, password) in [("mm", Self.password), ("mirror", Self.mirrorPassword)] {
+                    try radicale.makeCalendar(
+                        "/\(user)/calendar/", user: user, password: password, components: ["VEVENT"])
+                    try radicale.makeCalendar("/\(user)/tasks/", user: user, password: password, components: ["VTODO"])
+                    try radicale.makeAddressBook("/\(user)/contacts/", user: user, password: password)
+                }
+            } catch {
+                radicale.stop()
+                throw error
             }
+        }
+        do {
+            let upstream = serverURL
+            self.proxy = try proxy.map { try DAVProxy(upstream: upstream, behaviour: $0) }
         } catch {
-            radicale.stop()
+            radicale?.stop()
+            xandikos?.stop()
             throw error
         }
     }
 
     deinit {
-        radicale.stop()
+        proxy?.stop()
+        radicale?.stop()
+        xandikos?.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A collection's path on the server: `calendar`, `tasks` or `contacts` of `user`. Xandikos
+    /// keeps events and tasks in one calendar.
+    func path(_ collection: String, user: String = "mm") -> String {
+        guard server == .xandikos else { return "/\(user)/\(collection)/" }
+        return collection == "contacts" ? "/\(user)/contacts/addressbook/" : "/\(user)/calendars/calendar/"
     }
 
     var yaml: String {
@@ -72,8 +118,8 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         users:
           - id: MM
             flowfact: MM
-            groupware: { url: "\(radicale.baseURL)/mm/", username: mm, password: "${MM_PASSWORD}" }
-            mirror: { url: "\(radicale.baseURL)/mirror/", username: mirror, password: "${MIRROR_PASSWORD}" }
+            groupware: { url: "\(adapterURL)/mm/", username: mm, password: "${MM_PASSWORD}" }
+            mirror: { url: "\(serverURL)/mirror/", username: mirror, password: "${MIRROR_PASSWORD}" }
         connectors:
         \(connectors)
         """
@@ -161,12 +207,20 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         "\(user):\(user == "mirror" ? Self.mirrorPassword : Self.password)"
     }
 
-    /// The item paths of a collection (PROPFIND depth 1 with curl).
+    /// The item paths of a collection (PROPFIND depth 1 with curl); in Xandikos's shared calendar,
+    /// those holding the collection's component.
     func members(_ collection: String, user: String = "mm") throws -> [String] {
+        let all = try listing(collection, user: user)
+        guard server == .xandikos, collection != "contacts" else { return all }
+        let component = collection == "tasks" ? "BEGIN:VTODO" : "BEGIN:VEVENT"
+        return try all.filter { try get($0, user: user).text.contains(component) }
+    }
+
+    func listing(_ collection: String, user: String) throws -> [String] {
         let result = try runCurl([
             "-X", "PROPFIND", "-u", credentials(user), "-H", "Depth: 1", "-H", "Content-Type: application/xml",
             "--data-binary", "<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><prop><getetag/></prop></propfind>",
-            radicale.baseURL + "/\(user)/\(collection)/",
+            serverURL + path(collection, user: user),
         ])
         guard result.status == 207 else { throw RadicaleError("PROPFIND \(collection): \(result.status)") }
         let pattern = try NSRegularExpression(pattern: "<[A-Za-z0-9]*:?href>([^<]+)</")
@@ -179,7 +233,7 @@ final class CalDAVEndToEnd: @unchecked Sendable {
 
     /// An item's text (unfolded) and ETag.
     func get(_ path: String, user: String = "mm") throws -> (text: String, etag: String) {
-        let result = try runCurl(["-u", credentials(user), radicale.baseURL + path])
+        let result = try runCurl(["-u", credentials(user), serverURL + path])
         guard result.status == 200 else { throw RadicaleError("GET \(path): \(result.status)") }
         let etag =
             result.headers.split(separator: "\n").first { $0.lowercased().hasPrefix("etag:") }
@@ -196,11 +250,11 @@ final class CalDAVEndToEnd: @unchecked Sendable {
             text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n"),
         ]
         if let ifMatch { arguments += ["-H", "If-Match: \(ifMatch)"] }
-        return try runCurl(arguments + [radicale.baseURL + path]).status
+        return try runCurl(arguments + [serverURL + path]).status
     }
 
     func delete(_ path: String, user: String = "mm") throws -> Int {
-        try runCurl(["-X", "DELETE", "-u", credentials(user), radicale.baseURL + path]).status
+        try runCurl(["-X", "DELETE", "-u", credentials(user), serverURL + path]).status
     }
 
     /// Changes an item on the server with a line edit (`NAME:` or `NAME;…:` lines replaced).
@@ -240,17 +294,19 @@ extension Array where Element == RunReport {
 
 /// SQLite and PostgreSQL (the SQL Server dialect is left to the FlowFact tests).
 let endToEndDatabases: [TestDatabase] = [.sqlite, .postgres]
+/// Both servers.
+let endToEndServers: [DAVTestServerKind] = [.radicale, .xandikos]
 
-@Suite("End to end: FlowFact (ODBC) ↔ caldav ↔ Radicale", .serialized)
+@Suite("End to end: FlowFact (ODBC) ↔ caldav ↔ Radicale and Xandikos", .serialized)
 struct CalDAVEndToEndTests {
     static let contacts =
         "  - { name: contacts, kind: address, source: flowfact, target: groupware, filter: { merkmale: [Outlook-Sync] } }"
 
     @Test(
         "contacts, calendar and tasks both ways: created on the server, edited there back into FlowFact, deleted in FlowFact gone from the server",
-        arguments: endToEndDatabases)
-    func eachKindBothWays(_ database: TestDatabase) async throws {
-        let e = try CalDAVEndToEnd(database: database)
+        arguments: endToEndDatabases, endToEndServers)
+    func eachKindBothWays(_ database: TestDatabase, _ server: DAVTestServerKind) async throws {
+        let e = try CalDAVEndToEnd(database: database, server: server)
         e.connectors = """
             \(Self.contacts)
               - { name: calendar, kind: calendar, source: flowfact, target: groupware }
@@ -329,11 +385,11 @@ struct CalDAVEndToEndTests {
 
     @Test(
         "a contact changed on both sides is a conflict the policy settles (source wins), reported; the server's other fields stay",
-        arguments: endToEndDatabases)
-    func conflict(_ database: TestDatabase) async throws {
+        arguments: endToEndDatabases, endToEndServers)
+    func conflict(_ database: TestDatabase, _ server: DAVTestServerKind) async throws {
         let e = try CalDAVEndToEnd(
             database: database,
-            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0))
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), server: server)
         e.connectors =
             "  - { name: contacts, kind: address, source: flowfact, target: groupware, filter: { merkmale: [Outlook-Sync] }, conflict: source-wins }"
         let id = try e.insertAddress(given: "Karl", family: "Bäcker", email: "karl@example.test")
@@ -559,5 +615,180 @@ struct CalDAVEndToEndTests {
         let delta = after.merging(before) { $0 - $1 }.filter { $0.value != 0 }
         print("caldav e2e: requests of the quiet run: \(delta)")
         #expect(delta == ["REPORT": 1], "\(delta)")
+    }
+}
+
+/// Writes that meet another client, and a server that goes away in the middle of a run.
+@Suite("End to end: caldav races and a server restart", .serialized)
+struct CalDAVRaceAndRestartTests {
+    static let contacts =
+        "  - { name: contacts, kind: address, source: flowfact, target: groupware, filter: { merkmale: [Outlook-Sync] }, conflict: report }"
+
+    /// The last path segment of an item (its name in the collection).
+    static func name(_ path: String) -> String { String(path.split(separator: "/").last ?? "") }
+
+    /// Another client's version of a contact: a new family name and a note.
+    static func otherClientsVersion(of text: String) -> String {
+        text.components(separatedBy: "\r\n").map {
+            $0.hasPrefix("N:") || $0.hasPrefix("N;") ? "N:Vom-Handy;Karl;;;" : $0
+        }.joined(separator: "\r\n").replacingOccurrences(
+            of: "\r\nEND:VCARD", with: "\r\nNOTE:unterwegs geändert\r\nEND:VCARD")
+    }
+
+    @Test(
+        "another client changes a contact just before FlowFact's edit reaches the server: a conflict, reported; neither version is lost",
+        arguments: endToEndDatabases)
+    func updateRace(_ database: TestDatabase) async throws {
+        let e = try CalDAVEndToEnd(
+            database: database,
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), proxy: .plain)
+        e.connectors = Self.contacts
+        let id = try e.insertAddress(given: "Karl", family: "Bäcker", email: "karl@example.test")
+        let first = try await e.sync()
+        #expect(first.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(first))")
+        let path = try #require(try e.members("contacts").first)
+        try e.proxy!.race(item: Self.name(path), with: Self.otherClientsVersion(of: try e.get(path).text))
+        try e.db.execute(
+            "UPDATE \"AD\" SET \"NAME\" = ?, \"AENDDATUM\" = ? WHERE \"ID\" = ?",
+            [.text("CRM-Name"), e.stamp(Date().addingTimeInterval(5)), .text(id)])
+        let raced = try await e.sync()
+        #expect(e.proxy!.log.contains("race: another client's PUT"), "\(e.proxy!.log)")
+        let report = try #require(raced.of("contacts"))
+        print("caldav e2e: update race: \(CalDAVEndToEnd.describe(raced))")
+        // The write met the other client's version: a conflict on the item, not a lost update.
+        #expect(report.failures.map(\.kind) == ["conflict"], "\(CalDAVEndToEnd.describe(raced))")
+        #expect(report.failures.first?.message.contains("changed on the server") == true)
+        #expect(report.failures.first?.name.contains("Karl") == true)
+        // The other client's version is on the server, FlowFact's in FlowFact.
+        let after = try e.get(path).text
+        #expect(after.contains("Vom-Handy") && after.contains("unterwegs geändert"), "\(after)")
+        #expect(try e.text("SELECT \"NAME\" FROM \"AD\" WHERE \"ID\" = ?", [.text(id)]) == "CRM-Name")
+        // The next run reads the other client's change: both sides changed, a conflict for the
+        // policy (report), and nothing is overwritten.
+        let later = try await e.sync()
+        print("caldav e2e: after the update race: \(CalDAVEndToEnd.describe(later))")
+        #expect(later.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(later))")
+        #expect(later.of("contacts")?.counts["conflicts"] == 1, "\(CalDAVEndToEnd.describe(later))")
+        #expect(try e.get(path).text.contains("Vom-Handy"))
+        #expect(try e.text("SELECT \"NAME\" FROM \"AD\" WHERE \"ID\" = ?", [.text(id)]) == "CRM-Name")
+    }
+
+    @Test(
+        "another client changes a contact just before FlowFact's deletion reaches the server: the DELETE is refused (If-Match), the contact and its change stay",
+        arguments: endToEndDatabases)
+    func deleteRace(_ database: TestDatabase) async throws {
+        let e = try CalDAVEndToEnd(
+            database: database,
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), proxy: .plain)
+        e.connectors = Self.contacts
+        let id = try e.insertAddress(given: "Karl", family: "Bäcker", email: "karl@example.test")
+        _ = try e.insertAddress(given: "Erna", family: "Bleibt", email: "erna@example.test")
+        let first = try await e.sync()
+        #expect(first.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(first))")
+        let path = try #require(try e.members("contacts").first { try e.flowFactID(ofItem: $0) == id })
+        try e.proxy!.race(item: Self.name(path), with: Self.otherClientsVersion(of: try e.get(path).text))
+        try e.deleteInFlowFact("AD", id: id)
+        let raced = try await e.sync()
+        print("caldav e2e: delete race: \(CalDAVEndToEnd.describe(raced))")
+        #expect(e.proxy!.log.contains("race: another client's PUT"), "\(e.proxy!.log)")
+        #expect(e.proxy!.log.contains("DELETE \(path) -> 412"), "\(e.proxy!.log)")
+        // The contact is still on the server with the other client's change.
+        #expect(try e.members("contacts").count == 2)
+        let after = try e.get(path).text
+        #expect(after.contains("Vom-Handy") && after.contains("unterwegs geändert"), "\(after)")
+        let report = try #require(raced.of("contacts"))
+        #expect(report.counts["source→target delete"] == nil, "\(CalDAVEndToEnd.describe(raced))")
+        #expect(report.failures.map(\.kind) == ["conflict"], "\(CalDAVEndToEnd.describe(raced))")
+        // Later runs: the server's change is not lost (FlowFact gets it back, or it stays reported).
+        var runs: [[RunReport]] = []
+        for _ in 0..<2 { runs.append(try await e.sync()) }
+        print("caldav e2e: after the delete race: \(runs.map(CalDAVEndToEnd.describe))")
+        #expect(runs.allSatisfy { $0.allSatisfy { $0.status == .ok } })
+        let onServer = try e.members("contacts").contains(path) && (try e.get(path).text.contains("Vom-Handy"))
+        let inFlowFact = try e.count("SELECT COUNT(*) FROM \"AD\" WHERE \"NAME\" = 'Vom-Handy'") == 1
+        #expect(onServer || inFlowFact, "the other client's change was lost")
+    }
+
+    @Test(
+        "Radicale killed and restarted in the middle of a 300-contact run: later runs converge with each contact exactly once",
+        arguments: endToEndDatabases)
+    func restartMidRun(_ database: TestDatabase) async throws {
+        let e = try CalDAVEndToEnd(
+            database: database,
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 300, appointments: 0, tasks: 0, mails: 0, syncShare: 1))
+        e.connectors = "  - { name: contacts, kind: address, source: flowfact, target: groupware }"
+        let total = try e.count("SELECT COUNT(*) FROM \"AD\"")
+        let run = Task { try await e.sync() }
+        var waited = 0
+        while e.requests()["PUT", default: 0] < 60, waited < 3000 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        let before = e.requests()["PUT", default: 0]
+        e.radicale.crash()
+        try await Task.sleep(for: .milliseconds(1500))
+        try e.radicale.restart()
+        let interrupted = try await run.value
+        print(
+            "caldav e2e: Radicale killed after \(before) PUTs and restarted 1.5 s later; the run: \(CalDAVEndToEnd.describe(interrupted))"
+        )
+        var reports: [[RunReport]] = []
+        for _ in 0..<4 {
+            let reportsOfRun = try await e.sync()
+            reports.append(reportsOfRun)
+            if reportsOfRun.allSatisfy({ $0.status == .ok && $0.counts.isEmpty }) { break }
+        }
+        print("caldav e2e: the runs after the restart: \(reports.map(CalDAVEndToEnd.describe))")
+        let last = try #require(reports.last)
+        #expect(last.allSatisfy { $0.status == .ok && $0.counts.isEmpty }, "\(CalDAVEndToEnd.describe(last))")
+        let members = try e.members("contacts")
+        #expect(members.count == total, "\(members.count) items for \(total) contacts")
+        let ids = try members.map { try e.flowFactID(ofItem: $0) ?? "?" }
+        #expect(Set(ids).count == total, "a contact is on the server twice, or one is missing")
+        let rows = try e.db.rows("SELECT \"ID\" FROM \"AD\"").compactMap { $0[0].string }
+        #expect(Set(ids) == Set(rows))
+    }
+}
+
+@Suite("connector-host check on the caldav path", .serialized)
+struct CalDAVCheckTests {
+    @Test(
+        "check finds each collection by discovery, signs in, reads the rights and WebDAV-Sync support; a read-only collection and a wrong password are named, the password never printed"
+    )
+    func check() async throws {
+        let e = try CalDAVEndToEnd(
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), rightsFile: true
+        )
+        e.connectors = """
+            \(CalDAVEndToEndTests.contacts)
+              - { name: calendar, kind: calendar, source: flowfact, target: groupware }
+              - { name: tasks, kind: task, source: flowfact, target: groupware }
+            """
+        try e.yaml.write(to: e.directory.appendingPathComponent("caldav.yaml"), atomically: true, encoding: .utf8)
+        let environment = ["MM_PASSWORD": CalDAVEndToEnd.password, "MIRROR_PASSWORD": CalDAVEndToEnd.mirrorPassword]
+        let good = try CLI.run(["check", "--config", "caldav.yaml"], in: e.directory, environment: environment)
+        print("caldav check:\n\(good.out)\(good.err)")
+        #expect(good.status == 0, "\(good.out) \(good.err)")
+        for collection in ["/mm/contacts/", "/mm/calendar/", "/mm/tasks/"] {
+            #expect(good.out.contains(collection), "\(collection): \(good.out)")
+        }
+        #expect(good.out.contains("signed in as mm"), "\(good.out)")
+        #expect(good.out.contains("may read, create, change and delete items"), "\(good.out)")
+        #expect(good.out.contains("changes through WebDAV-Sync"), "\(good.out)")
+
+        try e.radicale.setRights(RadicaleServer.readOnly)
+        let readOnly = try CLI.run(["check", "--config", "caldav.yaml"], in: e.directory, environment: environment)
+        print("caldav check, read-only:\n\(readOnly.out)\(readOnly.err)")
+        #expect(readOnly.status != 0)
+        #expect(readOnly.out.contains("read-only"), "\(readOnly.out)")
+        try e.radicale.setRights(RadicaleServer.ownerOnly)
+
+        var wrong = environment
+        wrong["MM_PASSWORD"] = "Falsch-0815"
+        let bad = try CLI.run(["check", "--config", "caldav.yaml"], in: e.directory, environment: wrong)
+        #expect(bad.status != 0)
+        #expect((bad.out + bad.err).contains("mm"), "\(bad.out) \(bad.err)")
+        #expect((bad.out + bad.err).contains("401"), "\(bad.out) \(bad.err)")
+        #expect(!(bad.out + bad.err).contains("Falsch-0815"))
     }
 }

@@ -7,11 +7,14 @@ import HTTPAdapterSupport
 import Synchronization
 import XML
 
-/// Where a CalDAV/CardDAV endpoint left off: the collection and its WebDAV-Sync token (nil when
-/// the server has no sync support and every run lists the collection's etags).
+/// Where a CalDAV/CardDAV endpoint left off: the collection, its WebDAV-Sync token (nil when
+/// the server has no sync support and every run lists the collection's etags), and the items of
+/// another kind in a shared calendar (events beside tasks) with their etags, so they are fetched
+/// again only when they change.
 struct CalDAVCursor: Codable, Equatable {
     var collection: String
     var syncToken: String?
+    var others: [ItemID: Version]?
 }
 
 /// The ETags an endpoint last saw, by item id: the engine's known versions handed to
@@ -80,56 +83,47 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
         let saved = CursorCoding.decode(CalDAVCursor.self, from: request.cursor)
         if let saved { await collection.prime(saved.collection) }
         let collectionURL = try await collection.url()
-        let collectionPath = DAVPath.path(of: collectionURL)
         let cursor = saved.flatMap { $0.collection == collectionURL ? $0 : nil }
         versions.note(request.known)
 
         var listing: [ItemID: Version]?
         var changed: [ItemID: Version] = [:]
-        var deleted: [ItemID] = []
+        var deleted: Set<ItemID> = []
         var token: String?
         if let previous = cursor?.syncToken {
-            let answer: CalDAVAnswer
-            do {
-                answer = try await syncCollection(collectionURL, token: previous)
-            } catch let error as CalDAVError where error.status == 500 {
-                // Xandikos fails on a token it does not know instead of answering 403
-                // valid-sync-token; the full read below shows whether the server itself is failing.
-                answer = CalDAVAnswer(status: 500, headers: [:], body: Data("valid-sync-token".utf8))
-            }
-            if answer.status == 207 {
-                let result = try client.multistatus(answer, method: "REPORT", url: collectionURL)
-                token = result.syncToken
-                for response in result.responses where !isCollection(response, of: collectionPath) {
-                    if response.status == 404 {
-                        deleted.append(response.path)
-                    } else if let etag = response.text(DAVName.getETag) {
-                        changed[response.path] = etag
+            switch try await syncCollection(collectionURL, since: previous) {
+            case .listed(let entries, let next):
+                token = next
+                for (id, etag) in entries {
+                    if let etag {
+                        changed[id] = etag
+                        deleted.remove(id)
+                    } else {
+                        deleted.insert(id)
+                        changed[id] = nil
                     }
                 }
-            } else if answer.text.contains("valid-sync-token") {
+            case .refused(let answer):
+                guard answer.text.contains("valid-sync-token") else {
+                    throw client.explain(answer, method: "REPORT", url: collectionURL)
+                }
                 client.ledger.record("sync token refused")
-            } else {
-                throw client.explain(answer, method: "REPORT", url: collectionURL)
             }
         }
         if token == nil, cursor == nil || cursor?.syncToken != nil {
             // A first read, or a token the server refused: the whole collection with a new token.
-            let answer = try await syncCollection(collectionURL, token: nil)
-            if answer.status == 207 {
-                let result = try client.multistatus(answer, method: "REPORT", url: collectionURL)
-                token = result.syncToken
+            if case .listed(let entries, let next) = try await syncCollection(collectionURL, since: nil) {
+                token = next
                 var listed: [ItemID: Version] = [:]
-                for response in result.responses
-                where response.status != 404 && !isCollection(response, of: collectionPath) {
-                    listed[response.path] = response.text(DAVName.getETag) ?? ""
-                }
+                // A later part may report a member gone that an earlier one listed.
+                for (id, etag) in entries { listed[id] = etag }
                 listing = listed
             }
         }
         for (id, etag) in listing ?? changed { versions.note(id, etag) }
         if token == nil, listing == nil {
             // No WebDAV-Sync here: the etags of every member, every run.
+            let collectionPath = DAVPath.path(of: collectionURL)
             var listed: [ItemID: Version] = [:]
             for response in try await client.propfind(
                 collectionURL, depth: "1", properties: ["D:getetag", "D:resourcetype"])
@@ -139,12 +133,21 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
             listing = listed
         }
 
+        // Items of the other kind in a shared calendar, as far as they are still there unchanged.
+        var others: [ItemID: Version] = [:]
+        for (id, etag) in cursor?.others ?? [:] where !etag.isEmpty {
+            if let listing {
+                if listing[id] == etag { others[id] = etag }
+            } else if !deleted.contains(id), changed[id] == nil || changed[id] == etag {
+                others[id] = etag
+            }
+        }
         var changes: [Change] = []
         var unchanged: Set<ItemID> = []
         var wanted: [ItemID] = []
         if let listing {
             for id in request.known.keys where listing[id] == nil { changes.append(.deleted(id)) }
-            for (id, etag) in listing {
+            for (id, etag) in listing where others[id] == nil {
                 if let known = request.known[id], known == etag, !etag.isEmpty {
                     unchanged.insert(id)
                 } else {
@@ -152,8 +155,8 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                 }
             }
         } else {
-            for id in Set(deleted) { changes.append(.deleted(id)) }
-            for (id, etag) in changed {
+            for id in deleted { changes.append(.deleted(id)) }
+            for (id, etag) in changed where others[id] == nil {
                 if let known = request.known[id], known == etag {
                     unchanged.insert(id)
                 } else {
@@ -162,12 +165,66 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
             }
         }
         var unreadable: [UnreadableItem] = []
-        let states = try await read(ids: wanted, unreadable: &unreadable)
+        let states = try await read(ids: wanted, unreadable: &unreadable, others: &others)
         for id in wanted { if let state = states[id] { changes.append(.upsert(state)) } }
-        let next = CalDAVCursor(collection: collectionURL, syncToken: token)
+        let next = CalDAVCursor(collection: collectionURL, syncToken: token, others: others.isEmpty ? nil : others)
         return ChangeSet(
             changes: changes, cursor: try CursorCoding.encode(next), isFullScan: listing != nil,
             unreadable: unreadable, unchanged: unchanged)
+    }
+
+    /// What a `sync-collection` REPORT gave: the members' etags (nil for a member that is gone)
+    /// and the new token, or the answer of a server that refused it.
+    enum SyncListing {
+        case listed([(ItemID, Version?)], token: String?)
+        case refused(CalDAVAnswer)
+    }
+
+    /// The members changed since `token` (all with none), following a server that answers in
+    /// parts: a `507` for the collection itself means more follow under the new token (RFC 6578
+    /// section 3.6). A refused token (403/409 `valid-sync-token`, or Xandikos's 500 for a token
+    /// it does not know) and a server without the report (400, 403, 405, 501) are answered.
+    func syncCollection(_ collectionURL: String, since token: String?) async throws -> SyncListing {
+        let collectionPath = DAVPath.path(of: collectionURL)
+        var entries: [(ItemID, Version?)] = []
+        var current = token
+        for page in 0..<10_000 {
+            let answer: CalDAVAnswer
+            do {
+                answer = try await syncCollection(collectionURL, token: current)
+            } catch let error as CalDAVError where error.status == 500 && page == 0 && token != nil {
+                // Xandikos fails on a token it does not know instead of answering 403
+                // valid-sync-token; the full read that follows shows whether the server is failing.
+                return .refused(CalDAVAnswer(status: 500, headers: [:], body: Data("valid-sync-token".utf8)))
+            }
+            guard answer.status == 207 else {
+                if page == 0 { return .refused(answer) }
+                throw client.explain(answer, method: "REPORT", url: collectionURL)
+            }
+            let result = try client.multistatus(answer, method: "REPORT", url: collectionURL)
+            var truncated = false
+            for response in result.responses {
+                if isCollection(response, of: collectionPath) {
+                    if response.status == 507 { truncated = true }
+                } else if response.status == 404 {
+                    entries.append((response.path, nil))
+                } else {
+                    entries.append((response.path, response.text(DAVName.getETag) ?? ""))
+                }
+            }
+            guard truncated else { return .listed(entries, token: result.syncToken) }
+            guard let next = result.syncToken, next != current else {
+                throw CalDAVError(
+                    user: client.user, method: "REPORT", url: collectionURL, status: 507,
+                    cause: "the server answered the sync-collection REPORT in part (507) without a new sync token",
+                    isPermanent: false)
+            }
+            client.ledger.record("sync-collection answered in parts (507)")
+            current = next
+        }
+        throw CalDAVError(
+            user: client.user, method: "REPORT", url: collectionURL, status: 507,
+            cause: "the server kept answering the sync-collection REPORT in parts (10,000 parts)", isPermanent: false)
     }
 
     /// A `sync-collection` REPORT for the members' etags: since `token`, or all with none. A
@@ -189,12 +246,16 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
 
     func read(ids: [ItemID]) async throws -> [ItemID: ItemState] {
         var unreadable: [UnreadableItem] = []
-        return try await read(ids: ids, unreadable: &unreadable)
+        var others: [ItemID: Version] = [:]
+        return try await read(ids: ids, unreadable: &unreadable, others: &others)
     }
 
     /// Items by id in multiget batches per collection; ids that are gone or hold another kind are
-    /// absent, items that cannot be parsed are listed as unreadable.
-    func read(ids: [ItemID], unreadable: inout [UnreadableItem]) async throws -> [ItemID: ItemState] {
+    /// absent (those of another kind are added to `others` with their etags), items that cannot be
+    /// parsed are listed as unreadable.
+    func read(ids: [ItemID], unreadable: inout [UnreadableItem], others: inout [ItemID: Version]) async throws
+        -> [ItemID: ItemState]
+    {
         guard !ids.isEmpty else { return [:] }
         let collectionURL = try await collection.url()
         let dataName = kind == .address ? DAVName.addressData : DAVName.calendarData
@@ -219,7 +280,10 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                         let text = response[dataName]?.text, !text.isEmpty
                     else { continue }
                     do {
-                        guard let decoded = try codec.decode(text, kind: kind) else { continue }
+                        guard let decoded = try codec.decode(text, kind: kind) else {
+                            if let etag = response.text(DAVName.getETag), !etag.isEmpty { others[response.path] = etag }
+                            continue
+                        }
                         versions.note(response.path, response.text(DAVName.getETag))
                         states[response.path] = ItemState(
                             id: response.path, version: response.text(DAVName.getETag) ?? "",
@@ -447,13 +511,47 @@ actor CalDAVCollectionResolver {
         return set.children.contains { ($0.attributes["name"] ?? "").uppercased() == wanted }
     }
 
-    func absolute(_ href: String) -> String {
-        (URLParts.origin(start) ?? "") + DAVPath.encode(DAVPath.path(of: href))
+    /// An href as a URL on the server of `base` (the account's URL unless given).
+    func absolute(_ href: String, base: String? = nil) -> String {
+        let origin = href.contains("://") ? URLParts.origin(href) : URLParts.origin(base ?? start)
+        return (origin ?? "") + DAVPath.encode(DAVPath.path(of: href))
+    }
+
+    /// Where a server's own name (`https://cloud.example.com/`) leads: the target of its
+    /// `/.well-known/caldav` or `/.well-known/carddav` (RFC 6764), or nil when the server has none.
+    func wellKnown() async throws -> String? {
+        guard let origin = URLParts.origin(start) else { return nil }
+        let url = origin + (kind == .address ? "/.well-known/carddav" : "/.well-known/caldav")
+        let answer = try await client.send(
+            "PROPFIND", url, headers: [("Depth", "0")],
+            body: Data(
+                "<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\"><D:prop><D:current-user-principal/></D:prop></D:propfind>"
+                    .utf8),
+            expect: [207, 301, 302, 303, 307, 308, 400, 401, 403, 404, 405, 501])
+        switch answer.status {
+        case 301, 302, 303, 307, 308:
+            guard let location = answer.headers["location"], !location.isEmpty else { return nil }
+            return location.contains("://") ? location : origin + (location.hasPrefix("/") ? "" : "/") + location
+        case 207:
+            // The server answers there itself: its principal, when it names one.
+            let principal = try client.multistatus(answer, method: "PROPFIND", url: url).responses.first?[
+                DAVName.currentUserPrincipal]?.child("href")?.text
+            return principal.map { absolute($0) }
+        case 401:
+            throw client.explain(answer, method: "PROPFIND", url: url)
+        default:
+            return nil
+        }
     }
 
     /// `url` itself when it is a collection of the kind; else the first such collection in the
-    /// home set of `url`'s principal (or of `url` when it is a home).
+    /// home set of `url`'s principal (or of `url` when it is a home). A server's bare name is
+    /// first looked up under `/.well-known/` (RFC 6764).
     func discover() async throws -> String {
+        var start = self.start
+        if ["", "/"].contains(DAVPath.path(of: start)), let found = try await wellKnown() {
+            start = found
+        }
         let homeSet = kind == .address ? "CR:addressbook-home-set" : "C:calendar-home-set"
         let homeName = kind == .address ? DAVName.addressbookHomeSet : DAVName.calendarHomeSet
         let properties = ["D:resourcetype", "C:supported-calendar-component-set", "D:current-user-principal", homeSet]
@@ -461,10 +559,11 @@ actor CalDAVCollectionResolver {
         if let own, fits(own) { return start }
         var home = own?[homeName]?.child("href")?.text
         if home == nil, let principal = own?[DAVName.currentUserPrincipal]?.child("href")?.text {
-            home = try await client.propfind(absolute(principal), depth: "0", properties: [homeSet]).first?[homeName]?
+            home = try await client.propfind(absolute(principal, base: start), depth: "0", properties: [homeSet])
+                .first?[homeName]?
                 .child("href")?.text
         }
-        let homeURL = home.map(absolute) ?? start
+        let homeURL = home.map { absolute($0, base: start) } ?? start
         let members = try await client.propfind(
             homeURL, depth: "1", properties: ["D:resourcetype", "C:supported-calendar-component-set"])
         let homePath = DAVPath.path(of: homeURL)
@@ -479,6 +578,6 @@ actor CalDAVCollectionResolver {
                     "no \(kindName) in this home set: create one, or name it in the user's '\(kind == .address ? "addressbook" : kind == .task ? "tasks" : "calendar")'",
                 isPermanent: true)
         }
-        return absolute(match.path)
+        return absolute(match.path, base: start)
     }
 }
