@@ -18,6 +18,7 @@ struct ConnectorHostCommand: AsyncParsableCommand {
         abstract: "Keeps FlowFact (CRM) and Microsoft Exchange in step, as wired in connectors.yaml.",
         subcommands: [
             Validate.self, Adapters.self, Sync.self, RunLoop.self, Status.self, Check.self, Enable.self,
+            Conflicts.self, Resolve.self, DeadLetters.self, Retry.self,
         ])
 }
 
@@ -111,6 +112,10 @@ struct Sync: AsyncParsableCommand {
         // Dead letters left by earlier runs are not in these reports, but the items are not synced.
         let deadLetters = try ReportFormatter.deadLetterLine(store: host.store, jobs: reports.map(\.job))
         if let deadLetters { print(deadLetters) }
+        if !dryRun {
+            let open = try host.store.openCounts()
+            print(OperatorFormatter.openLine(conflicts: open.conflicts, deadLetters: open.deadLetters))
+        }
         if reports.contains(where: { $0.status != .ok && $0.status != .planned }) || deadLetters != nil {
             throw ExitCode(2)
         }
@@ -190,7 +195,13 @@ struct RunLoop: AsyncParsableCommand {
             ])
         try await group.run()
         await host.shutdown()
-        logger.notice("service stopped; state saved")
+        let open = try? host.store.openCounts()
+        logger.notice(
+            "service stopped; state saved",
+            metadata: [
+                "open_conflicts": "\(open?.conflicts ?? -1)", "dead_letters": "\(open?.deadLetters ?? -1)",
+            ])
+        if let open { print(OperatorFormatter.openLine(conflicts: open.conflicts, deadLetters: open.deadLetters)) }
     }
 }
 

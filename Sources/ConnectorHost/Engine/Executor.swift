@@ -46,7 +46,8 @@ extension Run {
                     sourceRecord: conflict.source.map { Self.json($0.record) },
                     targetRecord: conflict.target.map { Self.json($0.record) },
                     policy: conflict.policy.rawValue, resolution: conflict.resolution, detectedAt: Date(),
-                    open: conflict.open))
+                    open: conflict.open, sourceModifiedAt: conflict.source?.modifiedAt,
+                    targetModifiedAt: conflict.target?.modifiedAt, decision: conflict.decision?.rawValue))
             counts["conflicts", default: 0] += 1
             logger.notice(
                 "conflict",

@@ -36,6 +36,8 @@ public struct PlannedConflict: Sendable {
     public var resolution: String
     /// True when the conflict stays open for an administrator.
     public var open: Bool
+    /// The administrator's decision this conflict was settled by, if any.
+    public var decision: ConflictDecision? = nil
 }
 
 /// What a run will do.

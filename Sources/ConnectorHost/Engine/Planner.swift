@@ -102,7 +102,18 @@ struct Planner {
         return (fromSource, fromTarget)
     }
 
+    /// The plan with the pairs in an open conflict, none of them decided.
     func plan(mappings: [Mapping], source: [Change], target: [Change], openConflicts: Set<PairKey>) -> SyncPlan {
+        plan(
+            mappings: mappings, source: source, target: target,
+            openConflicts: Dictionary(uniqueKeysWithValues: openConflicts.map { ($0, ConflictDecision?.none) }))
+    }
+
+    /// `openConflicts`: the pairs in an open conflict, with an administrator's decision where one
+    /// was made (``ConflictDecision``); a decision settles the pair's conflict instead of the policy.
+    func plan(mappings: [Mapping], source: [Change], target: [Change], openConflicts: [PairKey: ConflictDecision?])
+        -> SyncPlan
+    {
         var plan = SyncPlan()
         let sourceChanges = Dictionary(source.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         let targetChanges = Dictionary(target.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
@@ -118,7 +129,8 @@ struct Planner {
             let t = event(
                 mapping.targetID.flatMap { targetChanges[$0] }, stored: mapping.targetVersion, hash: mapping.targetHash,
                 role: .target)
-            planPair(mapping, s, t, wasInConflict: openConflicts.contains(PairKey(mapping)), &plan)
+            let open = openConflicts[PairKey(mapping)]
+            planPair(mapping, s, t, wasInConflict: open != nil, decision: open ?? nil, &plan)
         }
 
         planUnmapped(
@@ -135,7 +147,10 @@ struct Planner {
 
     // MARK: Mapped pairs
 
-    func planPair(_ mapping: Mapping, _ s: Event, _ t: Event, wasInConflict: Bool, _ plan: inout SyncPlan) {
+    func planPair(
+        _ mapping: Mapping, _ s: Event, _ t: Event, wasInConflict: Bool, decision: ConflictDecision? = nil,
+        _ plan: inout SyncPlan
+    ) {
         if mapping.status == .detached {
             // Unlinked on purpose: only forget the row once an item is gone.
             var rest = mapping
@@ -171,6 +186,8 @@ struct Planner {
                 linked.targetHash = hash(target.record, on: .target)
                 plan.actions.append(.link(linked, adopted: false))
                 if wasInConflict { plan.closedConflicts.append((mapping.sourceID, mapping.targetID)) }
+            } else if let decision {
+                settle(refreshed, source: source, target: target, by: decision, &plan)
             } else {
                 resolveConflict(mapping, source: source, target: target, &plan)
             }
@@ -245,6 +262,35 @@ struct Planner {
         case .target?: update(.source, mapping, from: target, current: source, &plan)
         case nil: break
         }
+    }
+
+    /// An administrator's decision on an open conflict: the chosen side is written to the other
+    /// (with the usual version check), or, skipped, both stay as they are and become the pair's
+    /// new common state. The open conflict is closed either way.
+    func settle(
+        _ mapping: Mapping, source: ItemState, target: ItemState, by decision: ConflictDecision,
+        _ plan: inout SyncPlan
+    ) {
+        plan.closedConflicts.append((mapping.sourceID, mapping.targetID))
+        let resolution: String
+        switch decision {
+        case .source:
+            resolution = "source taken by an administrator"
+            update(.target, mapping, from: source, current: target, &plan)
+        case .target:
+            resolution = "target taken by an administrator"
+            update(.source, mapping, from: target, current: source, &plan)
+        case .skip:
+            resolution = "skipped by an administrator: both kept as they are"
+            var linked = mapping
+            linked.sourceHash = hash(source.record, on: .source)
+            linked.targetHash = hash(target.record, on: .target)
+            plan.actions.append(.link(linked, adopted: false))
+        }
+        plan.conflicts.append(
+            PlannedConflict(
+                source: source, target: target, sourceID: mapping.sourceID, targetID: mapping.targetID,
+                policy: definition.conflict, resolution: resolution, open: false, decision: decision))
     }
 
     /// A change beat a deletion: the changed item is copied again to the side that deleted it.

@@ -77,8 +77,11 @@ struct Run {
         case .changes(let gathered): changes = gathered
         }
 
-        let openConflicts = Set(
-            try store.conflicts(job.key, openOnly: true).map { PairKey(source: $0.sourceID, target: $0.targetID) })
+        var openConflicts: [PairKey: ConflictDecision?] = [:]
+        for conflict in try store.conflicts(job.key, openOnly: true) {
+            openConflicts[PairKey(source: conflict.sourceID, target: conflict.targetID)] =
+                conflict.decision.flatMap(ConflictDecision.init(rawValue:))
+        }
         let plan = planner.plan(
             mappings: mappings, source: changes[.source] ?? [], target: changes[.target] ?? [],
             openConflicts: openConflicts)

@@ -86,6 +86,11 @@ public struct ConflictRecord: Sendable, Hashable {
     public var resolution: String
     public var detectedAt: Date
     public var open: Bool
+    /// When each side's item was last changed, where the side tells.
+    public var sourceModifiedAt: Date? = nil
+    public var targetModifiedAt: Date? = nil
+    /// An administrator's decision, applied by the job's next run (``ConflictDecision``).
+    public var decision: String? = nil
 }
 
 /// Totals of one run.
@@ -209,6 +214,16 @@ public final class StateStore: Sendable {
                     DROP TABLE mailbox;
                     """)
         }
+        migrator.registerMigration("v8-conflict-decision") { db in
+            // The operator's console: when each side changed, and an administrator's decision for
+            // an open conflict (take the source, take the target, or skip).
+            try db.execute(
+                sql: """
+                    ALTER TABLE conflict ADD COLUMN source_modified REAL;
+                    ALTER TABLE conflict ADD COLUMN target_modified REAL;
+                    ALTER TABLE conflict ADD COLUMN decision TEXT;
+                    """)
+        }
         return migrator
     }
 
@@ -285,15 +300,15 @@ public final class StateStore: Sendable {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM failure WHERE connector = ? AND user = ? ORDER BY last_at",
                 arguments: [job.connector, job.user]
-            ).map { row in
-                FailureRecord(
-                    side: EndpointRole(rawValue: row["side"]) ?? .source, itemID: row["item_id"],
-                    operation: row["operation"],
-                    name: row["name"],
-                    kind: row["kind"], message: row["message"], attempts: row["attempts"], dead: row["dead"],
-                    lastAt: Date(timeIntervalSince1970: row["last_at"]))
-            }
+            ).map(Self.failure)
         }
+    }
+
+    static func failure(_ row: Row) -> FailureRecord {
+        FailureRecord(
+            side: EndpointRole(rawValue: row["side"]) ?? .source, itemID: row["item_id"], operation: row["operation"],
+            name: row["name"], kind: row["kind"], message: row["message"], attempts: row["attempts"], dead: row["dead"],
+            lastAt: Date(timeIntervalSince1970: row["last_at"]))
     }
 
     public func conflicts(_ job: JobKey, openOnly: Bool = false) throws -> [ConflictRecord] {
@@ -303,14 +318,19 @@ public final class StateStore: Sendable {
                 sql: "SELECT * FROM conflict WHERE connector = ? AND user = ?" + (openOnly ? " AND open = 1" : "")
                     + " ORDER BY id",
                 arguments: [job.connector, job.user]
-            ).map { row in
-                ConflictRecord(
-                    id: row["id"], sourceID: row["source_id"], targetID: row["target_id"],
-                    sourceRecord: row["source_record"], targetRecord: row["target_record"], policy: row["policy"],
-                    resolution: row["resolution"], detectedAt: Date(timeIntervalSince1970: row["detected_at"]),
-                    open: row["open"])
-            }
+            ).map(Self.conflict)
         }
+    }
+
+    static func conflict(_ row: Row) -> ConflictRecord {
+        ConflictRecord(
+            id: row["id"], sourceID: row["source_id"], targetID: row["target_id"],
+            sourceRecord: row["source_record"], targetRecord: row["target_record"], policy: row["policy"],
+            resolution: row["resolution"], detectedAt: Date(timeIntervalSince1970: row["detected_at"]),
+            open: row["open"],
+            sourceModifiedAt: (row["source_modified"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            targetModifiedAt: (row["target_modified"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            decision: row["decision"])
     }
 
     /// The latest run of each job, newest first.
@@ -432,12 +452,14 @@ public final class StateStore: Sendable {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO conflict (connector, user, source_id, target_id, source_record, target_record, policy,
-                      resolution, detected_at, open) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      resolution, detected_at, open, source_modified, target_modified, decision)
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: args + [
                     conflict.sourceID, conflict.targetID, conflict.sourceRecord, conflict.targetRecord, conflict.policy,
-                    conflict.resolution, now, conflict.open,
+                    conflict.resolution, now, conflict.open, conflict.sourceModifiedAt?.timeIntervalSince1970,
+                    conflict.targetModifiedAt?.timeIntervalSince1970, conflict.decision,
                 ])
         }
         for (source, target) in changes.closedConflicts {
