@@ -635,19 +635,29 @@ struct CalDAVRaceAndRestartTests {
             of: "\r\nEND:VCARD", with: "\r\nNOTE:unterwegs geändert\r\nEND:VCARD")
     }
 
-    @Test(
-        "another client changes a contact just before FlowFact's edit reaches the server: a conflict, reported; neither version is lost",
-        arguments: endToEndDatabases)
-    func updateRace(_ database: TestDatabase) async throws {
+    /// Karl Bäcker (and another contact when given) synced through the proxy to Radicale, with
+    /// another client's version of Karl waiting to be written just before the next PUT or DELETE of it.
+    static func syncedContact(_ database: TestDatabase, beside other: (String, String)? = nil) async throws -> (
+        CalDAVEndToEnd, id: String, path: String
+    ) {
         let e = try CalDAVEndToEnd(
             database: database,
             counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), proxy: .plain)
         e.connectors = Self.contacts
         let id = try e.insertAddress(given: "Karl", family: "Bäcker", email: "karl@example.test")
+        if let other { try e.insertAddress(given: other.0, family: other.1) }
         let first = try await e.sync()
         #expect(first.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(first))")
-        let path = try #require(try e.members("contacts").first)
+        let path = try #require(try e.members("contacts").first { try e.flowFactID(ofItem: $0) == id })
         try e.proxy!.race(item: Self.name(path), with: Self.otherClientsVersion(of: try e.get(path).text))
+        return (e, id, path)
+    }
+
+    @Test(
+        "another client changes a contact just before FlowFact's edit reaches the server: a conflict, reported; neither version is lost",
+        arguments: endToEndDatabases)
+    func updateRace(_ database: TestDatabase) async throws {
+        let (e, id, path) = try await Self.syncedContact(database)
         try e.db.execute(
             "UPDATE \"AD\" SET \"NAME\" = ?, \"AENDDATUM\" = ? WHERE \"ID\" = ?",
             [.text("CRM-Name"), e.stamp(Date().addingTimeInterval(5)), .text(id)])
@@ -677,16 +687,7 @@ struct CalDAVRaceAndRestartTests {
         "another client changes a contact just before FlowFact's deletion reaches the server: the DELETE is refused (If-Match), the contact and its change stay",
         arguments: endToEndDatabases)
     func deleteRace(_ database: TestDatabase) async throws {
-        let e = try CalDAVEndToEnd(
-            database: database,
-            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), proxy: .plain)
-        e.connectors = Self.contacts
-        let id = try e.insertAddress(given: "Karl", family: "Bäcker", email: "karl@example.test")
-        _ = try e.insertAddress(given: "Erna", family: "Bleibt", email: "erna@example.test")
-        let first = try await e.sync()
-        #expect(first.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(first))")
-        let path = try #require(try e.members("contacts").first { try e.flowFactID(ofItem: $0) == id })
-        try e.proxy!.race(item: Self.name(path), with: Self.otherClientsVersion(of: try e.get(path).text))
+        let (e, id, path) = try await Self.syncedContact(database, beside: ("Erna", "Bleibt"))
         try e.deleteInFlowFact("AD", id: id)
         let raced = try await e.sync()
         print("caldav e2e: delete race: \(CalDAVEndToEnd.describe(raced))")

@@ -17,18 +17,9 @@ extension StateStore {
             sql += " OR detected_at >= ?"
             arguments += [Date().timeIntervalSince1970 - recent]
         }
-        sql += ")"
-        if let connector {
-            sql += " AND connector = ?"
-            arguments += [connector]
-        }
-        if let user {
-            sql += " AND user = ?"
-            arguments += [user]
-        }
-        sql += " ORDER BY id DESC"
-        let query = sql
-        let values = arguments
+        let (filter, filterArguments) = Self.jobFilter(connector: connector, user: user)
+        let query = sql + ")" + filter + " ORDER BY id DESC"
+        let values = arguments + filterArguments
         return try database.read { db in
             try Row.fetchAll(db, sql: query, arguments: values).map(Self.conflictEntry)
         }
@@ -39,6 +30,21 @@ extension StateStore {
         try database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM conflict WHERE id = ?", arguments: [id]).map(Self.conflictEntry)
         }
+    }
+
+    /// ` AND connector = ? AND user = ?` for the filters given, with their arguments.
+    static func jobFilter(connector: String?, user: String?) -> (String, StatementArguments) {
+        var sql = ""
+        var arguments: StatementArguments = []
+        if let connector {
+            sql += " AND connector = ?"
+            arguments += [connector]
+        }
+        if let user {
+            sql += " AND user = ?"
+            arguments += [user]
+        }
+        return (sql, arguments)
     }
 
     static func conflictEntry(_ row: Row) -> ConflictEntry {
@@ -67,20 +73,10 @@ extension StateStore {
     public func deadLetters(connector: String? = nil, user: String? = nil, includeRetrying: Bool = false) throws
         -> [DeadLetterEntry]
     {
-        var sql = "SELECT rowid AS row_id, * FROM failure WHERE 1 = 1"
-        var arguments: StatementArguments = []
-        if !includeRetrying { sql += " AND dead != 0" }
-        if let connector {
-            sql += " AND connector = ?"
-            arguments += [connector]
-        }
-        if let user {
-            sql += " AND user = ?"
-            arguments += [user]
-        }
-        sql += " ORDER BY last_at, rowid"
-        let query = sql
-        let values = arguments
+        let (filter, values) = Self.jobFilter(connector: connector, user: user)
+        let query =
+            "SELECT rowid AS row_id, * FROM failure WHERE " + (includeRetrying ? "1 = 1" : "dead != 0") + filter
+            + " ORDER BY last_at, rowid"
         return try database.read { db in
             try Row.fetchAll(db, sql: query, arguments: values).map { row in
                 DeadLetterEntry(
