@@ -18,6 +18,8 @@ packages=(
   radicale         # a CalDAV/CardDAV server the caldav adapter's tests run against
   xandikos         # a second CalDAV/CardDAV server for the same tests
   lighttpd         # asks for HTTP Digest in front of Radicale for the caldav adapter's Digest tests
+  chromium         # the browser the operator's console is tested in (scripts/console-check.sh)
+  chromium-driver  # its WebDriver, which Selenium drives
 )
 
 missing=()

@@ -9,6 +9,8 @@ public actor SyncHost {
     public nonisolated let store: StateStore
     let logger: Logger
     let hooks: EngineHooks
+    /// The runs in progress, for the operator's console.
+    public nonisolated let progress = ProgressBoard()
     var instances: [String: any Adapter] = [:]
 
     /// Opens the state database named by the deployment.
@@ -82,7 +84,12 @@ public actor SyncHost {
     public func runJob(_ config: ConnectorConfig, _ entry: UserEntry, dryRun: Bool = false, force: Bool = false) async
         -> RunReport
     {
-        let engine = SyncEngine(store: store, settings: deployment.engine, logger: logger, hooks: hooks)
+        let key = JobKey(connector: config.definition.name, user: entry.binding.id)
+        let engine = SyncEngine(
+            store: store, settings: deployment.engine, logger: logger,
+            hooks: dryRun ? hooks : progress.hooks(hooks, for: key))
+        if !dryRun { progress.started(key) }
+        defer { if !dryRun { progress.finished(key) } }
         do {
             return await engine.run(try await job(config, entry, force: force), dryRun: dryRun)
         } catch {

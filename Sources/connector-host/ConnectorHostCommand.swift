@@ -163,7 +163,8 @@ struct RunLoop: AsyncParsableCommand {
         ]
         if let address = settings.metricsAddress {
             let store = host.store
-            let server = MetricsServer(address: address, registry: prometheus) {
+            let console = deployment.console.enabled ? Console(host: host, scheduler: scheduler, logger: logger) : nil
+            let server = MetricsServer(address: address, registry: prometheus, console: console) {
                 let states = (try? store.accountStates()) ?? []
                 let counts = Dictionary(grouping: states, by: \.status.rawValue).mapValues(\.count)
                 let ok = !stop.isRaised
@@ -178,6 +179,11 @@ struct RunLoop: AsyncParsableCommand {
                 logger.notice(
                     "metrics and health are served",
                     metadata: ["address": "http://\(address.split(separator: ":")[0]):\(port)/metrics"])
+                if console != nil {
+                    logger.notice(
+                        "the operator's console is served",
+                        metadata: ["address": "http://\(address.split(separator: ":")[0]):\(port)/"])
+                }
             } catch {
                 printError("cannot serve /metrics on \(address): \(error)")
                 throw ExitCode(1)

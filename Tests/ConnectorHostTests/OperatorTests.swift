@@ -1,6 +1,7 @@
 import ConnectorAPI
 import Connectors
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ConnectorHost
@@ -154,5 +155,29 @@ struct OperatorTests {
         #expect(try f.store.deadLetters(includeRetrying: true).isEmpty)
         #expect(f.target.address(named: "Kaputt Permanent") != nil)
         #expect(try f.store.openCounts() == (0, 0))
+    }
+
+    @Test("a run tells its plan's size before writing; the progress board counts the writes against it")
+    func progress() async throws {
+        var f = try Fixture()
+        let job = f.jobKey
+        for i in 0..<5 { f.source.insert(contact("P\(i)", "Fortschritt")) }
+        let board = ProgressBoard()
+        let seen = Mutex<[Int: RunProgress]>([:])
+        var hooks = EngineHooks()
+        hooks.afterApply = { _, _ in
+            if let now = board.snapshot()[job] { seen.withLock { $0[now.written] = now } }
+        }
+        f.hooks = board.hooks(hooks, for: f.jobKey)
+        board.started(f.jobKey)
+        #expect(await f.sync().counts["source→target create"] == 5)
+        let progress = try #require(board.snapshot()[f.jobKey])
+        #expect(progress.planned == 5)
+        #expect(progress.written == 5)
+        // Seen after each batch: the total was known before the first write finished.
+        #expect(!seen.withLock { $0.isEmpty })
+        #expect(seen.withLock { $0.values.allSatisfy { $0.planned == 5 } })
+        board.finished(f.jobKey)
+        #expect(board.snapshot().isEmpty)
     }
 }

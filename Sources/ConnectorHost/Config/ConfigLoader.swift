@@ -68,7 +68,9 @@ public struct ConfigLoader: Sendable {
 struct Validation {
     let registry: AdapterRegistry
 
-    static let topLevelKeys = ["state", "engine", "service", "adapters", "users", "profiles", "connectors"]
+    static let topLevelKeys = [
+        "state", "engine", "service", "console", "adapters", "users", "profiles", "connectors",
+    ]
     static let connectorKeys = [
         "name", "kind", "source", "target", "direction", "filter", "source_options", "target_options", "fields",
         "conflict", "deletion", "filter_leave", "mass_delete_threshold", "interval", "users", "profile",
@@ -108,9 +110,12 @@ struct Validation {
         }
 
         var service = ServiceSettings()
+        var addressNode: Node?
         if let section = section("service"), let pairs = reader.mapping(section.value, "service") {
             service = serviceSettings(pairs, &reader)
+            addressNode = pairs.first { $0.key == "metrics_address" }?.value
         }
+        let console = consoleSettings(section("console"), service: service, serviceNode: addressNode, &reader)
 
         var adapters: [String: AdapterInstance] = [:]
         var declared: Set<String> = []
@@ -161,7 +166,7 @@ struct Validation {
         guard reader.diagnostics.isEmpty else { return nil }
         return Deployment(
             file: file, baseDirectory: base, statePath: statePath, adapters: adapters, users: users,
-            profiles: profiles, connectors: connectors, engine: engine, service: service)
+            profiles: profiles, connectors: connectors, engine: engine, service: service, console: console)
     }
 
     func serviceSettings(_ pairs: [(key: String, keyNode: Node, value: Node)], _ reader: inout YAMLReader)

@@ -87,6 +87,8 @@ public struct Deployment: Sendable {
     public var connectors: [ConnectorConfig]
     public var engine: EngineSettings
     public var service: ServiceSettings
+    /// The operator's console (`console:`).
+    public var console = ConsoleSettings()
 
     /// The (connector, user) pairs that run, in configuration order: each connector for each
     /// enabled user it selects (`users:` of the connector) who has accounts on both its adapter

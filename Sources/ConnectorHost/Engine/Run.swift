@@ -93,6 +93,7 @@ struct Run {
                 failures: [], message: nil)
         }
         time("plan")
+        engine.hooks.planned?(plan.writes(on: .source).count + plan.writes(on: .target).count)
         try recordUnreadable()
         try await apply(plan)
         time("apply")

@@ -34,12 +34,19 @@ public actor Scheduler {
     let metrics: SyncMetrics
     /// Per failing account: when its next round of tries starts (failures before it are one round).
     var nextRound: [Account: ContinuousClock.Instant] = [:]
+    /// Jobs asked to run now (``runSoon(_:)``), taken up by the loop within a second.
+    var requested: Set<JobKey> = []
+    /// Where each job stands, as the loop last saw it (``schedule()``).
+    var published: [JobKey: JobSchedule] = [:]
 
     struct Slot {
         var config: ConnectorConfig
         var entry: UserEntry
         var due: ContinuousClock.Instant
         var idleRuns = 0
+        /// When the job's running run started; nil while it waits.
+        var startedAt: Date?
+        var key: JobKey { JobKey(connector: config.definition.name, user: entry.binding.id) }
         /// The account the job runs for (the user's account on the target): the unit of health.
         var account: Account {
             entry.binding.account(on: config.target.name) ?? Account(adapter: config.target.name, name: "")
@@ -73,6 +80,7 @@ public actor Scheduler {
                 let stopping = stop.isRaised || rounds.map { started >= $0 } == true
                 if !stopping {
                     let now = clock.now
+                    takeRequests(&slots, now: now)
                     // Longest waiting first: scanning in slot order would let the first connectors'
                     // jobs, due again every interval, take every slot from the last ones under load.
                     let due = slots.indices.filter { slots[$0].due <= now }.sorted { slots[$0].due < slots[$1].due }
@@ -88,10 +96,12 @@ public actor Scheduler {
                         busyAccounts.insert(slot.account)
                         running += 1
                         started += 1
+                        slots[index].startedAt = Date()
                         let host = self.host
                         group.addTask { .finished(index, await host.runJob(slot.config, slot.entry)) }
                     }
                 }
+                publish(slots)
                 if stopping && running == 0 { break }
                 if !ticking && !stopping {
                     let next =
@@ -121,6 +131,7 @@ public actor Scheduler {
     /// Books a finished run and decides when the job is due again.
     func finished(_ slot: Slot, _ report: RunReport) -> Slot {
         var slot = slot
+        slot.startedAt = nil
         let now = clock.now
         metrics.record(report, kind: slot.config.definition.kind)
         switch report.status {
