@@ -10,7 +10,13 @@ struct CLITests {
     let directory: URL
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ch-cli-\(UUID().uuidString)")
+        directory = try Self.memoryDeployment()
+    }
+
+    /// A folder with a `connectors.yaml` syncing two `memory` stores' contacts for user MM
+    /// (`extra` is added to the connector's line, e.g. `, conflict: report`).
+    static func memoryDeployment(connector extra: String = "") throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ch-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try """
         state: { path: state/test.sqlite }
@@ -20,8 +26,9 @@ struct CLITests {
         users:
           - { id: MM, crm: MM, mail: m@example.test }
         connectors:
-          - { name: contacts, kind: address, source: crm, target: mail, filter: { tags: [Sync] } }
+          - { name: contacts, kind: address, source: crm, target: mail, filter: { tags: [Sync] }\(extra) }
         """.write(to: directory.appendingPathComponent("connectors.yaml"), atomically: true, encoding: .utf8)
+        return directory
     }
 
     func store(_ side: String, _ file: String) throws -> MemoryStore {

@@ -12,18 +12,7 @@ struct OperatorCLITests {
     let directory: URL
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ch-op-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try """
-        state: { path: state/test.sqlite }
-        adapters:
-          crm: { type: memory, directory: data/crm }
-          mail: { type: memory, directory: data/mail }
-        users:
-          - { id: MM, crm: MM, mail: m@example.test }
-        connectors:
-          - { name: contacts, kind: address, source: crm, target: mail, filter: { tags: [Sync] }, conflict: report }
-        """.write(to: directory.appendingPathComponent("connectors.yaml"), atomically: true, encoding: .utf8)
+        directory = try CLITests.memoryDeployment(connector: ", conflict: report")
     }
 
     func store(_ side: String, _ file: String) throws -> MemoryStore {
