@@ -14,11 +14,13 @@ struct SchedulerControlTests {
         let service = Task { await f.scheduler.run() }
         defer { f.stop.raise() }
         func runs() throws -> Int { try f.host.store.recentRuns(job, limit: 100).count }
-        let deadline = Date().addingTimeInterval(20)
+        // Generous deadlines: the whole suite shares 2 cores.
+        var deadline = Date().addingTimeInterval(60)
         while try runs() < 1 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(try runs() == 1, "the first run at start")
         // Once the scheduler booked the run, the job waits for its interval.
         var schedule = await f.scheduler.schedule()
+        deadline = Date().addingTimeInterval(60)
         while (schedule[job]?.nextRun?.timeIntervalSinceNow ?? 0) < 3000 && Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
             schedule = await f.scheduler.schedule()
@@ -30,9 +32,10 @@ struct SchedulerControlTests {
         #expect(await f.scheduler.runSoon(job))
         #expect(await f.scheduler.runSoon(JobKey(connector: "contacts", user: "NOBODY")) == false)
         let started = Date()
-        while try runs() < 2 && Date().timeIntervalSince(started) < 10 { try await Task.sleep(for: .milliseconds(50)) }
+        while try runs() < 2 && Date().timeIntervalSince(started) < 60 { try await Task.sleep(for: .milliseconds(50)) }
         #expect(try runs() == 2, "ran again at once")
-        #expect(Date().timeIntervalSince(started) < 5)
+        // Not after its hour: at once (within 30 s even on a loaded machine).
+        #expect(Date().timeIntervalSince(started) < 30)
         #expect(try f.host.store.recentRuns(JobKey(connector: "contacts", user: "JS"), limit: 100).count == 1)
         f.stop.raise()
         await service.value
