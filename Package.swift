@@ -144,6 +144,15 @@ let package = Package(
                     .product(name: "Logging", package: "swift-log"),
                 ],
                 path: "Benchmarks/sync-bench"),
+            // FlowFact ↔ caldav ↔ Radicale (scripts/caldav-bench.sh).
+            .executableTarget(
+                name: "caldav-bench",
+                dependencies: [
+                    "BenchSupport", "ConnectorHost", "Connectors", "FlowFactDevelopment", "ConnectorAPI", "ODBC",
+                    "HTTP",
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Benchmarks/caldav-bench"),
             .executableTarget(
                 name: "mail-bench",
                 dependencies: [
