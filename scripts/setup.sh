@@ -20,6 +20,7 @@ packages=(
   lighttpd         # asks for HTTP Digest in front of Radicale for the caldav adapter's Digest tests
   chromium         # the browser the operator's console is tested in (scripts/console-check.sh)
   chromium-driver  # its WebDriver, which Selenium drives
+  iproute2         # ip netns: the console check from another address
 )
 
 missing=()
