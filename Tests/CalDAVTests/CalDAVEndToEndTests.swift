@@ -63,6 +63,12 @@ final class CalDAVEndToEnd: @unchecked Sendable {
             let xandikos = try XandikosServer(user: "mm")
             self.xandikos = xandikos
             serverURL = xandikos.baseURL
+            // Xandikos has one principal: the second user's calendar is a second calendar there.
+            let made = try runCurl(["-X", "MKCALENDAR", serverURL + "/mm/calendars/mirror/"])
+            guard made.status == 201 else {
+                xandikos.stop()
+                throw RadicaleError("MKCALENDAR on Xandikos: HTTP \(made.status)")
+            }
         } else {
             xandikos = nil
             radicale = try RadicaleServer(
@@ -97,10 +103,16 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// The second user's account URL: a principal on Radicale, a calendar beside mm's on Xandikos.
+    var mirrorURL: String {
+        server == .xandikos ? serverURL + "/mm/calendars/mirror/" : serverURL + "/mirror/"
+    }
+
     /// A collection's path on the server: `calendar`, `tasks` or `contacts` of `user`. Xandikos
-    /// keeps events and tasks in one calendar.
+    /// keeps events and tasks in one calendar, and the second user's calendar beside mm's.
     func path(_ collection: String, user: String = "mm") -> String {
         guard server == .xandikos else { return "/\(user)/\(collection)/" }
+        if user == "mirror" { return "/mm/calendars/mirror/" }
         return collection == "contacts" ? "/\(user)/contacts/addressbook/" : "/\(user)/calendars/calendar/"
     }
 
@@ -119,7 +131,7 @@ final class CalDAVEndToEnd: @unchecked Sendable {
           - id: MM
             flowfact: MM
             groupware: { url: "\(adapterURL)/mm/", username: mm, password: "${MM_PASSWORD}" }
-            mirror: { url: "\(serverURL)/mirror/", username: mirror, password: "${MIRROR_PASSWORD}" }
+            mirror: { url: "\(mirrorURL)", username: mirror, password: "${MIRROR_PASSWORD}" }
         connectors:
         \(connectors)
         """
@@ -493,16 +505,16 @@ struct CalDAVEndToEndTests {
 
     @Test(
         "a weekly series across the DST change with a moved and a deleted occurrence, written by another client, reaches FlowFact and a second user's calendar unchanged",
-        arguments: endToEndDatabases)
-    func seriesAcrossDST(_ database: TestDatabase) async throws {
+        arguments: endToEndDatabases, endToEndServers)
+    func seriesAcrossDST(_ database: TestDatabase, _ server: DAVTestServerKind) async throws {
         let e = try CalDAVEndToEnd(
             database: database,
-            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0))
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), server: server)
         e.connectors = """
               - { name: calendar, kind: calendar, source: flowfact, target: groupware }
               - { name: copy, kind: calendar, source: flowfact, target: mirror, direction: source-to-target }
             """
-        #expect(try e.put("/mm/calendar/serie.ics", Self.series) == 201)
+        #expect(try e.put(e.path("calendar") + "serie.ics", Self.series) == 201)
         let first = try await e.sync()
         #expect(first.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(first))")
         #expect(first.of("calendar")?.counts["target→source create"] == 1, "\(CalDAVEndToEnd.describe(first))")
@@ -534,7 +546,7 @@ struct CalDAVEndToEndTests {
         // A time zone that keeps 10:00 local after the change: TZID, not a fixed UTC offset.
         #expect(copy.contains("TZID=Europe/Berlin") || copy.contains("TZID:Europe/Berlin"), "\(copy)")
         // The original on mm's calendar was not rewritten, and all is quiet.
-        let original = try e.get("/mm/calendar/serie.ics").text
+        let original = try e.get(e.path("calendar") + "serie.ics").text
         #expect(Self.has(original, "EXDATE", at: "20260406T100000"))
         #expect(original.contains("PRODID:-//Other Client//DE"), "\(original)")
         let third = try await e.sync()
@@ -543,11 +555,11 @@ struct CalDAVEndToEndTests {
 
     @Test(
         "an all-day event over three days with umlauts and emoji goes from the server to FlowFact and to a second user as DATE values",
-        arguments: endToEndDatabases)
-    func allDayMultiDay(_ database: TestDatabase) async throws {
+        arguments: endToEndDatabases, endToEndServers)
+    func allDayMultiDay(_ database: TestDatabase, _ server: DAVTestServerKind) async throws {
         let e = try CalDAVEndToEnd(
             database: database,
-            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0))
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), server: server)
         e.connectors = """
               - { name: calendar, kind: calendar, source: flowfact, target: groupware }
               - { name: copy, kind: calendar, source: flowfact, target: mirror, direction: source-to-target }
@@ -569,7 +581,7 @@ struct CalDAVEndToEndTests {
             END:VEVENT
             END:VCALENDAR
             """
-        #expect(try e.put("/mm/calendar/ganztags.ics", event) == 201)
+        #expect(try e.put(e.path("calendar") + "ganztags.ics", event) == 201)
         let first = try await e.sync()
         #expect(first.allSatisfy { $0.status == .ok }, "\(CalDAVEndToEnd.describe(first))")
         let rows = try e.db.rows(
@@ -637,12 +649,13 @@ struct CalDAVRaceAndRestartTests {
 
     /// Karl Bäcker (and another contact when given) synced through the proxy to Radicale, with
     /// another client's version of Karl waiting to be written just before the next PUT or DELETE of it.
-    static func syncedContact(_ database: TestDatabase, beside other: (String, String)? = nil) async throws -> (
-        CalDAVEndToEnd, id: String, path: String
-    ) {
+    static func syncedContact(
+        _ database: TestDatabase, _ server: DAVTestServerKind, beside other: (String, String)? = nil
+    ) async throws -> (CalDAVEndToEnd, id: String, path: String) {
         let e = try CalDAVEndToEnd(
             database: database,
-            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), proxy: .plain)
+            counts: FlowFactSeeder.Counts(users: 1, addresses: 0, appointments: 0, tasks: 0, mails: 0), server: server,
+            proxy: .plain)
         e.connectors = Self.contacts
         let id = try e.insertAddress(given: "Karl", family: "Bäcker", email: "karl@example.test")
         if let other { try e.insertAddress(given: other.0, family: other.1) }
@@ -655,9 +668,9 @@ struct CalDAVRaceAndRestartTests {
 
     @Test(
         "another client changes a contact just before FlowFact's edit reaches the server: a conflict, reported; neither version is lost",
-        arguments: endToEndDatabases)
-    func updateRace(_ database: TestDatabase) async throws {
-        let (e, id, path) = try await Self.syncedContact(database)
+        arguments: endToEndDatabases, endToEndServers)
+    func updateRace(_ database: TestDatabase, _ server: DAVTestServerKind) async throws {
+        let (e, id, path) = try await Self.syncedContact(database, server)
         try e.db.execute(
             "UPDATE \"AD\" SET \"NAME\" = ?, \"AENDDATUM\" = ? WHERE \"ID\" = ?",
             [.text("CRM-Name"), e.stamp(Date().addingTimeInterval(5)), .text(id)])
@@ -685,9 +698,9 @@ struct CalDAVRaceAndRestartTests {
 
     @Test(
         "another client changes a contact just before FlowFact's deletion reaches the server: the DELETE is refused (If-Match), the contact and its change stay",
-        arguments: endToEndDatabases)
-    func deleteRace(_ database: TestDatabase) async throws {
-        let (e, id, path) = try await Self.syncedContact(database, beside: ("Erna", "Bleibt"))
+        arguments: endToEndDatabases, endToEndServers)
+    func deleteRace(_ database: TestDatabase, _ server: DAVTestServerKind) async throws {
+        let (e, id, path) = try await Self.syncedContact(database, server, beside: ("Erna", "Bleibt"))
         try e.deleteInFlowFact("AD", id: id)
         let raced = try await e.sync()
         print("caldav e2e: delete race: \(CalDAVEndToEnd.describe(raced))")
