@@ -176,12 +176,13 @@ struct CalDAVServerBehaviourTests {
                     id: madeTasks[0].0, expectedVersion: madeTasks[0].1, record: .task(TaskItem(subject: "Neu")),
                     fields: ["subject"])
             ])
+            let updated = Self.count(subject.proxy, "REPORT[calendar-multiget]")  // the update's own read
             let changed = try await events.changes(ChangeRequest(cursor: full.cursor, known: known))
             #expect(changed.changes.isEmpty)
-            #expect(Self.count(subject.proxy, "REPORT[calendar-multiget]") == multigets + 1)
+            #expect(Self.count(subject.proxy, "REPORT[calendar-multiget]") == updated + 1)
             let quiet = try await events.changes(ChangeRequest(cursor: changed.cursor, known: known))
             #expect(quiet.changes.isEmpty)
-            #expect(Self.count(subject.proxy, "REPORT[calendar-multiget]") == multigets + 1)
+            #expect(Self.count(subject.proxy, "REPORT[calendar-multiget]") == updated + 1)
             // A task deleted leaves the cursor.
             _ = try await tasks.apply([.delete(id: madeTasks[1].0)])
             let after = try await events.changes(ChangeRequest(cursor: quiet.cursor, known: known))
@@ -203,6 +204,46 @@ struct CalDAVServerBehaviourTests {
             let log = subject.proxy?.log ?? ""
             #expect(log.contains("PROPFIND /.well-known/caldav -> 30"), "\(log)")
             #expect(log.contains("PROPFIND /.well-known/carddav -> 30"), "\(log)")
+        }
+    }
+
+    @Test(
+        "A batch of updates reads the stored items in one multiget, not a GET each, and keeps what they hold beyond the record"
+    )
+    func updatesReadInOneMultiget() async throws {
+        try await with(DAVServerSubject(behind: .plain)) { subject in
+            let endpoint = try await subject.endpoint(.calendar)
+            let items = try Self.created(
+                try await endpoint.apply(
+                    (0..<3).map { .create(syncKey: SyncKey(rawValue: "batch-\($0)"), record: Self.event) }))
+            // Another client adds a property the record does not hold to the first item.
+            let credentials = "\(DAVServerSubject.user):\(DAVServerSubject.password)"
+            let first = try runCurl(["-u", credentials, subject.server.baseURL + items[0].0])
+            let extended = first.body.replacingOccurrences(
+                of: "END:VEVENT", with: "X-OTHER-CLIENT:bleibt\r\nEND:VEVENT")
+            let put = try runCurl([
+                "-X", "PUT", "-u", credentials, "-H", "Content-Type: text/calendar", "--data-binary", extended,
+                subject.server.baseURL + items[0].0,
+            ])
+            #expect(put.status == 204 || put.status == 201)
+            let current = try await endpoint.read(ids: items.map(\.0))
+            let multigets = Self.count(subject.proxy, "REPORT[calendar-multiget]")
+            guard case .calendar(var event) = Self.event else { return }
+            event.subject = "Neu"
+            let results = try await endpoint.apply(
+                items.map {
+                    .update(
+                        id: $0.0, expectedVersion: current[$0.0]?.version, record: .calendar(event),
+                        fields: ["subject"])
+                })
+            #expect(results.allSatisfy { if case .success = $0 { true } else { false } }, "\(results)")
+            #expect(Self.count(subject.proxy, "REPORT[calendar-multiget]") == multigets + 1)
+            #expect(Self.count(subject.proxy, "GET ") == 1, "only the other client's GET: \(subject.proxy?.log ?? "")")
+            let after = try await endpoint.read(ids: items.map(\.0))
+            #expect(after.values.allSatisfy { $0.record.displayName == "Neu" })
+            #expect(
+                try runCurl(["-u", credentials, subject.server.baseURL + items[0].0]).body.contains(
+                    "X-OTHER-CLIENT:bleibt"))
         }
     }
 }

@@ -256,10 +256,30 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
     func read(ids: [ItemID], unreadable: inout [UnreadableItem], others: inout [ItemID: Version]) async throws
         -> [ItemID: ItemState]
     {
+        var states: [ItemID: ItemState] = [:]
+        for (id, item) in try await multiget(ids) {
+            do {
+                guard let decoded = try codec.decode(item.text, kind: kind) else {
+                    if let etag = item.etag, !etag.isEmpty { others[id] = etag }
+                    continue
+                }
+                versions.note(id, item.etag)
+                states[id] = ItemState(
+                    id: id, version: item.etag ?? "", record: decoded.record, syncKey: decoded.syncKey)
+            } catch {
+                unreadable.append(UnreadableItem(id: id, name: id, reason: "\(error)"))
+            }
+        }
+        return states
+    }
+
+    /// The stored text and etag of items by id, in `calendar-multiget`/`addressbook-multiget`
+    /// batches per collection; ids that are gone are absent.
+    func multiget(_ ids: [ItemID]) async throws -> [ItemID: (text: String, etag: String?)] {
         guard !ids.isEmpty else { return [:] }
         let collectionURL = try await collection.url()
         let dataName = kind == .address ? DAVName.addressData : DAVName.calendarData
-        var states: [ItemID: ItemState] = [:]
+        var items: [ItemID: (text: String, etag: String?)] = [:]
         for (parent, group) in Dictionary(grouping: ids, by: Self.parent(of:)) {
             for batch in group.chunked(into: maxBatchSize) {
                 let target = url(of: parent, in: collectionURL)
@@ -279,22 +299,11 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                     guard response.status == nil || response.status == 200,
                         let text = response[dataName]?.text, !text.isEmpty
                     else { continue }
-                    do {
-                        guard let decoded = try codec.decode(text, kind: kind) else {
-                            if let etag = response.text(DAVName.getETag), !etag.isEmpty { others[response.path] = etag }
-                            continue
-                        }
-                        versions.note(response.path, response.text(DAVName.getETag))
-                        states[response.path] = ItemState(
-                            id: response.path, version: response.text(DAVName.getETag) ?? "",
-                            record: decoded.record, syncKey: decoded.syncKey)
-                    } catch {
-                        unreadable.append(UnreadableItem(id: response.path, name: response.path, reason: "\(error)"))
-                    }
+                    items[response.path] = (text, response.text(DAVName.getETag))
                 }
             }
         }
-        return states
+        return items
     }
 
     // MARK: Writing
@@ -303,6 +312,10 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
 
     func apply(_ batch: [WriteOperation]) async throws -> [WriteResult] {
         let collectionURL = try await collection.url()
+        // The items to update, in one multiget instead of a GET each (an update merges into the
+        // stored item); an item missing here is fetched on its own, and fails there as it must.
+        let updated = batch.compactMap { if case .update(let id, _, _, _) = $0 { id } else { nil } }
+        let stored = (try? await multiget(updated)) ?? [:]
         var results = [WriteResult?](repeating: nil, count: batch.count)
         try await withThrowingTaskGroup(of: (Int, WriteResult).self) { group in
             var next = 0
@@ -311,7 +324,9 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                 let index = next
                 let operation = batch[index]
                 next += 1
-                group.addTask { (index, try await self.write(operation, collectionURL: collectionURL)) }
+                group.addTask {
+                    (index, try await self.write(operation, collectionURL: collectionURL, stored: stored))
+                }
             }
             for _ in 0..<min(parallelRequests, batch.count) { start() }
             while let (index, result) = try await group.next() {
@@ -327,7 +342,9 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
     }
 
     /// One write. A refused login fails the whole batch; other failures are the item's.
-    func write(_ operation: WriteOperation, collectionURL: String) async throws -> WriteResult {
+    func write(
+        _ operation: WriteOperation, collectionURL: String, stored: [ItemID: (text: String, etag: String?)] = [:]
+    ) async throws -> WriteResult {
         do {
             switch operation {
             case .create(let key, let record):
@@ -339,7 +356,8 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
                 return .success(id: id, version: version, stored: nil)
             case .update(let id, let expected, let record, let fields):
                 let version = try await update(
-                    id: id, expected: expected, record: record, fields: fields, collectionURL: collectionURL)
+                    id: id, expected: expected, record: record, fields: fields, collectionURL: collectionURL,
+                    stored: stored[id])
                 versions.note(id, version)
                 return .success(id: id, version: version, stored: nil)
             case .delete(let id):
@@ -387,13 +405,20 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
         return try await version(of: again, target)
     }
 
-    /// Reads the item, merges the changed fields into it (a PUT replaces the whole item) and PUTs
-    /// it under `If-Match` of the version the engine saw.
-    func update(id: ItemID, expected: Version?, record: Record, fields: Set<String>, collectionURL: String)
-        async throws -> Version
-    {
+    /// Merges the changed fields into the stored item (`stored`, else read with a GET; a PUT
+    /// replaces the whole item) and PUTs it under `If-Match` of the version the engine saw.
+    func update(
+        id: ItemID, expected: Version?, record: Record, fields: Set<String>, collectionURL: String,
+        stored: (text: String, etag: String?)? = nil
+    ) async throws -> Version {
         let target = url(of: id, in: collectionURL)
-        let current = try await client.send("GET", target, expect: [200])
+        let current: (text: String, etag: String?)
+        if let stored {
+            current = stored
+        } else {
+            let answer = try await client.send("GET", target, expect: [200])
+            current = (answer.text, answer.headers["etag"])
+        }
         let old = try codec.decode(current.text, kind: kind)
         var merged = record
         if let old, !Set(RecordFields.names(for: kind)).isSubset(of: fields) {
@@ -401,7 +426,7 @@ struct CalDAVEndpoint: SyncEndpoint, RetryReporting {
         }
         let uid = old?.uid ?? String(id.split(separator: "/").last ?? "")
         let text = try codec.encode(merged, uid: uid, syncKey: nil, previous: current.text)
-        guard let condition = expected ?? current.headers["etag"] else {
+        guard let condition = expected ?? current.etag else {
             throw CalDAVError(
                 user: client.user, method: "PUT", url: target, status: 0,
                 cause: "the server gives the item no ETag, so it cannot be updated safely", isPermanent: true)
