@@ -47,6 +47,7 @@ from exchangelib import BASIC, IMPERSONATION, Account, Build, Configuration, Con
 from exchangelib.indexed_properties import PhysicalAddress
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 SERVICE_USER = "svc@example.test"
@@ -198,11 +199,23 @@ def browser(language):
                      f"--lang={language}"]:
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # A click that submits a form or follows a link answers before the next page has loaded:
+    # finding an element waits for it a while instead of failing at once.
+    driver.implicitly_wait(10)
+    return driver
 
 
 def text(driver):
-    return driver.find_element(By.TAG_NAME, "body").text
+    """The page's visible text; while a click's navigation is still loading, waits for the new page."""
+    deadline = time.time() + 15
+    while True:
+        try:
+            return driver.find_element(By.TAG_NAME, "body").text
+        except (NoSuchElementException, StaleElementReferenceException):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def post(url, data, cookie=None, auth=None):
@@ -300,7 +313,7 @@ def main():
 
         # 4. The account, the conflict, FlowFact's version taken.
         driver.find_element(By.LINK_TEXT, MM).click()
-        check(person in text(driver) and "Paula Postleitzahl" in text(driver),
+        check(wait(lambda: person in text(driver) and "Paula Postleitzahl" in text(driver), 15),
               f"the account page names the conflict ({person}) and the dead letter")
         driver.save_screenshot(os.path.join(args.shots, "console-account.png"))
         driver.find_element(By.LINK_TEXT, person).click()
@@ -310,7 +323,7 @@ def main():
               " | ".join(r.text for r in rows))
         driver.save_screenshot(os.path.join(args.shots, "console-conflict.png"))
         driver.find_element(By.XPATH, "//button[contains(., 'Fassung von flowfact übernehmen')]").click()
-        check("Entschieden" in text(driver), "the decision is shown")
+        check(wait(lambda: "Entschieden" in text(driver), 15), "the decision is shown")
 
         def exchange_title():
             return s.mailbox(MM).contacts.get(surname=family, given_name=given).job_title
@@ -336,7 +349,8 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "form[action='/accounts/exchange/js@example.test/enable'] button").click()
         check(wait(lambda: s.account_status(JS)[0] == "enabled" and [r for r in s.runs("JS") if r[1] == "ok"], 30),
               "after Aktivieren the mailbox syncs", str(s.account_status(JS)))
-        check(wait(lambda: "abgeschaltet" not in text(driver), 20), "the overview shows the mailbox enabled")
+        check(wait(lambda: JS in text(driver) and "abgeschaltet" not in text(driver), 20),
+              "the overview shows the mailbox enabled")
         created = s.state_rows("SELECT counts FROM run WHERE user = 'JS' AND status = 'ok' ORDER BY id LIMIT 1")
         in_mailbox = s.mailbox(JS).contacts.all().count()
         check(in_mailbox > 0 and json.loads(created[0][0]).get("source→target create") == in_mailbox,
