@@ -104,9 +104,12 @@ struct Sync: AsyncParsableCommand {
             printError("no connector named '\(connector)' in \(options.config)")
             throw ExitCode(1)
         }
+        // A dry run changes nothing and may look while the service runs; a real one must not run beside it.
+        let lock = dryRun ? nil : try StateAccess.require(deployment, for: "sync")
         let host = try SyncHost(deployment: deployment, logger: logger)
         let reports = await host.syncOnce(connector: connector, user: user, dryRun: dryRun, force: force)
         await host.shutdown()
+        withExtendedLifetime(lock) {}
         if reports.isEmpty { print("nothing to sync: no enabled user matches") }
         print(ReportFormatter.reports(reports, detailed: dryRun))
         // Dead letters left by earlier runs are not in these reports, but the items are not synced.
@@ -143,6 +146,8 @@ struct RunLoop: AsyncParsableCommand {
             printError(error.description)
             throw ExitCode(1)
         }
+        // Held until the process ends: `sync`, `resolve` and `retry` see the service by it.
+        let lock = try StateAccess.require(deployment, for: "a second service")
         let settings = deployment.service
         let format = StructuredLogHandler.Format(rawValue: settings.logFormat) ?? .logfmt
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
@@ -201,6 +206,7 @@ struct RunLoop: AsyncParsableCommand {
             ])
         try await group.run()
         await host.shutdown()
+        withExtendedLifetime(lock) {}
         let open = try? host.store.openCounts()
         logger.notice(
             "service stopped; state saved",

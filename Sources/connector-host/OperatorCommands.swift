@@ -43,7 +43,9 @@ struct Resolve: AsyncParsableCommand {
         discussion: """
             The conflict's job runs at once: the chosen version is written through the engine with the usual \
             version check; a side that changed again since is read anew. `--take skip` writes nothing and keeps \
-            both versions as they are. `--all --connector C` settles every open conflict of that connector.
+            both versions as they are. `--all --connector C` settles every open conflict of that connector. \
+            While the service (`connector-host run`) runs on the same state, it runs the job: this command \
+            waits for that run (--wait).
             """)
 
     @OptionGroup var options: Options
@@ -52,6 +54,7 @@ struct Resolve: AsyncParsableCommand {
     @Flag(help: "Every open conflict of --connector (and --user).") var all = false
     @Option(help: "With --all: the connector.") var connector: String?
     @Option(help: "With --all: only this user.") var user: String?
+    @OptionGroup var service: ServiceWait
 
     func validate() throws {
         guard ConflictDecision(rawValue: take) != nil else {
@@ -69,53 +72,60 @@ struct Resolve: AsyncParsableCommand {
         let logger = options.bootstrap()
         let deployment = try options.load()
         let decision = ConflictDecision(rawValue: take)!
-        let host = try SyncHost(deployment: deployment, logger: logger)
+        let store = try StateStore(path: deployment.statePath)
         let ids: [Int64]
         if let id {
+            guard let entry = try store.conflictEntry(id: id) else {
+                printError("there is no conflict #\(id) (see connector-host conflicts)")
+                throw ExitCode(1)
+            }
+            guard entry.record.open else {
+                printError("conflict #\(id) (\(entry.title)) is settled already: \(entry.record.resolution)")
+                throw ExitCode(1)
+            }
             ids = [id]
         } else {
-            ids = try host.store.conflictEntries(connector: connector, user: user).filter(\.record.open).map(
-                \.record.id)
+            ids = try store.conflictEntries(connector: connector, user: user).filter(\.record.open).map(\.record.id)
             if ids.isEmpty { print("no open conflicts for \(connector!)\(user.map { " / \($0)" } ?? "")") }
         }
+        // Every decision first, then each job runs once: here, or in the service when it runs.
+        var jobs: [JobKey] = []
+        for id in ids {
+            if let job = try store.decide(conflict: id, decision), !jobs.contains(job) { jobs.append(job) }
+        }
         var unsettled = 0
-        if ids.count > 1 {
-            // Many: record every decision, then run each job once.
-            var jobs: [JobKey] = []
-            for id in ids {
-                if let job = try host.store.decide(conflict: id, decision), !jobs.contains(job) { jobs.append(job) }
-            }
-            for job in jobs {
-                do {
-                    print(ReportFormatter.reports([try await host.run(job)], detailed: false))
-                } catch {
-                    printError("\(error)")
-                    unsettled += 1
+        if !jobs.isEmpty {
+            switch try StateAccess.take(deployment) {
+            case .own(let lock):
+                let host = try SyncHost(deployment: deployment, logger: logger)
+                for job in jobs {
+                    do {
+                        print(ReportFormatter.reports([try await host.run(job)], detailed: false))
+                    } catch {
+                        printError("\(error)")
+                        unsettled += 1
+                    }
                 }
-            }
-        } else if let id = ids.first {
-            do {
-                let report = try await host.resolve(conflict: id, take: decision)
-                print(ReportFormatter.reports([report], detailed: false))
-            } catch let error as OperatorError {
-                printError(error.description)
-                throw ExitCode(1)
+                await host.shutdown()
+                withExtendedLifetime(lock) {}
+            case .service(let pid):
+                _ = try await service.hand(jobs, to: pid, store: store)
             }
         }
         for id in ids {
-            guard let entry = try host.store.conflictEntry(id: id) else { continue }
+            guard let entry = try store.conflictEntry(id: id) else { continue }
             if entry.record.open {
                 unsettled += 1
-                print("#\(id) '\(entry.title)': still open (the run could not settle it; see the report above)")
+                print(
+                    "#\(id) '\(entry.title)': still open (not settled by the run; the decision stays for the next run)")
             } else {
                 print(
                     "#\(id) '\(entry.title)': settled, \(decision == .skip ? "nothing written" : "\(decision.rawValue) taken")"
                 )
             }
         }
-        let open = try host.store.openCounts()
+        let open = try store.openCounts()
         print(OperatorFormatter.openLine(conflicts: open.conflicts, deadLetters: open.deadLetters))
-        await host.shutdown()
         if unsettled > 0 { throw ExitCode(2) }
     }
 }
@@ -143,7 +153,11 @@ struct DeadLetters: ParsableCommand {
 struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Puts dead letters back and runs their jobs now; one that fails again returns with the new reason.",
-        discussion: "With --no-run, they are only put back, for the service's next run.")
+        discussion: """
+            With --no-run, they are only put back, for the service's next run. While the service \
+            (`connector-host run`) runs on the same state, it runs the jobs: this command waits for those runs \
+            (--wait).
+            """)
 
     @OptionGroup var options: Options
     @Argument(help: "The dead letter's id (as `dead-letters` shows it).") var id: Int64?
@@ -151,6 +165,7 @@ struct Retry: AsyncParsableCommand {
     @Option(help: "With --all: only this connector.") var connector: String?
     @Option(help: "With --all: only this user.") var user: String?
     @Flag(help: "Only put them back; the service's next run tries them.") var noRun = false
+    @OptionGroup var service: ServiceWait
 
     func validate() throws {
         if all, id != nil { throw ValidationError("give a dead letter id or --all, not both") }
@@ -176,17 +191,27 @@ struct Retry: AsyncParsableCommand {
         let total = jobs.values.reduce(0, +)
         print("\(total) dead letter\(total == 1 ? "" : "s") put back")
         guard !noRun, !jobs.isEmpty else { return }
-        let host = try SyncHost(deployment: deployment, logger: logger)
+        let sorted = jobs.keys.sorted { ($0.connector, $0.user) < ($1.connector, $1.user) }
         var failed = false
-        for job in jobs.keys.sorted(by: { ($0.connector, $0.user) < ($1.connector, $1.user) }) {
-            do {
-                print(ReportFormatter.reports([try await host.run(job)], detailed: false))
-            } catch {
-                printError("\(error)")
-                failed = true
+        switch try StateAccess.take(deployment) {
+        case .own(let lock):
+            let host = try SyncHost(deployment: deployment, logger: logger)
+            for job in sorted {
+                do {
+                    print(ReportFormatter.reports([try await host.run(job)], detailed: false))
+                } catch {
+                    printError("\(error)")
+                    failed = true
+                }
             }
+            await host.shutdown()
+            withExtendedLifetime(lock) {}
+        case .service(let pid):
+            failed = !(try await service.hand(sorted, to: pid, store: store)).isEmpty
+            // The service's run books failures, not their reasons: those of the items still failing.
+            let again = try sorted.flatMap { try store.deadLetters(connector: $0.connector, user: $0.user) }
+            if !again.isEmpty { print(OperatorFormatter.deadLetters(again)) }
         }
-        await host.shutdown()
         let open = try store.openCounts()
         print(OperatorFormatter.openLine(conflicts: open.conflicts, deadLetters: open.deadLetters))
         if failed || open.deadLetters > 0 { throw ExitCode(2) }

@@ -40,4 +40,35 @@ struct SchedulerControlTests {
         f.stop.raise()
         await service.value
     }
+
+    @Test(
+        "a run asked for through the state, as resolve and retry do from another process, runs within seconds; the asker gets that run, not one that started before"
+    )
+    func requestedThroughTheState() async throws {
+        let f = try ConsoleFixture()
+        let job = JobKey(connector: "contacts", user: "MM")
+        let service = Task { await f.scheduler.run() }
+        defer { f.stop.raise() }
+        func runs() throws -> Int { try f.host.store.recentRuns(job, limit: 100).count }
+        let deadline = Date().addingTimeInterval(60)
+        while try runs() < 1 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try runs() == 1, "the first run at start")
+        let first = try f.host.store.latestRunID(job)
+
+        let asked = Date()
+        let answered = try await ServiceRuns.request([job], store: f.host.store, timeout: .seconds(60))
+        let run = try #require(answered[job], "the service ran the job")
+        #expect(run.startedAt >= asked.addingTimeInterval(-0.001))
+        #expect(try f.host.store.latestRunID(job) > first)
+        #expect(Date().timeIntervalSince(asked) < 30, "at once, not after its hour")
+        #expect(try f.host.store.takeRunRequests().isEmpty, "the request was taken")
+        #expect(try f.host.store.recentRuns(JobKey(connector: "contacts", user: "JS"), limit: 100).count == 1)
+        #expect(ServiceRuns.describe(run).hasPrefix("contacts / MM: run by the service: ok"))
+
+        // A job the service does not run is not run; the asker is told after its wait.
+        let unknown = JobKey(connector: "contacts", user: "NOBODY")
+        #expect(try await ServiceRuns.request([unknown], store: f.host.store, timeout: .seconds(2)).isEmpty)
+        f.stop.raise()
+        await service.value
+    }
 }

@@ -27,8 +27,18 @@ extension Scheduler {
     /// Every job of the service with its run in progress or its next run.
     public func schedule() -> [JobKey: JobSchedule] { published }
 
-    /// Makes the requested jobs due now.
+    /// Makes the requested jobs due now: those asked for in this process (the console) and those
+    /// another process stored in the state (`resolve` or `retry` while the service runs).
     func takeRequests(_ slots: inout [Slot], now: ContinuousClock.Instant) {
+        do {
+            for job in try host.store.takeRunRequests() where !runSoon(job) {
+                logger.warning(
+                    "a run was asked for a job this service does not run",
+                    metadata: ["connector": "\(job.connector)", "user": "\(job.user)"])
+            }
+        } catch {
+            logger.warning("cannot read the runs asked for", metadata: ["error": "\(error)"])
+        }
         guard !requested.isEmpty else { return }
         for index in slots.indices where requested.contains(slots[index].key) && slots[index].startedAt == nil {
             slots[index].due = now

@@ -224,6 +224,16 @@ public final class StateStore: Sendable {
                     ALTER TABLE conflict ADD COLUMN decision TEXT;
                     """)
         }
+        migrator.registerMigration("v9-run-request") { db in
+            // Jobs an administrator asked the running service to run now (`resolve`, `retry` while
+            // `run` holds the state); its scheduler takes them up within a second.
+            try db.execute(
+                sql: """
+                    CREATE TABLE run_request (
+                      connector TEXT NOT NULL, user TEXT NOT NULL, requested_at REAL NOT NULL,
+                      PRIMARY KEY (connector, user));
+                    """)
+        }
         return migrator
     }
 

@@ -1,0 +1,47 @@
+import Foundation
+import GRDB
+
+/// Runs asked of the service by another process: an administrator's `resolve` or `retry` while
+/// `connector-host run` holds the state (``StateLock``) stores its decision, asks for the job's
+/// run here, and waits for the run to be booked.
+extension StateStore {
+    /// Asks the service to run these jobs now.
+    public func requestRuns(_ jobs: [JobKey]) throws {
+        try database.write { db in
+            for job in jobs {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO run_request (connector, user, requested_at) VALUES (?, ?, ?)",
+                    arguments: [job.connector, job.user, Date().timeIntervalSince1970])
+            }
+        }
+    }
+
+    /// The jobs asked for since the last call, removed from the table.
+    public func takeRunRequests() throws -> [JobKey] {
+        try database.write { db in
+            let jobs = try Row.fetchAll(db, sql: "SELECT connector, user FROM run_request ORDER BY requested_at")
+                .map { JobKey(connector: $0["connector"], user: $0["user"]) }
+            if !jobs.isEmpty { try db.execute(sql: "DELETE FROM run_request") }
+            return jobs
+        }
+    }
+
+    /// The id of a job's latest booked run; 0 when it never ran.
+    public func latestRunID(_ job: JobKey) throws -> Int64 {
+        try database.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT MAX(id) FROM run WHERE connector = ? AND user = ?",
+                arguments: [job.connector, job.user]) ?? 0
+        }
+    }
+
+    /// A job's runs booked after the run `id`, oldest first.
+    public func runs(_ job: JobKey, after id: Int64) throws -> [RunSummary] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM run WHERE connector = ? AND user = ? AND id > ? ORDER BY id",
+                arguments: [job.connector, job.user, id]
+            ).map(Self.run)
+        }
+    }
+}
