@@ -2,6 +2,7 @@ import ConnectorAPI
 import ConnectorHost
 import Connectors
 import Foundation
+import GRDB
 import Logging
 import Testing
 
@@ -81,5 +82,45 @@ struct StateMigrationTests {
         let after = try store.accountStates().filter { $0.name == "mm@example.test" }
         #expect(after.map(\.adapter) == ["exchange"])
         await host.shutdown()
+    }
+
+    /// The migrations a state file records, and its tables.
+    static func schema(_ path: URL) throws -> (migrations: [String], tables: [String]) {
+        let queue = try DatabaseQueue(path: path.path)
+        return try queue.read { db in
+            (
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            )
+        }
+    }
+
+    @Test(
+        "a new state has account health from the start (no per-mailbox table); a file the last release migrated keeps working and forgets the merged migration"
+    )
+    func mergedHealthMigration() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("merged-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fresh = directory.appendingPathComponent("fresh.sqlite")
+        _ = try StateStore(path: fresh)
+        let new = try Self.schema(fresh)
+        #expect(new.tables.contains("account_state") && !new.tables.contains("mailbox"), "\(new.tables)")
+        #expect(!new.migrations.contains("v2-mailbox-state") && new.migrations.contains("v7-account-state"))
+
+        // A file of the release before accounts: its health moves over (see keptState) and v2 is forgotten.
+        let old = directory.appendingPathComponent("old.sqlite")
+        try FileManager.default.copyItem(at: Self.fixture.appendingPathComponent("state.sqlite"), to: old)
+        #expect(try Self.schema(old).migrations.contains("v2-mailbox-state"))
+        _ = try StateStore(path: old)
+        let migrated = try Self.schema(old)
+        #expect(!migrated.tables.contains("mailbox") && !migrated.migrations.contains("v2-mailbox-state"))
+
+        // A file the last release migrated records both v2 and v7: it opens, and v2's record goes.
+        try DatabaseQueue(path: fresh.path).write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2-mailbox-state')")
+        }
+        let store = try StateStore(path: fresh)
+        #expect(try store.accountStates().isEmpty)
+        #expect(try Self.schema(fresh).migrations == new.migrations)
     }
 }

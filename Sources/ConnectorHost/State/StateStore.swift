@@ -161,17 +161,6 @@ public final class StateStore: Sendable {
                     CREATE INDEX run_job ON run(connector, user, id);
                     """)
         }
-        // v2's name and table are what earlier releases wrote into their state files; they stay as
-        // they were so those files migrate (v7 moves the table to `account_state`).
-        migrator.registerMigration("v2-mailbox-state") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE mailbox (
-                      address TEXT PRIMARY KEY, status TEXT NOT NULL, failures INTEGER NOT NULL,
-                      permanent_failures INTEGER NOT NULL, reason TEXT, last_success REAL, last_error REAL,
-                      updated_at REAL NOT NULL);
-                    """)
-        }
         migrator.registerMigration("v3-mapping-job-index") { db in
             // The partial unique indexes cannot serve "all mappings of a job"; without this index every
             // run scanned the whole table (50 mailboxes × 5,000 items: 0.3 s per job).
@@ -198,20 +187,27 @@ public final class StateStore: Sendable {
                       PRIMARY KEY (connector, user, side));
                     """)
         }
-        migrator.registerMigration("v7-account-state") { db in
-            // Health belongs to an account of an adapter instance, not to a mailbox. Earlier states
-            // knew the mailbox's address alone: they keep it as the name, with no instance, and pass
-            // to the instance whose account of that name runs next.
+        // Health belongs to an account of an adapter instance. Releases before accounts kept it per
+        // mailbox address, in a table their migration v2 made; this one takes that migration's place
+        // and, in their files, moves the rows over: the address stays as the name, with no instance,
+        // and passes to the instance whose account of that name runs next.
+        let earlierHealth = (migration: "v2-mailbox-state", table: "mailbox", name: "address")
+        migrator.registerMigration("v7-account-state", merging: [earlierHealth.migration]) { db, earlier in
             try db.execute(
                 sql: """
                     CREATE TABLE account_state (
                       adapter TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, failures INTEGER NOT NULL,
                       permanent_failures INTEGER NOT NULL, reason TEXT, last_success REAL, last_error REAL,
                       updated_at REAL NOT NULL, PRIMARY KEY (adapter, name));
+                    """)
+            guard earlier.contains(earlierHealth.migration), try db.tableExists(earlierHealth.table) else { return }
+            try db.execute(
+                sql: """
                     INSERT INTO account_state
-                      SELECT '', address, status, failures, permanent_failures, reason, last_success, last_error, updated_at
-                      FROM mailbox;
-                    DROP TABLE mailbox;
+                      SELECT '', \(earlierHealth.name), status, failures, permanent_failures, reason, last_success,
+                        last_error, updated_at
+                      FROM \(earlierHealth.table);
+                    DROP TABLE \(earlierHealth.table);
                     """)
         }
         migrator.registerMigration("v8-conflict-decision") { db in
