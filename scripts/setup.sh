@@ -18,6 +18,8 @@ packages=(
   radicale         # a CalDAV/CardDAV server the caldav adapter's tests run against
   xandikos         # a second CalDAV/CardDAV server for the same tests
   lighttpd         # asks for HTTP Digest in front of Radicale for the caldav adapter's Digest tests
+  php-cgi          # before davical: satisfies its PHP without pulling in Apache (the tests use PHP's own server)
+  davical          # a third CalDAV/CardDAV server (PHP on PostgreSQL) for the same tests
   chromium         # the browser the operator's console is tested in (scripts/console-check.sh)
   chromium-driver  # its WebDriver, which Selenium drives
   iproute2         # ip netns: the console check from another address

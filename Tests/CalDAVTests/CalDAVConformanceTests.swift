@@ -42,6 +42,26 @@ final class DAVServerSubject: ConformanceSubject, @unchecked Sendable {
         adapter = try Self.make()
     }
 
+    /// DAViCal (PHP on PostgreSQL) with a calendar of events, one of tasks and an address book made
+    /// by a client, found by discovery from the principal.
+    init(davical: Void) throws {
+        let davical = try DAViCalServer(users: [Self.user: Self.password])
+        proxy = nil
+        server = (davical.baseURL, { davical.stop() })
+        let home = DAViCalServer.principal(Self.user)
+        do {
+            try davical.makeCalendar(
+                home + "calendar/", user: Self.user, password: Self.password, components: ["VEVENT"])
+            try davical.makeCalendar(home + "tasks/", user: Self.user, password: Self.password, components: ["VTODO"])
+            try davical.makeAddressBook(home + "contacts/", user: Self.user, password: Self.password)
+        } catch {
+            davical.stop()
+            throw error
+        }
+        account = ["url": server.baseURL + home]
+        adapter = try Self.make()
+    }
+
     /// `explicit`: the account names each collection; otherwise they are discovered from the
     /// principal's home sets (or from `path`: `/` is the server's own name). With a behaviour, the
     /// adapter reaches Radicale through a ``DAVProxy``.
@@ -151,6 +171,21 @@ struct CalDAVXandikosConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
     func conformance(_ check: ConformanceCheck) async throws {
         let subject = try DAVServerSubject(xandikos: ())
+        do {
+            try await check.run(on: subject)
+        } catch {
+            await subject.stop()
+            throw error
+        }
+        await subject.stop()
+    }
+}
+
+@Suite("Conformance: caldav against DAViCal", .serialized)
+struct CalDAVDAViCalConformanceTests {
+    @Test(arguments: ConformanceCheck.allCases)
+    func conformance(_ check: ConformanceCheck) async throws {
+        let subject = try DAVServerSubject(davical: ())
         do {
             try await check.run(on: subject)
         } catch {

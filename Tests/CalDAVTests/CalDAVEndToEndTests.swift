@@ -14,8 +14,16 @@ enum DAVTestServerKind: Sendable, CustomStringConvertible {
     case radicale
     /// Xandikos: `mm` alone, with one calendar for events and tasks and one address book.
     case xandikos
+    /// DAViCal (PHP on PostgreSQL): `mm` and `mirror` as on Radicale, below `/caldav.php/`.
+    case davical
 
-    var description: String { self == .radicale ? "Radicale" : "Xandikos" }
+    var description: String {
+        switch self {
+        case .radicale: "Radicale"
+        case .xandikos: "Xandikos"
+        case .davical: "DAViCal"
+        }
+    }
 }
 
 /// FlowFact on a real driver (SQLite, PostgreSQL) through ODBC ↔ the `caldav` adapter ↔ Radicale
@@ -36,6 +44,7 @@ final class CalDAVEndToEnd: @unchecked Sendable {
     let server: DAVTestServerKind
     let radicale: RadicaleServer!
     let xandikos: XandikosServer?
+    let davical: DAViCalServer?
     /// The server's own URL; the adapter's is ``adapterURL``.
     let serverURL: String
     let proxy: DAVProxy?
@@ -58,8 +67,26 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         let seeder = FlowFactSeeder(connection: db)
         try seeder.initialize()
         try seeder.seed(counts)
-        if server == .xandikos {
+        if server == .davical {
             radicale = nil
+            xandikos = nil
+            let davical = try DAViCalServer(users: ["mm": Self.password, "mirror": Self.mirrorPassword])
+            self.davical = davical
+            serverURL = davical.baseURL
+            do {
+                for (user, password) in [("mm", Self.password), ("mirror", Self.mirrorPassword)] {
+                    let home = DAViCalServer.principal(user)
+                    try davical.makeCalendar(home + "calendar/", user: user, password: password, components: ["VEVENT"])
+                    try davical.makeCalendar(home + "tasks/", user: user, password: password, components: ["VTODO"])
+                    try davical.makeAddressBook(home + "contacts/", user: user, password: password)
+                }
+            } catch {
+                davical.stop()
+                throw error
+            }
+        } else if server == .xandikos {
+            radicale = nil
+            davical = nil
             let xandikos = try XandikosServer(user: "mm")
             self.xandikos = xandikos
             serverURL = xandikos.baseURL
@@ -71,6 +98,7 @@ final class CalDAVEndToEnd: @unchecked Sendable {
             }
         } else {
             xandikos = nil
+            davical = nil
             radicale = try RadicaleServer(
                 users: ["mm": Self.password, "mirror": Self.mirrorPassword], logLevel: "info", rightsFile: rightsFile)
             serverURL = radicale.baseURL
@@ -92,6 +120,7 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         } catch {
             radicale?.stop()
             xandikos?.stop()
+            davical?.stop()
             throw error
         }
     }
@@ -100,18 +129,24 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         proxy?.stop()
         radicale?.stop()
         xandikos?.stop()
+        davical?.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// The second user's account URL: a principal on Radicale, a calendar beside mm's on Xandikos.
     var mirrorURL: String {
-        server == .xandikos ? serverURL + "/mm/calendars/mirror/" : serverURL + "/mirror/"
+        server == .xandikos ? serverURL + "/mm/calendars/mirror/" : serverURL + principal("mirror")
+    }
+
+    /// A user's principal path: `/mm/`, or `/caldav.php/mm/` on DAViCal.
+    func principal(_ user: String) -> String {
+        server == .davical ? DAViCalServer.principal(user) : "/\(user)/"
     }
 
     /// A collection's path on the server: `calendar`, `tasks` or `contacts` of `user`. Xandikos
     /// keeps events and tasks in one calendar, and the second user's calendar beside mm's.
     func path(_ collection: String, user: String = "mm") -> String {
-        guard server == .xandikos else { return "/\(user)/\(collection)/" }
+        guard server == .xandikos else { return principal(user) + "\(collection)/" }
         if user == "mirror" { return "/mm/calendars/mirror/" }
         return collection == "contacts" ? "/\(user)/contacts/addressbook/" : "/\(user)/calendars/calendar/"
     }
@@ -130,7 +165,7 @@ final class CalDAVEndToEnd: @unchecked Sendable {
         users:
           - id: MM
             flowfact: MM
-            groupware: { url: "\(adapterURL)/mm/", username: mm, password: "${MM_PASSWORD}" }
+            groupware: { url: "\(adapterURL)\(principal("mm"))", username: mm, password: "${MM_PASSWORD}" }
             mirror: { url: "\(mirrorURL)", username: mirror, password: "${MIRROR_PASSWORD}" }
         connectors:
         \(connectors)
@@ -306,10 +341,10 @@ extension Array where Element == RunReport {
 
 /// SQLite and PostgreSQL (the SQL Server dialect is left to the FlowFact tests).
 let endToEndDatabases: [TestDatabase] = [.sqlite, .postgres]
-/// Both servers.
-let endToEndServers: [DAVTestServerKind] = [.radicale, .xandikos]
+/// The three servers.
+let endToEndServers: [DAVTestServerKind] = [.radicale, .xandikos, .davical]
 
-@Suite("End to end: FlowFact (ODBC) ↔ caldav ↔ Radicale and Xandikos", .serialized)
+@Suite("End to end: FlowFact (ODBC) ↔ caldav ↔ Radicale, Xandikos and DAViCal", .serialized)
 struct CalDAVEndToEndTests {
     static let contacts =
         "  - { name: contacts, kind: address, source: flowfact, target: groupware, filter: { merkmale: [Outlook-Sync] } }"
