@@ -95,22 +95,7 @@ struct Resolve: AsyncParsableCommand {
         }
         var unsettled = 0
         if !jobs.isEmpty {
-            switch try StateAccess.take(deployment) {
-            case .own(let lock):
-                let host = try SyncHost(deployment: deployment, logger: logger)
-                for job in jobs {
-                    do {
-                        print(ReportFormatter.reports([try await host.run(job)], detailed: false))
-                    } catch {
-                        printError("\(error)")
-                        unsettled += 1
-                    }
-                }
-                await host.shutdown()
-                withExtendedLifetime(lock) {}
-            case .service(let pid):
-                _ = try await service.hand(jobs, to: pid, store: store)
-            }
+            unsettled = try await service.run(jobs, deployment: deployment, store: store, logger: logger).notRun
         }
         for id in ids {
             guard let entry = try store.conflictEntry(id: id) else { continue }
@@ -192,22 +177,9 @@ struct Retry: AsyncParsableCommand {
         print("\(total) dead letter\(total == 1 ? "" : "s") put back")
         guard !noRun, !jobs.isEmpty else { return }
         let sorted = jobs.keys.sorted { ($0.connector, $0.user) < ($1.connector, $1.user) }
-        var failed = false
-        switch try StateAccess.take(deployment) {
-        case .own(let lock):
-            let host = try SyncHost(deployment: deployment, logger: logger)
-            for job in sorted {
-                do {
-                    print(ReportFormatter.reports([try await host.run(job)], detailed: false))
-                } catch {
-                    printError("\(error)")
-                    failed = true
-                }
-            }
-            await host.shutdown()
-            withExtendedLifetime(lock) {}
-        case .service(let pid):
-            failed = !(try await service.hand(sorted, to: pid, store: store)).isEmpty
+        let outcome = try await service.run(sorted, deployment: deployment, store: store, logger: logger)
+        let failed = outcome.notRun > 0
+        if outcome.byService {
             // The service's run books failures, not their reasons: those of the items still failing.
             let again = try sorted.flatMap { try store.deadLetters(connector: $0.connector, user: $0.user) }
             if !again.isEmpty { print(OperatorFormatter.deadLetters(again)) }

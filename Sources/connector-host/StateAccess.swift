@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorHost
 import Foundation
+import Logging
 
 /// Who runs jobs on a deployment's state: this command (it holds the ``StateLock``), or the
 /// service (`connector-host run`), which does not share it.
@@ -47,6 +48,31 @@ struct ServiceWait: ParsableArguments {
             "While the service runs: how long to wait for it to run the jobs, in seconds (the decision stays for its next run either way)."
     )
     var wait = 300
+
+    /// Runs the jobs and prints each run: here, holding the state's lock, or by the service when
+    /// it holds it. Answers how many did not run (failed to start, or not run by the service in time).
+    func run(_ jobs: [JobKey], deployment: Deployment, store: StateStore, logger: Logger) async throws -> (
+        notRun: Int, byService: Bool
+    ) {
+        switch try StateAccess.take(deployment) {
+        case .own(let lock):
+            let host = try SyncHost(deployment: deployment, logger: logger)
+            var notRun = 0
+            for job in jobs {
+                do {
+                    print(ReportFormatter.reports([try await host.run(job)], detailed: false))
+                } catch {
+                    printError("\(error)")
+                    notRun += 1
+                }
+            }
+            await host.shutdown()
+            withExtendedLifetime(lock) {}
+            return (notRun, false)
+        case .service(let pid):
+            return (try await hand(jobs, to: pid, store: store).count, true)
+        }
+    }
 
     /// Asks the service for the jobs and prints each run; answers the jobs it has not run yet.
     func hand(_ jobs: [JobKey], to pid: Int32?, store: StateStore) async throws -> [JobKey] {

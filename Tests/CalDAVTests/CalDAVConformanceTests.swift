@@ -8,7 +8,7 @@ import Testing
 /// A CalDAV/CardDAV server with one user, `jdoe`, and a `caldav` adapter on it: Radicale with a
 /// calendar of events, one of tasks and an address book; or Xandikos with one calendar for
 /// events and tasks and an address book.
-final class DAVServerSubject: ConformanceSubject, @unchecked Sendable {
+final class DAVServerSubject: StoppableConformanceSubject, @unchecked Sendable {
     static let user = "jdoe"
     static let password = "geheim"
     /// The server's base URL, and how to stop it.
@@ -143,26 +143,14 @@ final class DAVServerSubject: ConformanceSubject, @unchecked Sendable {
 struct CalDAVConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
     func conformance(_ check: ConformanceCheck) async throws {
-        let subject = try DAVServerSubject()
-        do {
-            try await check.run(on: subject)
-        } catch {
-            await subject.stop()
-            throw error
-        }
-        await subject.stop()
+        try await DAVServerSubject().using { try await check.run(on: $0) }
     }
 
     @Test("Conformance holds with collections named in the account (no discovery)")
     func explicitCollections() async throws {
-        let subject = try DAVServerSubject(explicit: true)
-        do {
+        try await DAVServerSubject(explicit: true).using { subject in
             for check in [ConformanceCheck.createAndRead, .changeFeed, .syncKeys] { try await check.run(on: subject) }
-        } catch {
-            await subject.stop()
-            throw error
         }
-        await subject.stop()
     }
 }
 
@@ -170,14 +158,7 @@ struct CalDAVConformanceTests {
 struct CalDAVXandikosConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
     func conformance(_ check: ConformanceCheck) async throws {
-        let subject = try DAVServerSubject(xandikos: ())
-        do {
-            try await check.run(on: subject)
-        } catch {
-            await subject.stop()
-            throw error
-        }
-        await subject.stop()
+        try await DAVServerSubject(xandikos: ()).using { try await check.run(on: $0) }
     }
 }
 
@@ -185,13 +166,6 @@ struct CalDAVXandikosConformanceTests {
 struct CalDAVDAViCalConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
     func conformance(_ check: ConformanceCheck) async throws {
-        let subject = try DAVServerSubject(davical: ())
-        do {
-            try await check.run(on: subject)
-        } catch {
-            await subject.stop()
-            throw error
-        }
-        await subject.stop()
+        try await DAVServerSubject(davical: ()).using { try await check.run(on: $0) }
     }
 }

@@ -13,7 +13,7 @@ import Testing
 /// Radicale with the user in `X-Remote-User` (Radicale's `http_x_remote_user`), so the collections
 /// belong to the Digest user. `jdoe` has a calendar of events, one of tasks and an address book;
 /// the `caldav` adapter signs in with `auth: digest`.
-final class DigestDAVSubject: ConformanceSubject, @unchecked Sendable {
+final class DigestDAVSubject: StoppableConformanceSubject, @unchecked Sendable {
     static let user = "jdoe"
     static let password = "geheim-Digest"
     let radicale: RadicaleServer
@@ -91,14 +91,7 @@ final class DigestDAVSubject: ConformanceSubject, @unchecked Sendable {
 func withDigestSubject(
     algorithm: LighttpdDigestProxy.Algorithm = .md5, _ body: (DigestDAVSubject) async throws -> Void
 ) async throws {
-    let subject = try DigestDAVSubject(algorithm: algorithm)
-    do {
-        try await body(subject)
-    } catch {
-        await subject.stop()
-        throw error
-    }
-    await subject.stop()
+    try await DigestDAVSubject(algorithm: algorithm).using(body)
 }
 
 @Suite("Conformance: caldav with Digest against Radicale behind lighttpd", .serialized)

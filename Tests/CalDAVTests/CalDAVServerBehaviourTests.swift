@@ -15,13 +15,7 @@ struct CalDAVServerBehaviourTests {
     static let event = CalDAVProtocolTests.event
 
     func with(_ subject: DAVServerSubject, _ body: (DAVServerSubject) async throws -> Void) async throws {
-        do {
-            try await body(subject)
-        } catch {
-            await subject.stop()
-            throw error
-        }
-        await subject.stop()
+        try await subject.using(body)
     }
 
     /// Lines of the proxy's log that start with `prefix` (`REPORT[sync-collection]`, `PROPFIND` …).

@@ -33,6 +33,25 @@ extension ConformanceSubject {
     public func reading<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
 }
 
+/// A subject with servers or connections of its own, released by ``stop()`` after its checks.
+public protocol StoppableConformanceSubject: ConformanceSubject {
+    /// Releases the subject's adapter and servers.
+    func stop() async
+}
+
+extension StoppableConformanceSubject {
+    /// Runs `body` on this subject and stops it afterwards, whether `body` throws or not.
+    public func using(_ body: (Self) async throws -> Void) async throws {
+        do {
+            try await body(self)
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+    }
+}
+
 /// A broken promise of an endpoint, with what was expected.
 public struct ConformanceFailure: Error, CustomStringConvertible {
     public var check: String

@@ -7,7 +7,7 @@ import TestSupport
 import Testing
 
 /// The `ews` adapter over HTTP (libcurl) against exchange-sim, under the endpoint conformance suite.
-final class EWSSubject: ConformanceSubject, @unchecked Sendable {
+final class EWSSubject: StoppableConformanceSubject, @unchecked Sendable {
     let server: SimServer
     let adapter: any Adapter
     /// A second instance that deletes for good, as another client would behind the endpoint's back.
@@ -64,13 +64,6 @@ final class EWSSubject: ConformanceSubject, @unchecked Sendable {
 struct EWSConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
     func conformance(_ check: ConformanceCheck) async throws {
-        let subject = try await EWSSubject()
-        do {
-            try await check.run(on: subject)
-        } catch {
-            await subject.stop()
-            throw error
-        }
-        await subject.stop()
+        try await await EWSSubject().using { try await check.run(on: $0) }
     }
 }

@@ -134,23 +134,14 @@ public final class DAViCalServer: @unchecked Sendable {
 
     /// Creates a calendar for these components (MKCALENDAR) at `path` (below the principal).
     public func makeCalendar(_ path: String, user: String, password: String, components: [String]) throws {
-        let comps = components.map { "<C:comp name=\"\($0)\"/>" }.joined()
         try make(
             "MKCALENDAR", path, user: user, password: password,
-            body:
-                "<?xml version=\"1.0\" encoding=\"utf-8\"?><C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
-                + "<D:set><D:prop><D:displayname>\(path)</D:displayname><C:supported-calendar-component-set>\(comps)"
-                + "</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>")
+            body: DAVBodies.mkcalendar(name: path, components: components))
     }
 
     /// Creates an address book (extended MKCOL, RFC 5689) at `path`.
     public func makeAddressBook(_ path: String, user: String, password: String) throws {
-        try make(
-            "MKCOL", path, user: user, password: password,
-            body:
-                "<?xml version=\"1.0\" encoding=\"utf-8\"?><D:mkcol xmlns:D=\"DAV:\" xmlns:CR=\"urn:ietf:params:xml:ns:carddav\">"
-                + "<D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
-                + "<D:displayname>\(path)</D:displayname></D:prop></D:set></D:mkcol>")
+        try make("MKCOL", path, user: user, password: password, body: DAVBodies.addressBook(name: path))
     }
 
     func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {

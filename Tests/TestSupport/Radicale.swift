@@ -185,21 +185,14 @@ public final class RadicaleServer: @unchecked Sendable {
 
     /// Creates a calendar collection (MKCALENDAR) for the given components (`VEVENT`, `VTODO`).
     public func makeCalendar(_ path: String, user: String, password: String, components: [String]) throws {
-        let comps = components.map { "<C:comp name=\"\($0)\"/>" }.joined()
-        let body =
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
-            + "<D:set><D:prop><D:displayname>\(path)</D:displayname><C:supported-calendar-component-set>\(comps)"
-            + "</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"
-        try make("MKCALENDAR", path, user: user, password: password, body: body)
+        try make(
+            "MKCALENDAR", path, user: user, password: password,
+            body: DAVBodies.mkcalendar(name: path, components: components))
     }
 
     /// Creates an address book (extended MKCOL, RFC 5689).
     public func makeAddressBook(_ path: String, user: String, password: String) throws {
-        let body =
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><D:mkcol xmlns:D=\"DAV:\" xmlns:CR=\"urn:ietf:params:xml:ns:carddav\">"
-            + "<D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
-            + "<D:displayname>\(path)</D:displayname></D:prop></D:set></D:mkcol>"
-        try make("MKCOL", path, user: user, password: password, body: body)
+        try make("MKCOL", path, user: user, password: password, body: DAVBodies.addressBook(name: path))
     }
 
     /// The curl arguments that sign in as `user`: Basic with the password, or (behind a proxy)
@@ -251,4 +244,23 @@ public func freeLoopbackPort() throws -> Int {
     }
     guard named == 0 else { throw RadicaleError("getsockname() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Request bodies that make collections, as a CalDAV/CardDAV client sends them.
+public enum DAVBodies {
+    /// MKCALENDAR (RFC 4791) for a calendar of these components (`VEVENT`, `VTODO`).
+    public static func mkcalendar(name: String, components: [String]) -> String {
+        let comps = components.map { "<C:comp name=\"\($0)\"/>" }.joined()
+        return
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+            + "<D:set><D:prop><D:displayname>\(name)</D:displayname><C:supported-calendar-component-set>\(comps)"
+            + "</C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>"
+    }
+
+    /// Extended MKCOL (RFC 5689) for an address book.
+    public static func addressBook(name: String) -> String {
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><D:mkcol xmlns:D=\"DAV:\" xmlns:CR=\"urn:ietf:params:xml:ns:carddav\">"
+            + "<D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
+            + "<D:displayname>\(name)</D:displayname></D:prop></D:set></D:mkcol>"
+    }
 }

@@ -8,7 +8,7 @@ import Testing
 
 /// The `exchange-webdav` adapter over HTTP (libcurl) against exchange-sim speaking Exchange
 /// 2003/2007 WebDAV, under the endpoint conformance suite.
-final class WebDAVSubject: ConformanceSubject, @unchecked Sendable {
+final class WebDAVSubject: StoppableConformanceSubject, @unchecked Sendable {
     let server: SimServer
     let adapter: any Adapter
     /// A second instance, as another client deleting behind the endpoint's back.
@@ -61,14 +61,7 @@ final class WebDAVSubject: ConformanceSubject, @unchecked Sendable {
 struct WebDAVConformanceTests {
     @Test(arguments: ConformanceCheck.allCases)
     func conformance(_ check: ConformanceCheck) async throws {
-        let subject = try await WebDAVSubject()
-        do {
-            try await check.run(on: subject)
-        } catch {
-            await subject.stop()
-            throw error
-        }
-        await subject.stop()
+        try await await WebDAVSubject().using { try await check.run(on: $0) }
     }
 
     @Test("Conformance holds with the escaped MAPI names too (a server or proxy that rewrites them)")
