@@ -15,7 +15,7 @@ import Foundation
 /// DAViCal reads its configuration from `/etc/davical/<SERVER_NAME>-conf.php`. Rather than write
 /// there, the router names a server whose relative path leads to this folder's configuration,
 /// which sets the real name back for everything DAViCal builds from it (hrefs).
-public final class DAViCalServer: @unchecked Sendable {
+public final class DAViCalServer: DAVCollectionServer, @unchecked Sendable {
     /// `http://127.0.0.1:<port>`.
     public let baseURL: String
     /// The server's folder: the PostgreSQL cluster, the configuration, the logs.
@@ -132,19 +132,8 @@ public final class DAViCalServer: @unchecked Sendable {
             "DAViCal did not start on \(baseURL): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
-    /// Creates a calendar for these components (MKCALENDAR) at `path` (below the principal).
-    public func makeCalendar(_ path: String, user: String, password: String, components: [String]) throws {
-        try make(
-            "MKCALENDAR", path, user: user, password: password,
-            body: DAVBodies.mkcalendar(name: path, components: components))
-    }
-
-    /// Creates an address book (extended MKCOL, RFC 5689) at `path`.
-    public func makeAddressBook(_ path: String, user: String, password: String) throws {
-        try make("MKCOL", path, user: user, password: password, body: DAVBodies.addressBook(name: path))
-    }
-
-    func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {
+    /// Sends a request that makes a collection, signed in as `user`; throws unless it answers 201.
+    public func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {
         let result = try runCurl([
             "-X", method, "-u", "\(user):\(password)", "-H", "Content-Type: application/xml; charset=utf-8",
             "--data-binary", body, baseURL + path,

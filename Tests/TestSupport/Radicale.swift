@@ -9,7 +9,7 @@ import Foundation
 /// A Radicale CalDAV/CardDAV server (Debian package `radicale`, or `python3 -m radicale`) on a
 /// free loopback port, with a temporary storage folder and plain `htpasswd` users (or, behind a
 /// reverse proxy, the user the proxy names); stopped and removed by ``stop()``.
-public final class RadicaleServer: @unchecked Sendable {
+public final class RadicaleServer: DAVCollectionServer, @unchecked Sendable {
     /// How Radicale learns who the user is.
     public enum Authentication: Sendable {
         /// Its own `htpasswd` file of the users given to ``init(users:logLevel:authentication:)``
@@ -183,18 +183,6 @@ public final class RadicaleServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    /// Creates a calendar collection (MKCALENDAR) for the given components (`VEVENT`, `VTODO`).
-    public func makeCalendar(_ path: String, user: String, password: String, components: [String]) throws {
-        try make(
-            "MKCALENDAR", path, user: user, password: password,
-            body: DAVBodies.mkcalendar(name: path, components: components))
-    }
-
-    /// Creates an address book (extended MKCOL, RFC 5689).
-    public func makeAddressBook(_ path: String, user: String, password: String) throws {
-        try make("MKCOL", path, user: user, password: password, body: DAVBodies.addressBook(name: path))
-    }
-
     /// The curl arguments that sign in as `user`: Basic with the password, or (behind a proxy)
     /// the `X-Remote-User` header the proxy would set.
     public func login(user: String, password: String) -> [String] {
@@ -204,7 +192,8 @@ public final class RadicaleServer: @unchecked Sendable {
         }
     }
 
-    func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {
+    /// Sends a request that makes a collection, signed in as `user`; throws unless it answers 201.
+    public func make(_ method: String, _ path: String, user: String, password: String, body: String) throws {
         let result = try runCurl(
             ["-X", method] + login(user: user, password: password) + [
                 "-H", "Content-Type: application/xml; charset=utf-8", "--data-binary", body, baseURL + path,
@@ -244,6 +233,26 @@ public func freeLoopbackPort() throws -> Int {
     }
     guard named == 0 else { throw RadicaleError("getsockname() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A CalDAV/CardDAV server under test on which a client makes collections.
+public protocol DAVCollectionServer {
+    /// Sends a request that makes a collection; throws unless it answers 201.
+    func make(_ method: String, _ path: String, user: String, password: String, body: String) throws
+}
+
+extension DAVCollectionServer {
+    /// Creates a calendar for these components (MKCALENDAR, RFC 4791) at `path`.
+    public func makeCalendar(_ path: String, user: String, password: String, components: [String]) throws {
+        try make(
+            "MKCALENDAR", path, user: user, password: password,
+            body: DAVBodies.mkcalendar(name: path, components: components))
+    }
+
+    /// Creates an address book (extended MKCOL, RFC 5689) at `path`.
+    public func makeAddressBook(_ path: String, user: String, password: String) throws {
+        try make("MKCOL", path, user: user, password: password, body: DAVBodies.addressBook(name: path))
+    }
 }
 
 /// Request bodies that make collections, as a CalDAV/CardDAV client sends them.
