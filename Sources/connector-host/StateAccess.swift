@@ -70,7 +70,17 @@ struct ServiceWait: ParsableArguments {
             withExtendedLifetime(lock) {}
             return (notRun, false)
         case .service(let pid):
-            return (try await hand(jobs, to: pid, store: store).count, true)
+            // A job the configuration no longer runs would never be run by the service either.
+            let known = Set(deployment.jobs().map { JobKey(connector: $0.0.definition.name, user: $0.1.binding.id) })
+            let unknown = jobs.filter { !known.contains($0) }
+            for job in unknown {
+                printError(
+                    "connector \(job.connector) for user \(job.user) is not in the configuration (or the user is disabled)"
+                )
+            }
+            let runnable = jobs.filter { known.contains($0) }
+            guard !runnable.isEmpty else { return (unknown.count, true) }
+            return (try await hand(runnable, to: pid, store: store).count + unknown.count, true)
         }
     }
 

@@ -199,6 +199,17 @@ struct OperatorCLITests {
         #expect(retried.out.contains("more than 3 e-mail addresses"), "the reason: \(retried.out)")
         #expect(retried.out.contains("open at the end: 0 conflicts, 1 dead letter"), "\(retried.out)")
 
+        // A job this configuration no longer runs is named at once, not waited for.
+        let running = try String(contentsOf: configuration, encoding: .utf8)
+        try running.replacingOccurrences(of: "{ id: MM,", with: "{ id: MM, enabled: false,")
+            .write(to: configuration, atomically: true, encoding: .utf8)
+        let started = Date()
+        let gone = try CLI.run(["retry", "--all"], in: directory)
+        #expect(gone.status == 2, "\(gone.out) \(gone.err)")
+        #expect(gone.err.contains("connector contacts for user MM is not in the configuration"), "\(gone.err)")
+        #expect(Date().timeIntervalSince(started) < 60, "not waited for")
+        try running.write(to: configuration, atomically: true, encoding: .utf8)
+
         kill(service.processIdentifier, SIGKILL)
         service.waitUntilExit()
         let after = try CLI.run(["sync", "--once"], in: directory)
