@@ -1,5 +1,6 @@
 import ExchangeSim
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -70,15 +71,24 @@ struct SimHTTPTests {
             $0.maxConcurrency = 1
         }
         defer { Task { await slow.stop() } }
-        // Two clients at once: one is served (after the latency), the other is over the limit.
+        // Two clients at once: one is served (after the latency), the other is over the limit. On
+        // threads of their own: tasks of the cooperative pool may wait for a thread while the
+        // rest of the suite blocks them, and start one after the other.
         let started = Date()
-        let results = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+        let results = try await withCheckedThrowingContinuation { continuation in
+            let collected = Mutex<[Result<(status: Int, body: String), any Error>]>([])
+            let group = DispatchGroup()
             for _ in 0..<2 {
-                group.addTask { try curl(["-u", "svc@example.test:S3cret!", slow.url], body: getFolder) }
+                group.enter()
+                Thread.detachNewThread {
+                    let result = Result { try curl(["-u", "svc@example.test:S3cret!", slow.url], body: getFolder) }
+                    collected.withLock { $0.append(result) }
+                    group.leave()
+                }
             }
-            var all: [(Int, String)] = []
-            for try await result in group { all.append(result) }
-            return all
+            group.notify(queue: .global()) {
+                continuation.resume(with: Result { try collected.withLock { try $0.map { try $0.get() } } })
+            }
         }
         #expect(Date().timeIntervalSince(started) >= 6)
         #expect(results.map(\.0).sorted() == [200, 500], "\(results.map(\.0))")
