@@ -70,4 +70,19 @@ struct StateStoreTests {
         #expect(failures.first { $0.itemID == "s2" }?.dead == true)
         #expect(failures.first { $0.itemID == "s1" }?.attempts == 5)
     }
+
+    @Test("runs asked for through the state are taken once each, however often they were asked")
+    func runRequests() throws {
+        let (store, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mm = JobKey(connector: "contacts", user: "MM")
+        let js = JobKey(connector: "calendar", user: "JS")
+        #expect(try store.takeRunRequests().isEmpty)
+        try store.requestRuns([mm, js])
+        try store.requestRuns([mm])
+        #expect(Set(try store.takeRunRequests()) == [mm, js])
+        #expect(try store.takeRunRequests().isEmpty, "taken")
+        try store.requestRuns([js])
+        #expect(try store.takeRunRequests() == [js])
+    }
 }

@@ -16,14 +16,22 @@ extension StateStore {
         }
     }
 
-    /// The jobs asked for since the last call, removed from the table.
+    /// The jobs asked for since the last call, removed from the table. The scheduler asks every
+    /// second: a read (beside any writer, in WAL) unless there is something to take.
     public func takeRunRequests() throws -> [JobKey] {
-        try database.write { db in
-            let jobs = try Row.fetchAll(db, sql: "SELECT connector, user FROM run_request ORDER BY requested_at")
-                .map { JobKey(connector: $0["connector"], user: $0["user"]) }
-            if !jobs.isEmpty { try db.execute(sql: "DELETE FROM run_request") }
-            return jobs
+        let pending = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT connector, user, requested_at FROM run_request ORDER BY requested_at")
         }
+        guard !pending.isEmpty else { return [] }
+        try database.write { db in
+            // Only what was read: a request stored since is taken on the next call.
+            for row in pending {
+                try db.execute(
+                    sql: "DELETE FROM run_request WHERE connector = ? AND user = ? AND requested_at <= ?",
+                    arguments: [row["connector"] as String, row["user"] as String, row["requested_at"] as Double])
+            }
+        }
+        return pending.map { JobKey(connector: $0["connector"], user: $0["user"]) }
     }
 
     /// The id of a job's latest booked run; 0 when it never ran.
