@@ -69,8 +69,12 @@ public struct ODBCTimestamp: Sendable, Hashable, Comparable, CustomStringConvert
     public init?(text: String) {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
         guard let datePart = parts.first else { return nil }
-        let ymd = datePart.split(separator: "-").compactMap { Int($0) }
-        guard ymd.count == 3 else { return nil }
+        // Exactly year-month-day: a text such as a GUID (`81944325-A1B2-8573-4017-…`) is no date.
+        let pieces = datePart.split(separator: "-", omittingEmptySubsequences: false)
+        let ymd = pieces.compactMap { Int($0) }
+        guard pieces.count == 3, ymd.count == 3, (1...12).contains(ymd[1]), (1...31).contains(ymd[2]) else {
+            return nil
+        }
         var hms = [0, 0, 0]
         var nanos = 0
         if parts.count > 1 {

@@ -73,11 +73,7 @@ struct ServiceWait: ParsableArguments {
             // A job the configuration no longer runs would never be run by the service either.
             let known = Set(deployment.jobs().map { JobKey(connector: $0.0.definition.name, user: $0.1.binding.id) })
             let unknown = jobs.filter { !known.contains($0) }
-            for job in unknown {
-                printError(
-                    "connector \(job.connector) for user \(job.user) is not in the configuration (or the user is disabled)"
-                )
-            }
+            for job in unknown { printError(OperatorError.notConfigured(job).description) }
             let runnable = jobs.filter { known.contains($0) }
             guard !runnable.isEmpty else { return (unknown.count, true) }
             return (try await hand(runnable, to: pid, store: store).count + unknown.count, true)

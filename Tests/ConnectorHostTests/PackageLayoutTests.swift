@@ -112,11 +112,6 @@ struct PackageLayoutTests {
                 for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                     let code = line.trimmingCharacters(in: .whitespaces)
                     guard !code.hasPrefix("//"), code.contains(pattern) else { continue }
-                    // The state file's first releases called its health table `mailbox`: the one
-                    // line that names it (and their migration) to move its rows over.
-                    if file == "State/StateStore.swift", code.hasPrefix("let earlierHealth = (migration: ") {
-                        continue
-                    }
                     found.append("\(module)/\(file):\(number + 1): \(code)")
                 }
             }

@@ -164,6 +164,16 @@ struct ODBCTests {
         #expect(stamp.description == "2024-03-31 03:00:00.250")
         #expect(stamp.date(in: berlin) == date)
         #expect(ODBCTimestamp(text: "2024-03-31 03:00:00.25") == stamp)
+        #expect(ODBCTimestamp(text: "2024-03-31")?.description == "2024-03-31 00:00:00.000")
+    }
+
+    @Test("a text that is no year-month-day is no timestamp: GUIDs whose groups happen to be digits, odd dates")
+    func notTimestamps() {
+        #expect(ODBCTimestamp(text: "81944325-A1B2-8573-4017-0123456789AB") == nil)
+        #expect(ODBCTimestamp(text: "81944325-8573-4017") == nil, "three numbers are a date only where they fit one")
+        #expect(ODBCTimestamp(text: "2024-13-01") == nil)
+        #expect(ODBCTimestamp(text: "2024-03-") == nil)
+        #expect(ODBCTimestamp(text: "Müller") == nil)
     }
 }
 

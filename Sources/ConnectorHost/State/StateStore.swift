@@ -187,12 +187,11 @@ public final class StateStore: Sendable {
                       PRIMARY KEY (connector, user, side));
                     """)
         }
-        // Health belongs to an account of an adapter instance. Releases before accounts kept it per
-        // mailbox address, in a table their migration v2 made; this one takes that migration's place
-        // and, in their files, moves the rows over: the address stays as the name, with no instance,
-        // and passes to the instance whose account of that name runs next.
-        let earlierHealth = (migration: "v2-mailbox-state", table: "mailbox", name: "address")
-        migrator.registerMigration("v7-account-state", merging: [earlierHealth.migration]) { db, earlier in
+        // Health belongs to an account of an adapter instance. Releases before accounts kept it in a
+        // table of their own per account name (their v2; its record stays in their files, unused).
+        // That table is found by its columns, and its rows move over: the name stays, with no
+        // instance, and passes to the instance whose account of that name runs next.
+        migrator.registerMigration("v7-account-state") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE account_state (
@@ -200,14 +199,14 @@ public final class StateStore: Sendable {
                       permanent_failures INTEGER NOT NULL, reason TEXT, last_success REAL, last_error REAL,
                       updated_at REAL NOT NULL, PRIMARY KEY (adapter, name));
                     """)
-            guard earlier.contains(earlierHealth.migration), try db.tableExists(earlierHealth.table) else { return }
+            guard let earlier = try Self.earlierHealthTable(db) else { return }
             try db.execute(
                 sql: """
                     INSERT INTO account_state
-                      SELECT '', \(earlierHealth.name), status, failures, permanent_failures, reason, last_success,
-                        last_error, updated_at
-                      FROM \(earlierHealth.table);
-                    DROP TABLE \(earlierHealth.table);
+                      SELECT '', address, status, failures, permanent_failures, reason, last_success, last_error,
+                        updated_at
+                      FROM "\(earlier)";
+                    DROP TABLE "\(earlier)";
                     """)
         }
         migrator.registerMigration("v8-conflict-decision") { db in
@@ -231,6 +230,20 @@ public final class StateStore: Sendable {
                     """)
         }
         return migrator
+    }
+
+    /// The health table of a state file from the releases before accounts: the one table keyed by
+    /// `address` with the health columns; nil in files made since.
+    static func earlierHealthTable(_ db: Database) throws -> String? {
+        let columns: Set<String> = [
+            "address", "status", "failures", "permanent_failures", "reason", "last_success", "last_error", "updated_at",
+        ]
+        for table in try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        where Set(try db.columns(in: table).map(\.name)) == columns {
+            return table
+        }
+        return nil
     }
 
     /// The account a side of a job was last synced with, if one was recorded.

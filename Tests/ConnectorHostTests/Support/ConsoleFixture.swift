@@ -97,7 +97,10 @@ final class ConsoleFixture: @unchecked Sendable {
     func curl(_ path: String, _ arguments: [String] = [], jar: Bool = true) async throws -> (
         status: Int, headers: String, body: String
     ) {
-        let arguments = (jar ? ["-b", self.jar.path, "-c", self.jar.path] : []) + arguments + [url + path]
+        // A generous limit (curl's last -m wins): under the full suite's load on 2 cores the
+        // console's tasks wait for a cooperative thread that other tests' blocking work holds.
+        let arguments =
+            ["-m", "90"] + (jar ? ["-b", self.jar.path, "-c", self.jar.path] : []) + arguments + [url + path]
         return try await withCheckedThrowingContinuation { continuation in
             Thread { continuation.resume(with: Result { try runCurl(arguments) }) }.start()
         }
